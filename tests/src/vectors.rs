@@ -1,0 +1,1 @@
+//! Go eRPC golden vectors.
