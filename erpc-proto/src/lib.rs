@@ -44,14 +44,21 @@ pub mod codec;
 mod error;
 mod message;
 pub mod meta;
+pub mod plugin;
 pub mod proto;
-mod seq;
-pub mod status;
 mod query;
+pub mod router;
+mod seq;
+pub mod session;
+pub mod status;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod wire;
 pub mod xfer;
 
-pub use codec::CodecId;
+#[cfg(feature = "protobuf")]
+pub use codec::Proto;
+pub use codec::{Codec, CodecError, CodecId, CodecRegistry, DecodeBody, EncodeBody, Raw};
 pub use error::{DecodeError, EncodeError};
 pub use message::{Message, MessageType, ServiceMethod};
 pub use meta::Meta;

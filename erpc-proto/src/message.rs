@@ -12,7 +12,7 @@ use crate::{CodecId, Meta, Status, XferPipe};
 /// Kept as the raw byte so that a decoder can report what a peer actually sent; only the
 /// five associated constants are valid, and a session closes the connection on any other
 /// (as Go does).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
 pub struct MessageType(pub u8);
 
 impl MessageType {
@@ -164,12 +164,6 @@ pub struct Message {
     pub body: Bytes,
     /// Transfer filters to apply on the wire, outer-most first.
     pub xfer_pipe: XferPipe,
-}
-
-impl Default for MessageType {
-    fn default() -> Self {
-        MessageType(0)
-    }
 }
 
 impl Message {

@@ -81,7 +81,10 @@ impl Meta {
     /// Value of the first pair with this key.
     pub fn peek(&self, key: impl AsRef<[u8]>) -> Option<&[u8]> {
         let key = key.as_ref();
-        self.pairs.iter().find(|(k, _)| k == key).map(|(_, v)| &v[..])
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| &v[..])
     }
 
     /// Value of the first pair with this key, when it is valid UTF-8.
@@ -90,7 +93,10 @@ impl Meta {
     }
 
     /// All values of this key, in order.
-    pub fn peek_all<'a>(&'a self, key: &'a (impl AsRef<[u8]> + ?Sized)) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn peek_all<'a>(
+        &'a self,
+        key: &'a (impl AsRef<[u8]> + ?Sized),
+    ) -> impl Iterator<Item = &'a [u8]> + 'a {
         let key = key.as_ref();
         self.pairs
             .iter()
@@ -122,7 +128,12 @@ impl Meta {
             .pairs
             .iter()
             .map(|(k, v)| {
-                query::escaped_len(k) + if v.is_empty() { 0 } else { 1 + query::escaped_len(v) }
+                query::escaped_len(k)
+                    + if v.is_empty() {
+                        0
+                    } else {
+                        1 + query::escaped_len(v)
+                    }
             })
             .sum();
         sum + self.pairs.len() - 1
@@ -176,7 +187,10 @@ impl fmt::Debug for Meta {
 impl<K: AsRef<[u8]>, V: AsRef<[u8]>> FromIterator<(K, V)> for Meta {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Meta {
-            pairs: iter.into_iter().map(|(k, v)| (bytes_of(k), bytes_of(v))).collect(),
+            pairs: iter
+                .into_iter()
+                .map(|(k, v)| (bytes_of(k), bytes_of(v)))
+                .collect(),
         }
     }
 }
@@ -207,7 +221,9 @@ mod tests {
 
     #[test]
     fn set_and_remove() {
-        let mut m: Meta = [("dup", "1"), ("x", "y"), ("dup", "2")].into_iter().collect();
+        let mut m: Meta = [("dup", "1"), ("x", "y"), ("dup", "2")]
+            .into_iter()
+            .collect();
         m.set("dup", "3");
         assert_eq!(m.to_query_string(), "dup=3&x=y&dup=2");
         assert_eq!(m.remove("dup"), 2);

@@ -34,7 +34,11 @@ pub(crate) fn escape(src: &[u8], dst: &mut impl BufMut) {
     for (i, &b) in src.iter().enumerate() {
         if !KEEP[b as usize] {
             dst.put_slice(&src[start..i]);
-            dst.put_slice(&[b'%', HEX_UPPER[(b >> 4) as usize], HEX_UPPER[(b & 15) as usize]]);
+            dst.put_slice(&[
+                b'%',
+                HEX_UPPER[(b >> 4) as usize],
+                HEX_UPPER[(b & 15) as usize],
+            ]);
             start = i + 1;
         }
     }

@@ -128,7 +128,11 @@ impl Status {
         Status {
             code,
             msg: Cow::Borrowed(code.text()),
-            cause: if code == Code::OK { None } else { Some(Cow::Borrowed("")) },
+            cause: if code == Code::OK {
+                None
+            } else {
+                Some(Cow::Borrowed(""))
+            },
         }
     }
 
@@ -385,9 +389,15 @@ mod tests {
             q(&Status::with_cause(Code::BAD_MESSAGE, "x y&z=1")),
             "code=400&msg=Bad%20Message&cause=x%20y%26z%3D1"
         );
-        assert_eq!(q(&Status::new(5, "", Some("only cause"))), "code=5&cause=only%20cause");
+        assert_eq!(
+            q(&Status::new(5, "", Some("only cause"))),
+            "code=5&cause=only%20cause"
+        );
         assert_eq!(q(&Status::new(-1, "", None::<&str>)), "code=-1");
-        assert_eq!(q(&Status::new(i32::MIN, "", None::<&str>)), "code=-2147483648");
+        assert_eq!(
+            q(&Status::new(i32::MIN, "", None::<&str>)),
+            "code=-2147483648"
+        );
     }
 
     #[test]
@@ -395,7 +405,10 @@ mod tests {
         let p = |s: &'static str| Status::from_query(Bytes::from_static(s.as_bytes())).unwrap();
         assert_eq!(p(""), Status::OK);
         assert_eq!(p("code=0"), Status::OK);
-        assert_eq!(p("code=404&msg=Not+Found&cause="), Status::from_code(Code::NOT_FOUND));
+        assert_eq!(
+            p("code=404&msg=Not+Found&cause="),
+            Status::from_code(Code::NOT_FOUND)
+        );
         assert_eq!(p("code=99999999999").code(), Code(i32::MAX));
         assert_eq!(p("code=-99999999999").code(), Code(i32::MIN));
         assert_eq!(p("code=x").code(), Code(-1));

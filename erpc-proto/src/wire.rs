@@ -31,7 +31,11 @@ impl WireConfig {
     /// The default configuration with another size limit (0 restores the default, as Go's
     /// `SetReadLimit(0)`).
     pub fn with_max_message_size(mut self, limit: usize) -> Self {
-        self.max_message_size = if limit == 0 { DEFAULT_MAX_MESSAGE_SIZE } else { limit };
+        self.max_message_size = if limit == 0 {
+            DEFAULT_MAX_MESSAGE_SIZE
+        } else {
+            limit
+        };
         self
     }
 }

@@ -1,7 +1,60 @@
-//! erpc-rs on tokio: sockets, timers and handler execution around the sans-IO
-//! [`erpc_proto`] core.
+//! erpc-rs on tokio: an eRPC [`Peer`] that listens and dials, calls and pushes, and talks to
+//! Go eRPC peers byte for byte.
 //!
-//! This crate is being built; today it re-exports the core so that applications can depend
-//! on the runtime crate alone. The `Peer` type lands with the session state machine.
+//! ```no_run
+//! use erpc_runtime_tokio::{builder, CallCtx, PeerConfig, Status};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Server: Go's README `Math.Add` at /math/add.
+//! let server = builder(PeerConfig { listen_port: 9090, ..PeerConfig::default() })
+//!     .call("/math/add", |ctx: CallCtx, args: Vec<i64>| async move {
+//!         tracing::info!(author = ?ctx.peek_meta("author"), "add");
+//!         Ok::<_, Status>(args.iter().sum::<i64>())
+//!     })
+//!     .build()?;
+//! server.listen().await?;
+//!
+//! // Client: dial and call.
+//! let client = builder(PeerConfig::default()).build()?;
+//! let session = client.dial("127.0.0.1:9090").await?;
+//! let sum: i64 = session.call_with("/math/add").meta("author", "henrylee2cn").send(&[1, 2, 3, 4, 5]).await?.body;
+//! assert_eq!(sum, 15);
+//! # Ok(()) }
+//! ```
+//!
+//! Everything but the runtime glue lives in [`erpc_peer`] (shared with the async-std/smol
+//! adapter) and the sans-IO [`erpc_proto`] core.
 
-pub use erpc_proto as proto;
+mod net;
+
+pub use erpc_peer::*;
+pub use net::{Tokio, TokioStream, TokioTimer};
+
+/// A peer on tokio.
+pub type Peer = erpc_peer::Peer<Tokio>;
+/// A peer builder on tokio.
+pub type PeerBuilder = erpc_peer::PeerBuilder<Tokio>;
+
+/// Starts building a peer on the current tokio runtime.
+pub fn builder(config: PeerConfig) -> PeerBuilder {
+    erpc_peer::PeerBuilder::new(Tokio, config)
+}
+
+/// Waits for SIGINT or SIGTERM (Ctrl-C on other platforms), then closes `peer` gracefully:
+/// listeners stop, calls in flight finish within the shutdown timeout.
+pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("signal received: shutting down");
+    peer.close().await;
+    Ok(())
+}

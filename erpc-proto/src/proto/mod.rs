@@ -35,5 +35,10 @@ pub trait Protocol: Send + Sync + fmt::Debug + 'static {
     fn decode(&self, src: &mut BytesMut, cfg: &WireConfig) -> Result<Option<Message>, DecodeError>;
 
     /// Appends the frame of `msg` to `dst`. On error `dst` is left as it was.
-    fn encode(&self, msg: &Message, cfg: &WireConfig, dst: &mut BytesMut) -> Result<(), EncodeError>;
+    fn encode(
+        &self,
+        msg: &Message,
+        cfg: &WireConfig,
+        dst: &mut BytesMut,
+    ) -> Result<(), EncodeError>;
 }

@@ -61,7 +61,12 @@ impl Protocol for RawProto {
         decode_frame(frame, cfg).map(Some)
     }
 
-    fn encode(&self, msg: &Message, cfg: &WireConfig, dst: &mut BytesMut) -> Result<(), EncodeError> {
+    fn encode(
+        &self,
+        msg: &Message,
+        cfg: &WireConfig,
+        dst: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
         let mut seq_buf = [0u8; MAX_SEQ_TEXT];
         let seq = format_seq(msg.seq, &mut seq_buf);
         let sm = msg.service_method.as_bytes();
@@ -163,19 +168,27 @@ fn decode_frame(mut frame: Bytes, cfg: &WireConfig) -> Result<Message, DecodeErr
     };
 
     let seq_len = take_u8(&mut p, "seq length")? as usize;
-    let seq_text = take(&mut p, seq_len, "seq")?;
-    let seq = parse_seq(&seq_text)
-        .ok_or_else(|| DecodeError::BadSeq(String::from_utf8_lossy(&seq_text).into_owned()))?;
+    // Seq and status are read from the slice: splitting them off as `Bytes` would cost
+    // reference-count traffic for text that is parsed and dropped at once.
+    if p.len() < seq_len {
+        return Err(DecodeError::Truncated { field: "seq" });
+    }
+    let seq = parse_seq(&p[..seq_len])
+        .ok_or_else(|| DecodeError::BadSeq(String::from_utf8_lossy(&p[..seq_len]).into_owned()))?;
+    p.advance(seq_len);
     let mtype = MessageType(take_u8(&mut p, "message type")?);
     let sm_len = take_u8(&mut p, "service method length")? as usize;
     let sm = ServiceMethod::from_utf8(take(&mut p, sm_len, "service method")?)
         .map_err(|_| DecodeError::InvalidServiceMethod)?;
     let status_len = take_u16(&mut p, "status length")? as usize;
-    let status_text = take(&mut p, status_len, "status")?;
-    let status = if status_text.is_empty() {
+    if p.len() < status_len {
+        return Err(DecodeError::Truncated { field: "status" });
+    }
+    let status = if status_len == 0 || &p[..status_len] == b"code=0" {
+        p.advance(status_len);
         Status::OK
     } else {
-        Status::from_query(status_text).map_err(|_| DecodeError::BadStatus)?
+        Status::from_query(p.split_to(status_len)).map_err(|_| DecodeError::BadStatus)?
     };
     let meta_len = take_u16(&mut p, "meta length")? as usize;
     let meta_text = take(&mut p, meta_len, "meta")?;
@@ -229,11 +242,28 @@ mod tests {
 
     #[test]
     fn malformed_frames_are_distinct_errors() {
-        assert!(matches!(dec("00000000"), Err(DecodeError::FrameTooShort { size: 0, .. })));
-        assert!(matches!(dec("00000004"), Err(DecodeError::FrameTooShort { size: 4, .. })));
-        assert!(matches!(dec("00000005 00"), Err(DecodeError::Truncated { field: "seq length" })));
-        assert!(matches!(dec("00000006 05 00"), Err(DecodeError::Truncated { .. })));
-        assert!(matches!(dec("00000007 00 05 21"), Err(DecodeError::Truncated { field: "seq" })));
+        assert!(matches!(
+            dec("00000000"),
+            Err(DecodeError::FrameTooShort { size: 0, .. })
+        ));
+        assert!(matches!(
+            dec("00000004"),
+            Err(DecodeError::FrameTooShort { size: 4, .. })
+        ));
+        assert!(matches!(
+            dec("00000005 00"),
+            Err(DecodeError::Truncated {
+                field: "seq length"
+            })
+        ));
+        assert!(matches!(
+            dec("00000006 05 00"),
+            Err(DecodeError::Truncated { .. })
+        ));
+        assert!(matches!(
+            dec("00000007 00 05 21"),
+            Err(DecodeError::Truncated { field: "seq" })
+        ));
         assert!(matches!(
             dec("0000000e 00 01 21 01 00 0000 0000 6a"),
             Err(DecodeError::BadSeq(_))
@@ -244,9 +274,14 @@ mod tests {
         ));
         assert!(matches!(
             dec("0000000d 00 01 31 01 00 0000 0000"),
-            Err(DecodeError::Truncated { field: "body codec" })
+            Err(DecodeError::Truncated {
+                field: "body codec"
+            })
         ));
-        assert!(matches!(dec("0000000e 01 7a 0131 01 00 0000 0000"), Err(DecodeError::UnknownFilter(b'z'))));
+        assert!(matches!(
+            dec("0000000e 01 7a 0131 01 00 0000 0000"),
+            Err(DecodeError::UnknownFilter(b'z'))
+        ));
         let mut b = BytesMut::from(&[0x40, 0, 0, 1][..]);
         assert!(matches!(
             RawProto.decode(&mut b, &WireConfig::default()),
@@ -269,7 +304,10 @@ mod tests {
         let msg = Message::new(MessageType::CALL, 1, "x".repeat(256));
         assert!(matches!(
             RawProto.encode(&msg, &cfg, &mut dst),
-            Err(EncodeError::FieldTooLong { field: "service method", .. })
+            Err(EncodeError::FieldTooLong {
+                field: "service method",
+                ..
+            })
         ));
         let mut msg = Message::new(MessageType::CALL, 1, "/a");
         msg.meta.add("k", "v".repeat(70000));

@@ -85,8 +85,14 @@ mod tests {
         let f = GzipFilter::new(b'g', "gzip", 5).unwrap();
         let packed = f.pack(Bytes::from_static(b"hello hello hello")).unwrap();
         assert_eq!(&packed[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff][..]);
-        assert_eq!(f.unpack(packed.clone(), 100).unwrap(), &b"hello hello hello"[..]);
-        assert!(matches!(f.unpack(packed, 5), Err(FilterError::TooLarge { limit: 5 })));
+        assert_eq!(
+            f.unpack(packed.clone(), 100).unwrap(),
+            &b"hello hello hello"[..]
+        );
+        assert!(matches!(
+            f.unpack(packed, 5),
+            Err(FilterError::TooLarge { limit: 5 })
+        ));
         assert!(f.pack(Bytes::new()).unwrap().len() > 10);
         assert!(f.unpack(Bytes::new(), 0).unwrap().is_empty());
         assert!(matches!(
@@ -102,6 +108,9 @@ mod tests {
         let big = Bytes::from(vec![0u8; 10 << 20]);
         let packed = f.pack(big).unwrap();
         assert!(packed.len() < 100_000);
-        assert!(matches!(f.unpack(packed, 1 << 20), Err(FilterError::TooLarge { .. })));
+        assert!(matches!(
+            f.unpack(packed, 1 << 20),
+            Err(FilterError::TooLarge { .. })
+        ));
     }
 }

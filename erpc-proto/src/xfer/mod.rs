@@ -90,7 +90,9 @@ impl XferPipe {
 
 impl fmt::Debug for XferPipe {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|&b| b as char)).finish()
+        f.debug_list()
+            .entries(self.0.iter().map(|&b| b as char))
+            .finish()
     }
 }
 
@@ -181,7 +183,12 @@ impl XferRegistry {
         if self.filters[id as usize].is_some() {
             return Err(RegisterError::DuplicateId(id));
         }
-        if self.filters.iter().flatten().any(|f| f.name() == filter.name()) {
+        if self
+            .filters
+            .iter()
+            .flatten()
+            .any(|f| f.name() == filter.name())
+        {
             return Err(RegisterError::DuplicateName(filter.name().to_owned()));
         }
         Arc::make_mut(&mut self.filters)[id as usize] = Some(Arc::new(filter));
@@ -217,14 +224,21 @@ impl XferRegistry {
         self.check(pipe)?;
         for &id in pipe.ids().iter().rev() {
             let f = self.filter(id).ok_or(PipeError::UnknownFilter(id))?;
-            data = f.pack(data).map_err(|source| PipeError::Filter { id, source })?;
+            data = f
+                .pack(data)
+                .map_err(|source| PipeError::Filter { id, source })?;
         }
         Ok(data)
     }
 
     /// Undoes the pipe on incoming data: the first id first. No step may produce more than
     /// `max_len` bytes.
-    pub fn unpack(&self, pipe: &XferPipe, mut data: Bytes, max_len: usize) -> Result<Bytes, PipeError> {
+    pub fn unpack(
+        &self,
+        pipe: &XferPipe,
+        mut data: Bytes,
+        max_len: usize,
+    ) -> Result<Bytes, PipeError> {
         self.check(pipe)?;
         for &id in pipe.ids() {
             let f = self.filter(id).ok_or(PipeError::UnknownFilter(id))?;
@@ -245,7 +259,8 @@ impl Default for XferRegistry {
         reg.register(GzipFilter::new(b'g', "gzip", 5).expect("level 5 is valid"))
             .expect("empty registry");
         #[cfg(feature = "md5")]
-        reg.register(Md5Filter::new(b'm', "md5")).expect("distinct id and name");
+        reg.register(Md5Filter::new(b'm', "md5"))
+            .expect("distinct id and name");
         reg
     }
 }
@@ -253,7 +268,12 @@ impl Default for XferRegistry {
 impl fmt::Debug for XferRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.filters.iter().flatten().map(|fl| (fl.id() as char, fl.name().to_owned())))
+            .entries(
+                self.filters
+                    .iter()
+                    .flatten()
+                    .map(|fl| (fl.id() as char, fl.name().to_owned())),
+            )
             .finish()
     }
 }
@@ -283,7 +303,9 @@ mod tests {
         let data = Bytes::from_static(b"payload");
         // [g, m]: gzip(data || md5(data))
         let wire = reg.pack(&XferPipe::from_ids(b"gm"), data.clone()).unwrap();
-        let inner = reg.unpack(&XferPipe::from_ids(b"g"), wire, 1 << 20).unwrap();
+        let inner = reg
+            .unpack(&XferPipe::from_ids(b"g"), wire, 1 << 20)
+            .unwrap();
         assert_eq!(inner.len(), data.len() + 16);
         assert_eq!(&inner[..data.len()], &data[..]);
     }

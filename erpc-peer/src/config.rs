@@ -1,0 +1,193 @@
+//! [`PeerConfig`]: Go eRPC's `PeerConfig`, loadable with serde (TOML, YAML, …) with Go's keys,
+//! defaults and duration syntax (`100ms`, `1.5s`, `2m`, `1h`).
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A peer's configuration. Field names and defaults follow Go's `PeerConfig`; erpc-rs adds a
+/// few knobs Go has as process-wide settings or not at all.
+///
+/// ```
+/// let cfg: erpc_peer::PeerConfig = serde_json::from_str(
+///     r#"{"network":"tcp","listen_port":9090,"redial_times":3,"redial_interval":"150ms","default_body_codec":"protobuf"}"#,
+/// ).unwrap();
+/// assert_eq!(cfg.listen_port, 9090);
+/// assert_eq!(cfg.redial_interval, std::time::Duration::from_millis(150));
+/// ```
+///
+/// Build it with struct update syntax (`PeerConfig { listen_port: 9090, ..Default::default() }`)
+/// so that new fields do not break your code.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PeerConfig {
+    /// `tcp`, `tcp4`, `tcp6` or `unix` (then `local_ip` is the socket path).
+    pub network: String,
+    /// Bind address for listening (and the unix socket path for `unix`).
+    pub local_ip: String,
+    /// Listening port; 0 picks a free one.
+    pub listen_port: u16,
+    /// Per-attempt dial timeout; zero: the OS default.
+    #[serde(with = "go_duration")]
+    pub dial_timeout: Duration,
+    /// Redial attempts after a broken dialed session, and retries of the first dial (Go's
+    /// rule); negative: forever; 0: none.
+    pub redial_times: i32,
+    /// Pause before each redial attempt (Go: 100 ms when zero).
+    #[serde(with = "go_duration")]
+    pub redial_interval: Duration,
+    /// Codec name for outgoing messages without one (`json`, `protobuf`, …).
+    pub default_body_codec: String,
+    /// Maximum lifetime of a session; zero: unlimited.
+    #[serde(with = "go_duration")]
+    pub default_session_age: Duration,
+    /// Budget of each incoming call's handler; zero: unlimited.
+    #[serde(with = "go_duration")]
+    pub default_context_age: Duration,
+    /// Calls slower than this are logged at WARN as slow; zero: never.
+    #[serde(with = "go_duration")]
+    pub slow_comet_duration: Duration,
+    /// Log the meta and body of every message (at DEBUG).
+    pub print_detail: bool,
+    /// Measure and log the cost of every call.
+    pub count_time: bool,
+    /// erpc-rs: default deadline of an outgoing call; zero: none (Go's behaviour).
+    #[serde(with = "go_duration")]
+    pub call_timeout: Duration,
+    /// erpc-rs: largest message accepted or sent, in bytes (Go's process-wide read limit).
+    pub max_message_size: usize,
+    /// erpc-rs: how long a graceful close waits for calls in flight.
+    #[serde(with = "go_duration")]
+    pub shutdown_timeout: Duration,
+    /// erpc-rs: `TCP_NODELAY` (Go's default: on).
+    pub tcp_nodelay: bool,
+    /// erpc-rs: TCP keep-alive period; zero: keep-alive off.
+    #[serde(with = "go_duration")]
+    pub tcp_keepalive: Duration,
+    /// erpc-rs: `SO_RCVBUF`; 0: the OS default.
+    pub read_buffer: usize,
+    /// erpc-rs: `SO_SNDBUF`; 0: the OS default.
+    pub write_buffer: usize,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            network: "tcp".into(),
+            local_ip: "0.0.0.0".into(),
+            listen_port: 0,
+            dial_timeout: Duration::ZERO,
+            redial_times: 0,
+            redial_interval: Duration::from_millis(100),
+            default_body_codec: "json".into(),
+            default_session_age: Duration::ZERO,
+            default_context_age: Duration::ZERO,
+            slow_comet_duration: Duration::ZERO,
+            print_detail: false,
+            count_time: false,
+            call_timeout: Duration::from_secs(60),
+            max_message_size: erpc_proto::DEFAULT_MAX_MESSAGE_SIZE,
+            shutdown_timeout: Duration::from_secs(15),
+            tcp_nodelay: true,
+            tcp_keepalive: Duration::from_secs(15),
+            read_buffer: 0,
+            write_buffer: 0,
+        }
+    }
+}
+
+/// Go duration text: a sequence of decimal numbers with units `ns`, `us`/`µs`, `ms`, `s`,
+/// `m`, `h` (`1h30m`, `1.5s`, `100ms`), or `0`. Negative durations are not accepted.
+pub fn parse_go_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t == "0" || t.is_empty() {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = t.strip_prefix('+').unwrap_or(t);
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| format!("missing unit in duration {text:?}"))?;
+        let (num, tail) = rest.split_at(num_end);
+        let value: f64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {text:?}"))?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let scale = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(format!("unknown unit {unit:?} in duration {text:?}")),
+        };
+        total += value * scale;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).map_err(|e| format!("invalid duration {text:?}: {e}"))
+}
+
+/// Formats a duration as Go text (`1.5s`, `100ms`, `0s`).
+pub fn format_go_duration(d: Duration) -> String {
+    if d.is_zero() {
+        return "0s".into();
+    }
+    let nanos = d.as_nanos();
+    if nanos % 1_000_000_000 == 0 {
+        format!("{}s", d.as_secs())
+    } else if nanos % 1_000_000 == 0 {
+        format!("{}ms", nanos / 1_000_000)
+    } else if nanos % 1000 == 0 {
+        format!("{}us", nanos / 1000)
+    } else {
+        format!("{nanos}ns")
+    }
+}
+
+mod go_duration {
+    use super::*;
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format_go_duration(*d))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Text {
+            S(String),
+            N(u64),
+        }
+        match Text::deserialize(d)? {
+            Text::S(s) => parse_go_duration(&s).map_err(serde::de::Error::custom),
+            // A bare number is nanoseconds, as Go's time.Duration.
+            Text::N(n) => Ok(Duration::from_nanos(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(parse_go_duration("100ms"), Ok(Duration::from_millis(100)));
+        assert_eq!(parse_go_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_go_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_go_duration("2us"), Ok(Duration::from_micros(2)));
+        assert_eq!(parse_go_duration("0"), Ok(Duration::ZERO));
+        assert!(parse_go_duration("5").is_err());
+        assert!(parse_go_duration("5x").is_err());
+        assert_eq!(format_go_duration(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(
+            parse_go_duration(&format_go_duration(Duration::from_nanos(7))),
+            Ok(Duration::from_nanos(7))
+        );
+    }
+}

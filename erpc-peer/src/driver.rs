@@ -1,0 +1,382 @@
+//! The connection driver: one future per connection owns its `erpc_proto` session and its
+//! stream, and moves bytes, commands, handler results and time between them. No locks and no
+//! task per message on this path: handlers run inside the driver as futures, commands arrive
+//! over one channel, everything queued is written with one write.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf, BytesMut};
+use erpc_proto::session::{CallId, CloseReason, Event, Reply, ReplyToken, Session as Core};
+use erpc_proto::{Code, Message, Status};
+use futures_channel::{mpsc, oneshot};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
+use rustc_hash::FxHashMap;
+
+use crate::handler::{BoxFuture, CallCtx, Handler, PushCtx};
+use crate::peer::PeerCore;
+use crate::runtime::{Stream, Timer};
+use crate::session::{Command, Session};
+
+/// Size of one read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Loop turns per poll before yielding to the executor.
+const BUDGET: usize = 64;
+
+enum TaskDone {
+    Reply(ReplyToken, Reply, Instant, erpc_proto::ServiceMethod),
+    Push,
+    AuthVerdict(Reply),
+}
+
+/// What the driver reports when the connection ends.
+pub(crate) struct Ended {
+    pub(crate) reason: CloseReason,
+    /// Whether the session had opened (authenticated) before it ended.
+    pub(crate) opened: bool,
+    /// Whether the application closed it (no redial then).
+    pub(crate) closed_locally: bool,
+    pub(crate) commands: mpsc::UnboundedReceiver<Command>,
+}
+
+pub(crate) struct Driver<S, T> {
+    stream: S,
+    core: Core,
+    peer: Arc<PeerCore>,
+    handle: Session,
+    commands: Option<mpsc::UnboundedReceiver<Command>>,
+    rbuf: BytesMut,
+    scratch: Box<[u8]>,
+    wbuf: BytesMut,
+    timer: T,
+    timer_at: Option<Instant>,
+    tasks: FuturesUnordered<BoxFuture<TaskDone>>,
+    calls: FxHashMap<CallId, oneshot::Sender<Result<Message, Status>>>,
+    read_closed: bool,
+    write_failed: bool,
+    needs_flush: bool,
+    reason: Option<CloseReason>,
+    opened: bool,
+    closed_locally: bool,
+    ready: Option<oneshot::Sender<Result<(), Status>>>,
+}
+
+impl<S: Stream, T: Timer> Driver<S, T> {
+    pub(crate) fn new(
+        stream: S,
+        core: Core,
+        peer: Arc<PeerCore>,
+        handle: Session,
+        commands: mpsc::UnboundedReceiver<Command>,
+        timer: T,
+        ready: Option<oneshot::Sender<Result<(), Status>>>,
+    ) -> Self {
+        let opened = core.is_open();
+        let mut d = Driver {
+            stream,
+            core,
+            peer,
+            handle,
+            commands: Some(commands),
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            wbuf: BytesMut::new(),
+            timer,
+            timer_at: None,
+            tasks: FuturesUnordered::new(),
+            calls: FxHashMap::default(),
+            read_closed: false,
+            write_failed: false,
+            needs_flush: false,
+            reason: None,
+            opened,
+            closed_locally: false,
+            ready,
+        };
+        if opened {
+            d.signal_ready(Ok(()));
+        }
+        d
+    }
+
+    fn signal_ready(&mut self, r: Result<(), Status>) {
+        if let Some(tx) = self.ready.take() {
+            let _ = tx.send(r);
+        }
+    }
+
+    fn apply(&mut self, now: Instant, cmd: Command) {
+        match cmd {
+            Command::Call { msg, opts, tx } => match self.core.call(now, msg, opts) {
+                Ok(id) => {
+                    self.calls.insert(id, tx);
+                }
+                Err(st) => {
+                    let _ = tx.send(Err(st));
+                }
+            },
+            Command::Push { msg, tx } => {
+                let _ = tx.send(self.core.push(now, msg));
+            }
+            Command::Close { linger } => {
+                self.closed_locally = true;
+                self.core.close(now, linger);
+            }
+        }
+    }
+
+    fn on_event(&mut self, now: Instant, ev: Event) {
+        match ev {
+            Event::Call(c) => {
+                let handler = self
+                    .peer
+                    .handlers
+                    .get(c.route.0 as usize)
+                    .and_then(Option::as_ref);
+                let Some(Handler::Call(f)) = handler else {
+                    let _ = self.core.reply(
+                        now,
+                        c.token,
+                        Reply::error(Status::from_code(Code::NOT_FOUND)),
+                    );
+                    return;
+                };
+                let m = &c.message;
+                let ctx = CallCtx {
+                    session: self.handle.clone(),
+                    seq: m.seq,
+                    service_method: m.service_method.clone(),
+                    meta: m.meta.clone(),
+                    body_codec: m.body_codec,
+                    reply_codec: c.reply_codec,
+                    xfer: m.xfer_pipe.ids().to_vec(),
+                };
+                if self.peer.log.print_detail {
+                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "CALL<- received");
+                }
+                let sm = m.service_method.clone();
+                let fut = f(ctx, c.message);
+                let token = c.token;
+                self.tasks.push(Box::pin(
+                    fut.map(move |r| TaskDone::Reply(token, r, now, sm)),
+                ));
+            }
+            Event::Push(p) => {
+                let handler = self
+                    .peer
+                    .handlers
+                    .get(p.route.0 as usize)
+                    .and_then(Option::as_ref);
+                let Some(Handler::Push(f)) = handler else {
+                    return;
+                };
+                let m = &p.message;
+                let ctx = PushCtx {
+                    session: self.handle.clone(),
+                    seq: m.seq,
+                    service_method: m.service_method.clone(),
+                    meta: m.meta.clone(),
+                    body_codec: m.body_codec,
+                };
+                if self.peer.log.print_detail {
+                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "PUSH<- received");
+                }
+                let fut = f(ctx, p.message);
+                self.tasks.push(Box::pin(fut.map(|()| TaskDone::Push)));
+            }
+            Event::CallDone(d) => {
+                self.peer.log.call_done(&d);
+                if let Some(tx) = self.calls.remove(&d.id) {
+                    let _ = tx.send(d.result);
+                }
+            }
+            Event::AuthRequest(m) => match &self.peer.auth_checker {
+                Some(check) => {
+                    let fut = check(m);
+                    self.tasks.push(Box::pin(fut.map(TaskDone::AuthVerdict)));
+                }
+                None => {
+                    let st = Status::with_cause(Code::UNAUTHORIZED, "no auth checker configured");
+                    let _ = self.core.accept_auth(now, Reply::error(st));
+                }
+            },
+            Event::Authenticated(_) => {
+                self.opened = true;
+                self.signal_ready(Ok(()));
+            }
+            Event::Closed(reason) => {
+                tracing::debug!(session = %self.handle.id(), %reason, "session closed");
+                if !self.opened {
+                    self.signal_ready(Err(reason.status()));
+                }
+                self.reason = Some(reason);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_task(&mut self, now: Instant, done: TaskDone) {
+        match done {
+            TaskDone::Reply(token, reply, started, sm) => {
+                self.peer
+                    .log
+                    .call_handled(&sm, now.saturating_duration_since(started), &reply);
+                let _ = self.core.reply(now, token, reply);
+            }
+            TaskDone::Push => {}
+            TaskDone::AuthVerdict(reply) => {
+                let _ = self.core.accept_auth(now, reply);
+            }
+        }
+    }
+
+    /// One turn of the loop; returns whether anything moved.
+    fn turn(&mut self, cx: &mut Context<'_>) -> bool {
+        let now = Instant::now();
+        let mut progress = false;
+
+        // Commands from the handles.
+        if self.reason.is_none() {
+            if let Some(mut rx) = self.commands.take() {
+                loop {
+                    match rx.poll_next_unpin(cx) {
+                        Poll::Ready(Some(cmd)) => {
+                            progress = true;
+                            self.apply(now, cmd);
+                        }
+                        Poll::Ready(None) => {
+                            // Every handle is gone: nobody can use this session any more.
+                            self.closed_locally = true;
+                            self.core.close(now, Some(self.handle.inner.close_linger));
+                            break;
+                        }
+                        Poll::Pending => break,
+                    }
+                }
+                self.commands = Some(rx);
+            }
+        }
+
+        // Handlers that finished.
+        while let Poll::Ready(Some(done)) = self.tasks.poll_next_unpin(cx) {
+            progress = true;
+            self.on_task(now, done);
+        }
+
+        // Bytes from the peer.
+        if !self.read_closed && self.reason.is_none() {
+            match Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch) {
+                Poll::Ready(Ok(0)) => {
+                    self.read_closed = true;
+                    self.core.handle_eof(now);
+                    progress = true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.rbuf.extend_from_slice(&self.scratch[..n]);
+                    self.core.handle_input(now, &mut self.rbuf);
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    progress = true
+                }
+                Poll::Ready(Err(e)) => {
+                    self.read_closed = true;
+                    self.core.handle_transport_error(now, e);
+                    progress = true;
+                }
+                Poll::Pending => {}
+            }
+        }
+
+        while let Some(ev) = self.core.poll_event() {
+            progress = true;
+            self.on_event(now, ev);
+        }
+
+        // Time.
+        match self.core.poll_timeout() {
+            Some(t) => {
+                if self.timer_at != Some(t) {
+                    self.timer.reset(t);
+                    self.timer_at = Some(t);
+                }
+                if Pin::new(&mut self.timer).poll(cx).is_ready() {
+                    self.timer_at = None;
+                    self.core.handle_timeout(Instant::now().max(t));
+                    progress = true;
+                }
+            }
+            None => self.timer_at = None,
+        }
+
+        // Bytes to the peer: everything queued, in as few writes as the socket allows.
+        self.core.poll_transmit_into(&mut self.wbuf);
+        while !self.wbuf.is_empty() && !self.write_failed {
+            match Pin::new(&mut self.stream).poll_write(cx, &self.wbuf) {
+                Poll::Ready(Ok(0)) => {
+                    self.write_failed = true;
+                    self.core.handle_transport_error(now, "write returned 0");
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.wbuf.advance(n);
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Poll::Ready(Err(e)) => {
+                    self.write_failed = true;
+                    self.wbuf.clear();
+                    self.core.handle_transport_error(now, e);
+                    progress = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        if self.write_failed {
+            self.wbuf.clear();
+        }
+        if self.needs_flush && self.wbuf.is_empty() {
+            match Pin::new(&mut self.stream).poll_flush(cx) {
+                Poll::Ready(_) => self.needs_flush = false,
+                Poll::Pending => {}
+            }
+        }
+        progress
+    }
+}
+
+impl<S: Stream, T: Timer> Future for Driver<S, T> {
+    type Output = Ended;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended> {
+        let this = &mut *self;
+        for _ in 0..BUDGET {
+            let progress = this.turn(cx);
+            if this.reason.is_some()
+                && (this.wbuf.is_empty() || this.write_failed)
+                && !this.needs_flush
+            {
+                let _ = Pin::new(&mut this.stream).poll_close(cx);
+                // Calls whose completion was lost (none should be) fail rather than hang.
+                for (_, tx) in this.calls.drain() {
+                    let _ = tx.send(Err(Status::from_code(Code::CONN_CLOSED)));
+                }
+                return Poll::Ready(Ended {
+                    reason: this.reason.take().expect("checked"),
+                    opened: this.opened,
+                    closed_locally: this.closed_locally,
+                    commands: this.commands.take().expect("taken once"),
+                });
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

@@ -1,0 +1,1011 @@
+//! [`Peer`]: one endpoint that listens and dials; [`PeerBuilder`]: its routes and settings.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use erpc_proto::codec::{CodecRegistry, DecodeBody, Raw};
+use erpc_proto::plugin::{Plugin, Plugins, RouteInfo, SessionInfo};
+use erpc_proto::proto::{Protocol, RawProto};
+use erpc_proto::router::{Mapper, RouteKind, Router};
+use erpc_proto::session::{Auth, HeartbeatPing, Reply, Session as Core, SessionConfig};
+use erpc_proto::xfer::XferRegistry;
+use erpc_proto::{Code, CodecId, Message, Meta, Status, WireConfig};
+use futures_channel::{mpsc, oneshot};
+use futures_util::future::{select, Either};
+
+use crate::config::PeerConfig;
+use crate::driver::Driver;
+use crate::handler::{call_fn, push_fn, BoxFuture, CallCtx, Handler, IntoReply, PushCtx};
+use crate::log::LogConfig;
+use crate::runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Stream};
+use crate::session::{lock, Command, Session};
+
+pub(crate) type AuthCheckFn = Arc<dyn Fn(Message) -> BoxFuture<Reply> + Send + Sync>;
+
+/// The parts of a peer every connection driver reads.
+pub(crate) struct PeerCore {
+    pub(crate) handlers: Vec<Option<Handler>>,
+    pub(crate) auth_checker: Option<AuthCheckFn>,
+    pub(crate) log: LogConfig,
+}
+
+type BoxedStream = Box<dyn Stream>;
+
+struct Shared<R: Runtime> {
+    rt: R,
+    config: PeerConfig,
+    core: Arc<PeerCore>,
+    session_cfg: SessionConfig,
+    plugins: Plugins,
+    socket: SocketOptions,
+    #[cfg(feature = "tls")]
+    tls: crate::tls::TlsSettings,
+    sessions: Mutex<HashMap<String, Session>>,
+    live: AtomicUsize,
+    live_event: event_listener::Event,
+    closing: AtomicBool,
+    close_event: event_listener::Event,
+}
+
+/// An eRPC peer: listens and dials with the same routes; every session, dialed or accepted,
+/// can call and push to the other side. Cheap to clone.
+///
+/// Build one with [`PeerBuilder`] (through a runtime adapter, which picks `R`).
+pub struct Peer<R: Runtime> {
+    shared: Arc<Shared<R>>,
+}
+
+impl<R: Runtime> Clone for Peer<R> {
+    fn clone(&self) -> Self {
+        Peer {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for Peer<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Peer")
+            .field("network", &self.shared.config.network)
+            .field("sessions", &self.count_sessions())
+            .finish()
+    }
+}
+
+/// Why a peer could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A route could not be registered (conflict, empty name, duplicate plugin).
+    #[error("route {route:?}: {error}")]
+    Route {
+        /// The route.
+        route: String,
+        /// What went wrong.
+        error: erpc_proto::router::RouteError,
+    },
+    /// The default codec name is not registered.
+    #[error("unknown default body codec {0:?}")]
+    UnknownCodec(String),
+    /// The network is not supported.
+    #[error("unsupported network {0:?} (tcp, tcp4, tcp6, unix)")]
+    UnknownNetwork(String),
+    /// A plugin hook failed or plugin names clash.
+    #[error("plugin: {0}")]
+    Plugin(String),
+}
+
+/// A type whose methods are handlers, registered all at once with
+/// [`PeerBuilder::service`]. Implemented by `#[erpc_macros::service]` (re-exported by the
+/// runtime crates as `service`), which names each route with the peer's mapper from the type
+/// name and the method name in Go's spelling.
+pub trait Service: Send + Sync + 'static {
+    /// Registers the handlers on `builder`.
+    fn register<R: Runtime>(self: Arc<Self>, builder: PeerBuilder<R>) -> PeerBuilder<R>;
+}
+
+/// Routes, plugins and settings of a [`Peer`].
+pub struct PeerBuilder<R: Runtime> {
+    rt: R,
+    config: PeerConfig,
+    router: Router,
+    handlers: Vec<Option<Handler>>,
+    routes: Vec<RouteInfo>,
+    plugins: Vec<Arc<dyn Plugin>>,
+    codecs: CodecRegistry,
+    xfer: XferRegistry,
+    protocol: Arc<dyn Protocol>,
+    auth: Auth,
+    auth_checker: Option<AuthCheckFn>,
+    heartbeat_ping: Option<HeartbeatPing>,
+    heartbeat_pong: bool,
+    #[cfg(feature = "tls")]
+    tls: crate::tls::TlsSettings,
+    errors: Vec<BuildError>,
+}
+
+impl<R: Runtime> std::fmt::Debug for PeerBuilder<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerBuilder")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl<R: Runtime> PeerBuilder<R> {
+    /// A builder on runtime `rt` with `config`.
+    pub fn new(rt: R, config: PeerConfig) -> Self {
+        PeerBuilder {
+            rt,
+            config,
+            router: Router::new(Mapper::Http),
+            handlers: Vec::new(),
+            routes: Vec::new(),
+            plugins: Vec::new(),
+            codecs: CodecRegistry::default(),
+            xfer: XferRegistry::default(),
+            protocol: Arc::new(RawProto),
+            auth: Auth::None,
+            auth_checker: None,
+            heartbeat_ping: None,
+            heartbeat_pong: false,
+            #[cfg(feature = "tls")]
+            tls: Default::default(),
+            errors: Vec::new(),
+        }
+    }
+
+    fn set_handler(&mut self, id: erpc_proto::router::RouteId, h: Handler) {
+        let i = id.0 as usize;
+        if self.handlers.len() <= i {
+            self.handlers.resize(i + 1, None);
+        }
+        self.handlers[i] = Some(h);
+    }
+
+    fn add(&mut self, kind: RouteKind, sm: &str, h: Handler) {
+        match self.router.add_route(kind, sm, Vec::new()) {
+            Ok(id) => {
+                self.set_handler(id, h);
+                self.routes
+                    .push(RouteInfo::new(sm, kind == RouteKind::Push));
+            }
+            Err(error) => self.errors.push(BuildError::Route {
+                route: sm.to_owned(),
+                error,
+            }),
+        }
+    }
+
+    /// Registers a call handler at exactly `service_method`. The argument type decides how
+    /// the body is read (serde types with the message's codec, `Raw` bytes, `Proto<T>`); the
+    /// handler returns `Result<R, Status>` or `Result<Response<R>, Status>`.
+    pub fn call<A, F, Fut>(mut self, service_method: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply,
+    {
+        let h = Handler::Call(call_fn(handler, self.codecs.clone()));
+        self.add(RouteKind::Call, service_method, h);
+        self
+    }
+
+    /// Registers a push handler at exactly `service_method`.
+    pub fn push<A, F, Fut>(mut self, service_method: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(PushCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let h = Handler::Push(push_fn(handler, self.codecs.clone()));
+        self.add(RouteKind::Push, service_method, h);
+        self
+    }
+
+    /// Registers every handler method of `service` (see [`Service`]).
+    pub fn service<S: Service>(self, service: S) -> Self {
+        Arc::new(service).register(self)
+    }
+
+    /// The route the peer's mapper gives `name` under `prefix` (Go's registration by type
+    /// and method name: `route("Math", "Add")` is `/math/add` with the HTTP mapper).
+    pub fn route(&self, prefix: &str, name: &str) -> String {
+        let m = self.router.mapper();
+        let p = if prefix.is_empty() {
+            m.root()
+        } else {
+            m.map(&m.root(), prefix)
+        };
+        m.map(&p, name)
+    }
+
+    /// Uses the RPC-style mapper (`Hello.Say`) for [`route`](PeerBuilder::route) instead of
+    /// the HTTP style (`/hello/say`).
+    pub fn rpc_mapper(mut self) -> Self {
+        self.router = Router::new(Mapper::Rpc);
+        self
+    }
+
+    /// The fallback for calls to unregistered service methods; it receives the raw body.
+    pub fn unknown_call<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(CallCtx, Raw) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply,
+    {
+        let id = self.router.set_unknown_call();
+        let h = Handler::Call(call_fn(handler, self.codecs.clone()));
+        self.set_handler(id, h);
+        self
+    }
+
+    /// The fallback for pushes to unregistered service methods.
+    pub fn unknown_push<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(PushCtx, Raw) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let id = self.router.set_unknown_push();
+        let h = Handler::Push(push_fn(handler, self.codecs.clone()));
+        self.set_handler(id, h);
+        self
+    }
+
+    /// Adds a global plugin.
+    pub fn plugin(mut self, plugin: impl Plugin) -> Self {
+        self.plugins.push(Arc::new(plugin));
+        self
+    }
+
+    /// Replaces the body codecs (default: every built-in codec).
+    pub fn codecs(mut self, codecs: CodecRegistry) -> Self {
+        self.codecs = codecs;
+        self
+    }
+
+    /// Replaces the transfer filters (default: gzip `g`, md5 `m`).
+    pub fn xfer_filters(mut self, xfer: XferRegistry) -> Self {
+        self.xfer = xfer;
+        self
+    }
+
+    /// Uses another wire protocol (default: rawproto).
+    pub fn protocol(mut self, protocol: impl Protocol) -> Self {
+        self.protocol = Arc::new(protocol);
+        self
+    }
+
+    /// Dialed sessions authenticate first with this token (Go's `auth-bearer`: an
+    /// AUTH_CALL whose body is `info` encoded by `codec`).
+    pub fn auth_bearer(mut self, codec: CodecId, info: impl Into<Bytes>) -> Self {
+        self.auth = Auth::Bearer {
+            codec,
+            info: info.into(),
+            meta: Meta::new(),
+        };
+        self
+    }
+
+    /// Accepted sessions must authenticate first (Go's `auth-checker`): `check` gets the
+    /// AUTH_CALL and answers `Ok(body)` to admit (e.g. `"pass"`) or `Err(status)` to refuse.
+    pub fn auth_checker<F, Fut>(mut self, reply_codec: CodecId, check: F) -> Self
+    where
+        F: Fn(Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Bytes, Status>> + Send + 'static,
+    {
+        let f: AuthCheckFn = Arc::new(move |m| {
+            let fut = check(m);
+            Box::pin(async move {
+                match fut.await {
+                    Ok(b) => Reply::ok(b).with_codec(reply_codec),
+                    Err(st) => Reply::error(st).with_codec(reply_codec),
+                }
+            })
+        });
+        self.auth_checker = Some(f);
+        self
+    }
+
+    /// Sends heartbeat pings on idle sessions (Go's `heart-ping`).
+    pub fn heartbeat_ping(mut self, ping: HeartbeatPing) -> Self {
+        self.heartbeat_ping = Some(ping);
+        self
+    }
+
+    /// Answers heartbeats and closes sessions whose pinger went silent (Go's `heart-pong`).
+    pub fn heartbeat_pong(mut self) -> Self {
+        self.heartbeat_pong = true;
+        self
+    }
+
+    /// TLS for accepted connections.
+    #[cfg(feature = "tls")]
+    pub fn tls_server(mut self, cfg: Arc<futures_rustls::rustls::ServerConfig>) -> Self {
+        self.tls.server = Some(futures_rustls::TlsAcceptor::from(cfg));
+        self
+    }
+
+    /// TLS for dialed connections; `server_name` is checked against the certificate.
+    #[cfg(feature = "tls")]
+    pub fn tls_client(
+        mut self,
+        cfg: Arc<futures_rustls::rustls::ClientConfig>,
+        server_name: &str,
+    ) -> Self {
+        match futures_rustls::pki_types::ServerName::try_from(server_name.to_owned()) {
+            Ok(name) => self.tls.client = Some((futures_rustls::TlsConnector::from(cfg), name)),
+            Err(e) => self
+                .errors
+                .push(BuildError::Plugin(format!("invalid TLS server name: {e}"))),
+        }
+        self
+    }
+
+    /// Builds the peer: runs `pre_new_peer`, resolves the default codec, runs `post_reg` for
+    /// every route and `post_new_peer`.
+    pub fn build(mut self) -> Result<Peer<R>, BuildError> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        for p in &self.plugins {
+            p.pre_new_peer(&mut self.config)
+                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+        }
+        let c = &self.config;
+        match c.network.as_str() {
+            "tcp" | "tcp4" | "tcp6" | "unix" => {}
+            other => return Err(BuildError::UnknownNetwork(other.to_owned())),
+        }
+        let default_codec = self
+            .codecs
+            .by_name(&c.default_body_codec)
+            .map(|codec| codec.id())
+            .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
+        let plugins = Plugins::from_vec(self.plugins.clone())
+            .map_err(|e| BuildError::Plugin(e.to_string()))?;
+        for p in plugins.iter() {
+            for r in &self.routes {
+                p.post_reg(r)
+                    .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+            }
+        }
+        let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+        let mut session_cfg = SessionConfig::acceptor();
+        session_cfg.protocol = self.protocol;
+        session_cfg.wire = WireConfig {
+            max_message_size: if c.max_message_size == 0 {
+                erpc_proto::DEFAULT_MAX_MESSAGE_SIZE
+            } else {
+                c.max_message_size
+            },
+            xfer: self.xfer,
+        };
+        session_cfg.codecs = self.codecs;
+        session_cfg.router = Arc::new(self.router);
+        session_cfg.plugins = plugins.clone();
+        session_cfg.default_body_codec = default_codec;
+        session_cfg.call_timeout = nonzero(c.call_timeout);
+        session_cfg.session_age = nonzero(c.default_session_age);
+        session_cfg.context_age = nonzero(c.default_context_age);
+        session_cfg.close_linger = c.shutdown_timeout;
+        session_cfg.heartbeat_ping = self.heartbeat_ping;
+        session_cfg.heartbeat_pong = self.heartbeat_pong;
+        session_cfg.auth = self.auth;
+        let socket = SocketOptions {
+            nodelay: c.tcp_nodelay,
+            keepalive: nonzero(c.tcp_keepalive),
+            recv_buffer: (c.read_buffer > 0).then_some(c.read_buffer),
+            send_buffer: (c.write_buffer > 0).then_some(c.write_buffer),
+        };
+        let log = LogConfig {
+            print_detail: c.print_detail,
+            count_time: c.count_time,
+            slow: nonzero(c.slow_comet_duration),
+        };
+        let peer = Peer {
+            shared: Arc::new(Shared {
+                rt: self.rt,
+                config: self.config,
+                core: Arc::new(PeerCore {
+                    handlers: self.handlers,
+                    auth_checker: self.auth_checker,
+                    log,
+                }),
+                session_cfg,
+                plugins: plugins.clone(),
+                socket,
+                #[cfg(feature = "tls")]
+                tls: self.tls,
+                sessions: Mutex::new(HashMap::new()),
+                live: AtomicUsize::new(0),
+                live_event: event_listener::Event::new(),
+                closing: AtomicBool::new(false),
+                close_event: event_listener::Event::new(),
+            }),
+        };
+        for p in plugins.iter() {
+            p.post_new_peer()
+                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+        }
+        Ok(peer)
+    }
+}
+
+fn io_status(code: Code, e: impl std::fmt::Display) -> Status {
+    Status::with_cause(code, e.to_string())
+}
+
+/// Keeps the live-connection count of a peer while a connection task runs.
+struct LiveGuard<R: Runtime>(Arc<Shared<R>>);
+
+impl<R: Runtime> LiveGuard<R> {
+    fn new(shared: &Arc<Shared<R>>) -> Self {
+        shared.live.fetch_add(1, Ordering::AcqRel);
+        LiveGuard(Arc::clone(shared))
+    }
+}
+
+impl<R: Runtime> Drop for LiveGuard<R> {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.0.live_event.notify(usize::MAX);
+    }
+}
+
+impl<R: Runtime> Peer<R> {
+    /// The configuration.
+    pub fn config(&self) -> &PeerConfig {
+        &self.shared.config
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &R {
+        &self.shared.rt
+    }
+
+    /// Whether [`close`](Peer::close) was called.
+    pub fn is_closing(&self) -> bool {
+        self.shared.closing.load(Ordering::Acquire)
+    }
+
+    /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
+    pub fn endpoint(&self, addr: &str) -> Endpoint {
+        let family = match self.shared.config.network.as_str() {
+            "tcp4" => IpFamily::V4,
+            "tcp6" => IpFamily::V6,
+            "unix" => return Endpoint::unix(addr),
+            _ => IpFamily::Any,
+        };
+        Endpoint::Tcp {
+            addr: addr.to_owned(),
+            family,
+        }
+    }
+
+    /// Starts listening on the configured `local_ip:listen_port` (for `unix`: the path in
+    /// `local_ip`) and serving in the background. Returns the bound address.
+    pub async fn listen(&self) -> Result<String, Status> {
+        let c = &self.shared.config;
+        let addr = if c.network == "unix" {
+            c.local_ip.clone()
+        } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
+            format!("[{}]:{}", c.local_ip, c.listen_port)
+        } else {
+            format!("{}:{}", c.local_ip, c.listen_port)
+        };
+        self.listen_on(self.endpoint(&addr)).await
+    }
+
+    /// Starts listening on `endpoint` and serving in the background. Returns the bound
+    /// address (with the port chosen when it was 0).
+    pub async fn listen_on(&self, endpoint: Endpoint) -> Result<String, Status> {
+        let (listener, addr) = self
+            .shared
+            .rt
+            .bind(&endpoint)
+            .await
+            .map_err(|e| io_status(Code::WRONG_CONN, format!("listen on {endpoint}: {e}")))?;
+        for p in self.shared.plugins.iter() {
+            p.post_listen(&addr)?;
+        }
+        tracing::info!(%addr, "listening");
+        let shared = Arc::clone(&self.shared);
+        // Counted as live so that `close` returns only once the listener is dropped (the
+        // port is free and new connections are refused).
+        let guard = LiveGuard::new(&self.shared);
+        self.shared.rt.spawn(async move {
+            accept_loop(shared, listener).await;
+            drop(guard);
+        });
+        Ok(addr)
+    }
+
+    /// Listens like [`listen`](Peer::listen) and waits until the peer is closed.
+    pub async fn listen_and_serve(&self) -> Result<(), Status> {
+        self.listen().await?;
+        self.wait_closed().await;
+        Ok(())
+    }
+
+    /// Waits until [`close`](Peer::close) is called.
+    pub async fn wait_closed(&self) {
+        loop {
+            if self.is_closing() {
+                return;
+            }
+            let l = self.shared.close_event.listen();
+            if self.is_closing() {
+                return;
+            }
+            l.await;
+        }
+    }
+
+    /// Dials `addr` on the configured network. With `redial_times` ≠ 0 failed attempts
+    /// (including a refused authentication) are retried, and a session that breaks later is
+    /// re-established behind the same handle. Fails with 105 `Dial Failed`.
+    pub async fn dial(&self, addr: &str) -> Result<Session, Status> {
+        self.dial_endpoint(self.endpoint(addr)).await
+    }
+
+    /// Dials an explicit endpoint.
+    pub async fn dial_endpoint(&self, endpoint: Endpoint) -> Result<Session, Status> {
+        if self.is_closing() {
+            return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
+        }
+        let shared = &self.shared;
+        let mut left = shared.config.redial_times;
+        loop {
+            let last = match connect_attempt(shared, &endpoint, false).await {
+                Ok(conn) => {
+                    let (ready_tx, ready_rx) = oneshot::channel();
+                    let handle = start_dialed(shared, endpoint.clone(), conn, ready_tx);
+                    match ready_rx.await {
+                        Ok(Ok(())) => return Ok(handle),
+                        Ok(Err(st)) => st,
+                        Err(_) => Status::from_code(Code::CONN_CLOSED),
+                    }
+                }
+                Err(st) => st,
+            };
+            if left == 0 || self.is_closing() {
+                let cause = last
+                    .cause()
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(last.msg())
+                    .to_owned();
+                return Err(Status::with_cause(Code::DIAL_FAILED, cause));
+            }
+            if left > 0 {
+                left -= 1;
+            }
+            sleep(&shared.rt, redial_interval(&shared.config)).await;
+        }
+    }
+
+    /// The session with this id.
+    pub fn session(&self, id: &str) -> Option<Session> {
+        lock(&self.shared.sessions).get(id).cloned()
+    }
+
+    /// Visits every live session until `f` returns false (e.g. to broadcast a push).
+    pub fn range_sessions(&self, mut f: impl FnMut(&Session) -> bool) {
+        let list: Vec<Session> = lock(&self.shared.sessions).values().cloned().collect();
+        for s in &list {
+            if !f(s) {
+                break;
+            }
+        }
+    }
+
+    /// Number of live sessions.
+    pub fn count_sessions(&self) -> usize {
+        lock(&self.shared.sessions).len()
+    }
+
+    /// Closes gracefully: stops accepting, asks every session to finish its calls in flight
+    /// within `shutdown_timeout`, then drops whatever is left. Idempotent.
+    pub async fn close(&self) {
+        let shared = &self.shared;
+        shared.closing.store(true, Ordering::Release);
+        shared.close_event.notify(usize::MAX);
+        let sessions: Vec<Session> = lock(&shared.sessions).values().cloned().collect();
+        for s in &sessions {
+            s.close();
+        }
+        let deadline = Instant::now() + shared.config.shutdown_timeout + Duration::from_millis(100);
+        loop {
+            if shared.live.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            let l = shared.live_event.listen();
+            if shared.live.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            let t = shared.rt.timer(deadline);
+            if let Either::Right(_) = select(l, t).await {
+                tracing::warn!("shutdown timeout: closing the remaining sessions now");
+                let sessions: Vec<Session> = lock(&shared.sessions).values().cloned().collect();
+                for s in &sessions {
+                    s.close_now();
+                }
+                break;
+            }
+        }
+    }
+}
+
+fn redial_interval(c: &PeerConfig) -> Duration {
+    if c.redial_interval.is_zero() {
+        Duration::from_millis(100)
+    } else {
+        c.redial_interval
+    }
+}
+
+async fn sleep<R: Runtime>(rt: &R, d: Duration) {
+    rt.timer(Instant::now() + d).await;
+}
+
+/// One connection attempt: connect (bounded by the dial timeout), TLS, `post_dial`.
+async fn connect_attempt<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: &Endpoint,
+    is_redial: bool,
+) -> Result<Connected<BoxedStream>, Status> {
+    // The dial timeout bounds the TLS handshake too (Go: per attempt, handshake included), so
+    // a server that never answers the handshake cannot hold the dial forever.
+    let connect = async {
+        let conn = shared
+            .rt
+            .connect(endpoint, shared.socket)
+            .await
+            .map_err(|e| io_status(Code::DIAL_FAILED, format!("dial {endpoint}: {e}")))?;
+        secure_client(shared, conn).await
+    };
+    let conn = if shared.config.dial_timeout.is_zero() {
+        connect.await?
+    } else {
+        let t = shared.rt.timer(Instant::now() + shared.config.dial_timeout);
+        match select(Box::pin(connect), t).await {
+            Either::Left((r, _)) => r?,
+            Either::Right(_) => {
+                return Err(io_status(
+                    Code::DIAL_FAILED,
+                    format!("dial {endpoint}: dial timeout"),
+                ))
+            }
+        }
+    };
+    let info = SessionInfo::new(
+        conn.local_addr.clone(),
+        Some(conn.remote_addr.clone()),
+        true,
+    );
+    for p in shared.plugins.iter() {
+        p.post_dial(&info, is_redial)?;
+    }
+    Ok(conn)
+}
+
+#[cfg(feature = "tls")]
+async fn secure_client<R: Runtime, S: Stream>(
+    shared: &Arc<Shared<R>>,
+    conn: Connected<S>,
+) -> Result<Connected<BoxedStream>, Status> {
+    match &shared.tls.client {
+        Some((connector, name)) => {
+            let stream = connector
+                .connect(name.clone(), conn.stream)
+                .await
+                .map_err(|e| io_status(Code::DIAL_FAILED, format!("TLS handshake: {e}")))?;
+            Ok(Connected {
+                stream: Box::new(stream),
+                local_addr: conn.local_addr,
+                remote_addr: conn.remote_addr,
+            })
+        }
+        None => Ok(boxed(conn)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn secure_client<R: Runtime, S: Stream>(
+    _: &Arc<Shared<R>>,
+    conn: Connected<S>,
+) -> Result<Connected<BoxedStream>, Status> {
+    Ok(boxed(conn))
+}
+
+fn boxed<S: Stream>(c: Connected<S>) -> Connected<BoxedStream> {
+    Connected {
+        stream: Box::new(c.stream),
+        local_addr: c.local_addr,
+        remote_addr: c.remote_addr,
+    }
+}
+
+fn new_core<R: Runtime>(shared: &Shared<R>, dialed: bool, id: &str, remote: &str) -> Core {
+    let mut cfg = shared.session_cfg.clone();
+    cfg.dialed = dialed;
+    if dialed {
+        if matches!(cfg.auth, Auth::Checker) {
+            cfg.auth = Auth::None;
+        }
+    } else if shared.core.auth_checker.is_some() {
+        cfg.auth = Auth::Checker;
+    } else {
+        cfg.auth = Auth::None;
+    }
+    if !dialed {
+        cfg.heartbeat_ping = None;
+    }
+    Core::new(
+        cfg,
+        SessionInfo::new(id, Some(remote.to_owned()), dialed),
+        Instant::now(),
+    )
+}
+
+fn new_handle<R: Runtime>(
+    shared: &Shared<R>,
+    tx: mpsc::UnboundedSender<Command>,
+    id: String,
+    conn: &Connected<BoxedStream>,
+    dialed: bool,
+) -> Session {
+    Session::new(
+        tx,
+        id,
+        conn.local_addr.clone(),
+        conn.remote_addr.clone(),
+        dialed,
+        shared.session_cfg.codecs.clone(),
+        shared.session_cfg.default_body_codec,
+        shared.config.shutdown_timeout,
+    )
+}
+
+/// Starts the task of a dialed connection; it redials per the configuration.
+fn start_dialed<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: Endpoint,
+    conn: Connected<BoxedStream>,
+    ready: oneshot::Sender<Result<(), Status>>,
+) -> Session {
+    let (tx, rx) = mpsc::unbounded();
+    let id = conn.local_addr.clone();
+    let handle = new_handle(shared, tx, id, &conn, true);
+    let guard = LiveGuard::new(shared);
+    let shared2 = Arc::clone(shared);
+    let h = handle.clone();
+    shared.rt.spawn(async move {
+        dialed_task(shared2, endpoint, conn, h, rx, ready).await;
+        drop(guard);
+    });
+    handle
+}
+
+async fn dialed_task<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    endpoint: Endpoint,
+    mut conn: Connected<BoxedStream>,
+    handle: Session,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    ready: oneshot::Sender<Result<(), Status>>,
+) {
+    let mut ready = Some(ready);
+    let mut in_hub = false;
+    loop {
+        let id = handle.id();
+        let core = new_core(&shared, true, &id, &conn.remote_addr);
+        let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
+        let driver = Driver::new(
+            conn.stream,
+            core,
+            Arc::clone(&shared.core),
+            handle.clone(),
+            rx,
+            timer,
+            ready.take(),
+        );
+        if !in_hub {
+            lock(&shared.sessions).insert(id.clone(), handle.clone());
+            in_hub = true;
+        }
+        let ended = driver.await;
+        rx = ended.commands;
+        let redial = shared.config.redial_times != 0
+            && ended.opened
+            && !ended.closed_locally
+            && !shared.closing.load(Ordering::Acquire);
+        if !redial {
+            break;
+        }
+        tracing::info!(session = %id, reason = %ended.reason, "connection lost; redialing");
+        match redial_loop(&shared, &endpoint).await {
+            Some(c) => {
+                *lock(&handle.inner.local_addr) = c.local_addr.clone();
+                *lock(&handle.inner.remote_addr) = c.remote_addr.clone();
+                conn = c;
+                tracing::info!(session = %id, "redial ok");
+            }
+            None => {
+                tracing::warn!(session = %id, "redial failed");
+                break;
+            }
+        }
+    }
+    finish(&shared, &handle, rx, in_hub);
+}
+
+/// Redial attempts: the first at once, then `redial_times` more (forever if negative), each
+/// after `redial_interval`.
+async fn redial_loop<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: &Endpoint,
+) -> Option<Connected<BoxedStream>> {
+    let mut left = shared.config.redial_times;
+    loop {
+        if shared.closing.load(Ordering::Acquire) {
+            return None;
+        }
+        match connect_attempt(shared, endpoint, true).await {
+            Ok(c) => return Some(c),
+            Err(st) => tracing::debug!(status = %st, "redial attempt failed"),
+        }
+        if left == 0 {
+            return None;
+        }
+        if left > 0 {
+            left -= 1;
+        }
+        sleep(&shared.rt, redial_interval(&shared.config)).await;
+    }
+}
+
+/// The session is gone for good: fail queued commands, leave the hub, notify.
+fn finish<R: Runtime>(
+    shared: &Shared<R>,
+    handle: &Session,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    in_hub: bool,
+) {
+    rx.close();
+    while let Ok(cmd) = rx.try_recv() {
+        let st = Status::from_code(Code::CONN_CLOSED);
+        match cmd {
+            Command::Call { tx, .. } => {
+                let _ = tx.send(Err(st));
+            }
+            Command::Push { tx, .. } => {
+                let _ = tx.send(Err(st));
+            }
+            Command::Close { .. } => {}
+        }
+    }
+    if in_hub {
+        let id = handle.id();
+        let mut hub = lock(&shared.sessions);
+        if hub
+            .get(&id)
+            .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
+        {
+            hub.remove(&id);
+        }
+    }
+    handle.mark_closed();
+    let info = SessionInfo::new(handle.id(), Some(handle.remote_addr()), handle.dialed());
+    shared
+        .plugins
+        .run_logged("post_disconnect", |p| p.post_disconnect(&info));
+}
+
+async fn accept_loop<R: Runtime>(shared: Arc<Shared<R>>, listener: R::Listener) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        if shared.closing.load(Ordering::Acquire) {
+            break;
+        }
+        let closed = shared.close_event.listen();
+        if shared.closing.load(Ordering::Acquire) {
+            break;
+        }
+        let accept = Box::pin(shared.rt.accept(&listener, shared.socket));
+        match select(accept, closed).await {
+            Either::Left((Ok(conn), _)) => {
+                backoff = Duration::from_millis(5);
+                let guard = LiveGuard::new(&shared);
+                let s = Arc::clone(&shared);
+                shared.rt.spawn(async move {
+                    serve_accepted(s, conn).await;
+                    drop(guard);
+                });
+            }
+            Either::Left((Err(e), _)) => {
+                // Out of descriptors and the like: back off (5 ms doubling to 1 s, as Go).
+                tracing::warn!(error = %e, "accept failed");
+                sleep(&shared.rt, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Either::Right(_) => break,
+        }
+    }
+    tracing::debug!("accept loop stopped");
+}
+
+async fn serve_accepted<R: Runtime>(shared: Arc<Shared<R>>, conn: Connected<R::Stream>) {
+    let conn = match secure_server(&shared, conn).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return;
+        }
+    };
+    let id = conn.remote_addr.clone();
+    let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
+    if let Err(st) = shared.plugins.run(|p| p.post_accept(&info)) {
+        tracing::debug!(status = %st, session = %id, "post_accept refused the connection");
+        return;
+    }
+    let (tx, rx) = mpsc::unbounded();
+    let handle = new_handle(&shared, tx, id.clone(), &conn, false);
+    let core = new_core(&shared, false, &id, &conn.remote_addr);
+    lock(&shared.sessions).insert(id, handle.clone());
+    if shared.closing.load(Ordering::Acquire) {
+        handle.close();
+    }
+    let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
+    let ended = Driver::new(
+        conn.stream,
+        core,
+        Arc::clone(&shared.core),
+        handle.clone(),
+        rx,
+        timer,
+        None,
+    )
+    .await;
+    finish(&shared, &handle, ended.commands, true);
+}
+
+#[cfg(feature = "tls")]
+async fn secure_server<R: Runtime>(
+    shared: &Shared<R>,
+    conn: Connected<R::Stream>,
+) -> std::io::Result<Connected<BoxedStream>> {
+    match &shared.tls.server {
+        Some(acceptor) => {
+            let t = shared.rt.timer(Instant::now() + Duration::from_secs(10));
+            let stream = match select(Box::pin(acceptor.accept(conn.stream)), t).await {
+                Either::Left((r, _)) => r?,
+                Either::Right(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "TLS handshake timeout",
+                    ))
+                }
+            };
+            Ok(Connected {
+                stream: Box::new(stream),
+                local_addr: conn.local_addr,
+                remote_addr: conn.remote_addr,
+            })
+        }
+        None => Ok(boxed(conn)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn secure_server<R: Runtime>(
+    _: &Shared<R>,
+    conn: Connected<R::Stream>,
+) -> std::io::Result<Connected<BoxedStream>> {
+    Ok(boxed(conn))
+}

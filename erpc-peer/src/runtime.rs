@@ -1,0 +1,209 @@
+//! The small runtime abstraction the async adapters implement: spawning, a resettable timer,
+//! and stream connect/accept. Everything else (sessions, handlers, redial, shutdown) is
+//! written once against it.
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A byte stream the peer can drive.
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// A resettable timer future.
+pub trait Timer: Future<Output = ()> + Unpin + Send + 'static {
+    /// Makes the timer fire at `deadline` instead (waking is the caller's concern: it polls
+    /// the timer again after resetting it).
+    fn reset(&mut self, deadline: Instant);
+}
+
+/// Where to listen or dial.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Endpoint {
+    /// TCP to or on `host:port` (an empty host means localhost when dialing and every
+    /// address when listening, as in Go).
+    Tcp {
+        /// `host:port`.
+        addr: String,
+        /// Which address families are allowed.
+        family: IpFamily,
+    },
+    /// A unix-domain stream socket at a filesystem path.
+    Unix(PathBuf),
+}
+
+/// Address family restriction of Go's `tcp`, `tcp4` and `tcp6` networks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum IpFamily {
+    /// IPv4 or IPv6 (`tcp`).
+    #[default]
+    Any,
+    /// IPv4 only (`tcp4`).
+    V4,
+    /// IPv6 only (`tcp6`).
+    V6,
+}
+
+impl Endpoint {
+    /// A TCP endpoint of any family.
+    pub fn tcp(addr: impl Into<String>) -> Self {
+        Endpoint::Tcp {
+            addr: addr.into(),
+            family: IpFamily::Any,
+        }
+    }
+
+    /// A unix socket endpoint.
+    pub fn unix(path: impl Into<PathBuf>) -> Self {
+        Endpoint::Unix(path.into())
+    }
+
+    /// Resolves `host:port` to socket addresses of the allowed family (blocking DNS for names;
+    /// literal addresses do not block). An empty host means `127.0.0.1` for dialing.
+    pub fn resolve(&self, listening: bool) -> io::Result<Vec<std::net::SocketAddr>> {
+        use std::net::ToSocketAddrs;
+        let Endpoint::Tcp { addr, family } = self else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a TCP endpoint",
+            ));
+        };
+        let addr = if let Some(port) = addr.strip_prefix(':') {
+            match (listening, family) {
+                (true, IpFamily::V6) => format!("[::]:{port}"),
+                (true, _) => format!("0.0.0.0:{port}"),
+                (false, IpFamily::V6) => format!("[::1]:{port}"),
+                (false, _) => format!("127.0.0.1:{port}"),
+            }
+        } else {
+            addr.clone()
+        };
+        let list: Vec<_> = addr
+            .to_socket_addrs()?
+            .filter(|a| match family {
+                IpFamily::Any => true,
+                IpFamily::V4 => a.is_ipv4(),
+                IpFamily::V6 => a.is_ipv6(),
+            })
+            .collect();
+        if list.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!("no {family:?} address for {addr}"),
+            ));
+        }
+        Ok(list)
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Tcp { addr, .. } => f.write_str(addr),
+            Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// A connected stream with its two addresses as text (`ip:port`, or the socket path).
+#[derive(Debug)]
+pub struct Connected<S> {
+    /// The stream.
+    pub stream: S,
+    /// This side's address.
+    pub local_addr: String,
+    /// The other side's address.
+    pub remote_addr: String,
+}
+
+/// Socket options applied to every TCP connection (Go's process-wide socket settings).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SocketOptions {
+    /// Disable Nagle's algorithm (Go's default: on).
+    pub nodelay: bool,
+    /// TCP keep-alive period; `None` leaves the OS default.
+    pub keepalive: Option<Duration>,
+    /// `SO_RCVBUF`; `None` leaves the OS default.
+    pub recv_buffer: Option<usize>,
+    /// `SO_SNDBUF`; `None` leaves the OS default.
+    pub send_buffer: Option<usize>,
+}
+
+impl Default for SocketOptions {
+    fn default() -> Self {
+        SocketOptions {
+            nodelay: true,
+            keepalive: Some(Duration::from_secs(15)),
+            recv_buffer: None,
+            send_buffer: None,
+        }
+    }
+}
+
+impl SocketOptions {
+    /// Applies the options to a TCP socket.
+    #[cfg(unix)]
+    pub fn apply(&self, sock: &impl std::os::fd::AsFd) -> io::Result<()> {
+        let s = socket2::SockRef::from(sock);
+        s.set_tcp_nodelay(self.nodelay)?;
+        if let Some(period) = self.keepalive {
+            s.set_tcp_keepalive(
+                &socket2::TcpKeepalive::new()
+                    .with_time(period)
+                    .with_interval(period),
+            )?;
+        }
+        if let Some(n) = self.recv_buffer {
+            s.set_recv_buffer_size(n)?;
+        }
+        if let Some(n) = self.send_buffer {
+            s.set_send_buffer_size(n)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a runtime adapter provides. Implemented by `erpc-runtime-tokio` and
+/// `erpc-runtime-async-std`; applications pick an adapter, not this trait.
+pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
+    /// The stream of a connection.
+    type Stream: Stream;
+    /// A bound listener.
+    type Listener: Send + Sync + 'static;
+    /// The timer type.
+    type Timer: Timer;
+
+    /// Runs a future in the background.
+    fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static;
+
+    /// A timer firing at `deadline`.
+    fn timer(&self, deadline: Instant) -> Self::Timer;
+
+    /// Connects to `endpoint`, applying `opts` to TCP sockets.
+    fn connect(
+        &self,
+        endpoint: &Endpoint,
+        opts: SocketOptions,
+    ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send;
+
+    /// Binds a listener; returns it with its actual address (the port chosen for port 0).
+    fn bind(
+        &self,
+        endpoint: &Endpoint,
+    ) -> impl Future<Output = io::Result<(Self::Listener, String)>> + Send;
+
+    /// Accepts the next connection, applying `opts` to TCP sockets.
+    fn accept(
+        &self,
+        listener: &Self::Listener,
+        opts: SocketOptions,
+    ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send;
+}

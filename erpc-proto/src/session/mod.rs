@@ -1,0 +1,1160 @@
+//! [`Session`]: the sans-IO state machine of one connection, the same type on both sides.
+//!
+//! # Driving a session
+//!
+//! * Inputs: [`handle_input`](Session::handle_input) with the bytes read (the session splits
+//!   whole frames off the buffer and leaves a partial one), [`handle_eof`](Session::handle_eof)
+//!   when the peer closed its side, [`handle_timeout`](Session::handle_timeout) when the time
+//!   from [`poll_timeout`](Session::poll_timeout) has come.
+//! * Commands: [`call`](Session::call), [`push`](Session::push), [`reply`](Session::reply),
+//!   [`close`](Session::close), [`accept_auth`](Session::accept_auth).
+//! * Outputs: [`poll_transmit`](Session::poll_transmit) (every byte queued, for one write),
+//!   [`poll_event`](Session::poll_event), [`poll_timeout`](Session::poll_timeout).
+//!
+//! The polls are independent: call any of them at any time. A driver loop reads, feeds
+//! `handle_input`, drains `poll_event` (running handlers, completing callers), writes what
+//! `poll_transmit` returns, and sleeps until the next read or `poll_timeout`.
+//!
+//! Every state-changing method takes `now`; the session never reads a clock.
+
+mod config;
+mod event;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rustc_hash::FxHashMap;
+
+pub use config::{Auth, HeartbeatPing, SessionConfig};
+pub use event::{CallDone, CallId, CloseReason, Event, IncomingCall, IncomingPush, ReplyToken};
+
+use crate::plugin::{MessageCtx, Plugins, SessionInfo};
+use crate::router::RouteKind;
+use crate::xfer::XferPipe;
+use crate::{Code, CodecId, Message, MessageType, Meta, ServiceMethod, Status};
+
+/// The service method of heartbeats (always literal, whatever the mapper).
+pub const HEARTBEAT_SERVICE_METHOD: &str = "/heartbeat";
+/// The meta key carrying the heartbeat rate in seconds.
+pub const HEARTBEAT_META_KEY: &str = "hb_";
+/// The meta key with which a caller asks for a reply codec (decimal codec byte).
+pub const ACCEPT_BODY_CODEC_META_KEY: &str = "X-Accept-Body-Codec";
+
+/// Most messages a session keeps while authentication is undecided.
+const MAX_DEFERRED: usize = 1024;
+
+/// Per-call options.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Overrides [`SessionConfig::call_timeout`]: `Some(Some(d))` a deadline of `d`,
+    /// `Some(None)` no deadline.
+    pub timeout: Option<Option<Duration>>,
+}
+
+impl CallOptions {
+    /// Options with a deadline of `d` from now.
+    pub fn timeout(d: Duration) -> Self {
+        CallOptions {
+            timeout: Some(Some(d)),
+        }
+    }
+
+    /// Options with no deadline at all.
+    pub fn no_timeout() -> Self {
+        CallOptions {
+            timeout: Some(None),
+        }
+    }
+}
+
+/// What a call handler answers.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Reply {
+    /// OK with the encoded body, or an error status (sent with codec 0 and no body).
+    pub result: Result<Bytes, Status>,
+    /// Reply meta.
+    pub meta: Meta,
+    /// The body's codec; `None` uses the negotiated [`IncomingCall::reply_codec`].
+    pub body_codec: Option<CodecId>,
+    /// Filters appended to the call's pipe (the reply always reuses the call's filters).
+    pub extra_xfer: Vec<u8>,
+}
+
+impl Reply {
+    /// A successful reply with an encoded body.
+    pub fn ok(body: impl Into<Bytes>) -> Self {
+        Reply {
+            result: Ok(body.into()),
+            ..Reply::default()
+        }
+    }
+
+    /// An error reply.
+    pub fn error(status: Status) -> Self {
+        Reply {
+            result: Err(status),
+            ..Reply::default()
+        }
+    }
+
+    /// Sets the body codec.
+    pub fn with_codec(mut self, codec: CodecId) -> Self {
+        self.body_codec = Some(codec);
+        self
+    }
+
+    /// Sets the reply meta.
+    pub fn with_meta(mut self, meta: Meta) -> Self {
+        self.meta = meta;
+        self
+    }
+}
+
+impl Default for Reply {
+    fn default() -> Self {
+        Reply {
+            result: Ok(Bytes::new()),
+            meta: Meta::new(),
+            body_codec: None,
+            extra_xfer: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Dialer waiting for AUTH_REPLY.
+    AwaitAuthReply,
+    /// Acceptor waiting for the first message (AUTH_CALL).
+    AwaitAuthCall,
+    /// Acceptor waiting for the application's verdict.
+    AwaitAuthVerdict,
+    Open,
+    /// Graceful close: no new calls, in-flight work finishes until the deadline.
+    Closing,
+    Closed,
+}
+
+#[derive(Debug)]
+struct Pending {
+    serial: u64,
+    service_method: ServiceMethod,
+    started: Instant,
+    heartbeat: bool,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    seq: i32,
+    xfer: XferPipe,
+    reply_codec: CodecId,
+    plugins: Plugins,
+    service_method: ServiceMethod,
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+enum Timer {
+    /// Deadline of an outgoing call.
+    Call(i32, u64),
+    /// Context age of an incoming call.
+    Handler(u64),
+}
+
+#[derive(Debug)]
+struct PongRecord {
+    rate: Duration,
+    last: Instant,
+}
+
+/// The protocol state machine of one connection. See the [module docs](self).
+#[derive(Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    info: SessionInfo,
+    state: State,
+    started: Instant,
+    seq: i32,
+    serial: u64,
+    pending: FxHashMap<i32, Pending>,
+    in_flight: FxHashMap<u64, InFlight>,
+    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    out: BytesMut,
+    /// Frames queued while authentication is undecided.
+    held: BytesMut,
+    deferred: VecDeque<Message>,
+    events: VecDeque<Event>,
+    close_deadline: Option<Instant>,
+    last_activity: Instant,
+    pong: Option<PongRecord>,
+    partial_input: bool,
+    /// The latest `now` the driver passed in.
+    now: Instant,
+}
+
+impl Session {
+    /// A new session, started at `now`. A dialer with [`Auth::Bearer`] queues its AUTH_CALL
+    /// at once; an acceptor with [`Auth::Checker`] waits for one.
+    pub fn new(cfg: SessionConfig, info: SessionInfo, now: Instant) -> Session {
+        let state = match (&cfg.auth, cfg.dialed) {
+            (Auth::Bearer { .. }, true) => State::AwaitAuthReply,
+            (Auth::Checker, false) => State::AwaitAuthCall,
+            _ => State::Open,
+        };
+        let mut s = Session {
+            cfg,
+            info,
+            state,
+            started: now,
+            seq: 0,
+            serial: 0,
+            pending: FxHashMap::default(),
+            in_flight: FxHashMap::default(),
+            timers: BinaryHeap::new(),
+            out: BytesMut::with_capacity(8 * 1024),
+            held: BytesMut::new(),
+            deferred: VecDeque::new(),
+            events: VecDeque::new(),
+            close_deadline: None,
+            last_activity: now,
+            pong: None,
+            partial_input: false,
+            now,
+        };
+        if let (State::AwaitAuthReply, Auth::Bearer { codec, info, meta }) = (s.state, &s.cfg.auth)
+        {
+            let mut msg = Message::new(MessageType::AUTH_CALL, 0, ServiceMethod::empty());
+            msg.body_codec = if codec.0 == 0 {
+                s.cfg.default_body_codec
+            } else {
+                *codec
+            };
+            msg.body = info.clone();
+            msg.meta = meta.clone();
+            msg.seq = s.next_seq();
+            if let Err(e) = s.cfg.protocol.encode(&msg, &s.cfg.wire, &mut s.out) {
+                let st = Status::with_cause(Code::WRITE_FAILED, e.to_string());
+                s.finish(CloseReason::AuthFailed(st));
+            }
+        }
+        s
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    /// What plugins see of this session.
+    pub fn info(&self) -> &SessionInfo {
+        &self.info
+    }
+
+    /// Replaces the session info (after the application changed the id, say).
+    pub fn set_info(&mut self, info: SessionInfo) {
+        self.info = info;
+    }
+
+    /// Whether the session is open for new calls and pushes (authenticated, not closing).
+    pub fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    /// Whether the session has closed ([`Event::Closed`] was queued).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Time since the session started (eRPC's session age is a limit on this).
+    pub fn age(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.started)
+    }
+
+    /// Number of outgoing calls waiting for their reply.
+    pub fn pending_calls(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Number of incoming calls whose reply has not been sent yet.
+    pub fn calls_in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The next seq: counter + 1, wrapping from `i32::MAX` to `i32::MIN`, skipping values
+    /// that are still pending (Go would overwrite the pending call).
+    fn next_seq(&mut self) -> i32 {
+        loop {
+            self.seq = self.seq.wrapping_add(1);
+            if !self.pending.contains_key(&self.seq) {
+                return self.seq;
+            }
+        }
+    }
+
+    fn next_serial(&mut self) -> u64 {
+        self.serial += 1;
+        self.serial
+    }
+
+    /// Encodes into the output, or into the held-back buffer while authentication is
+    /// undecided.
+    fn encode(&mut self, msg: &Message) -> Result<(), crate::EncodeError> {
+        let buf = match self.state {
+            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict => {
+                &mut self.held
+            }
+            _ => &mut self.out,
+        };
+        self.cfg.protocol.encode(msg, &self.cfg.wire, buf)
+    }
+
+    // ------------------------------------------------------------------ commands
+
+    /// Starts a CALL. `msg` carries the service method, meta, body codec (0 = the default),
+    /// encoded body and filters; its type and seq are set here.
+    ///
+    /// Fails without sending when the session is closing or closed (102), a
+    /// `pre_write_call` plugin aborts (its status), or the message cannot be encoded (104).
+    /// Otherwise the call completes later with exactly one [`Event::CallDone`].
+    pub fn call(
+        &mut self,
+        now: Instant,
+        mut msg: Message,
+        opts: CallOptions,
+    ) -> Result<CallId, Status> {
+        self.now = self.now.max(now);
+        self.writable()?;
+        msg.mtype = MessageType::CALL;
+        if msg.body_codec.0 == 0 {
+            msg.body_codec = self.cfg.default_body_codec;
+        }
+        msg.seq = self.next_seq();
+        self.run_hooks(now, &mut msg, |p, cx| p.pre_write_call(cx))?;
+        self.encode(&msg)
+            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
+        let serial = self.next_serial();
+        let timeout = opts.timeout.unwrap_or(self.cfg.call_timeout);
+        let heartbeat = false;
+        self.pending.insert(
+            msg.seq,
+            Pending {
+                serial,
+                service_method: msg.service_method.clone(),
+                started: now,
+                heartbeat,
+            },
+        );
+        if let Some(d) = timeout {
+            self.timers
+                .push(Reverse((now + d, Timer::Call(msg.seq, serial))));
+        }
+        self.last_activity = now;
+        self.run_logged_hooks(now, &mut msg, "post_write_call", |p, cx| {
+            p.post_write_call(cx)
+        });
+        Ok(CallId {
+            seq: msg.seq,
+            serial,
+        })
+    }
+
+    /// Sends a PUSH (never answered). Fails like [`call`](Session::call); success means the
+    /// frame is queued, not that the peer handled it.
+    pub fn push(&mut self, now: Instant, mut msg: Message) -> Result<(), Status> {
+        self.now = self.now.max(now);
+        self.writable()?;
+        msg.mtype = MessageType::PUSH;
+        if msg.body_codec.0 == 0 {
+            msg.body_codec = self.cfg.default_body_codec;
+        }
+        msg.seq = self.next_seq();
+        self.run_hooks(now, &mut msg, |p, cx| p.pre_write_push(cx))?;
+        self.encode(&msg)
+            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
+        self.last_activity = now;
+        self.run_logged_hooks(now, &mut msg, "post_write_push", |p, cx| {
+            p.post_write_push(cx)
+        });
+        Ok(())
+    }
+
+    /// Abandons a pending call: no [`Event::CallDone`] will come for it and a late reply is
+    /// dropped. Returns whether it was pending.
+    pub fn cancel(&mut self, id: CallId) -> bool {
+        match self.pending.get(&id.seq) {
+            Some(p) if p.serial == id.serial => {
+                self.pending.remove(&id.seq);
+                self.maybe_finish_close();
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Answers an incoming call. An error status is sent with codec 0 and no body; the reply
+    /// reuses the call's filters. If the reply cannot be encoded (too large, say), a 500
+    /// reply with the error as cause is sent instead, as Go does.
+    ///
+    /// Fails (and sends nothing) when the call was already answered — by the session itself
+    /// after its context age passed — or the session closed.
+    pub fn reply(&mut self, now: Instant, token: ReplyToken, reply: Reply) -> Result<(), Status> {
+        self.now = self.now.max(now);
+        let Some(f) = self.in_flight.remove(&token.serial) else {
+            return Err(Status::with_cause(
+                Code::WRITE_FAILED,
+                "the call was already answered or the session closed",
+            ));
+        };
+        self.send_reply(now, f, reply);
+        self.maybe_finish_close();
+        Ok(())
+    }
+
+    /// Accepting side with [`Auth::Checker`]: answers the [`Event::AuthRequest`]. The
+    /// AUTH_REPLY (seq from this side's own counter, as Go) carries `reply`'s status and body
+    /// (Go sends the body even with an error). An error status closes the session after the
+    /// reply is flushed.
+    pub fn accept_auth(&mut self, now: Instant, reply: Reply) -> Result<(), Status> {
+        self.now = self.now.max(now);
+        if self.state != State::AwaitAuthVerdict {
+            return Err(Status::with_cause(
+                Code::INVALID_OP,
+                "no authentication is waiting for a verdict",
+            ));
+        }
+        let mut msg = Message::new(MessageType::AUTH_REPLY, 0, ServiceMethod::empty());
+        msg.seq = self.next_seq();
+        msg.meta = reply.meta;
+        msg.body_codec = reply.body_codec.unwrap_or(self.cfg.default_body_codec);
+        let status = match reply.result {
+            Ok(body) => {
+                msg.body = body;
+                Status::OK
+            }
+            Err(st) => st,
+        };
+        msg.status = status.clone();
+        // The AUTH_REPLY goes first, then whatever was held.
+        let r = self
+            .cfg
+            .protocol
+            .encode(&msg, &self.cfg.wire, &mut self.out);
+        if let Err(e) = r {
+            self.finish(CloseReason::AuthFailed(Status::with_cause(
+                Code::WRITE_FAILED,
+                e.to_string(),
+            )));
+            return Err(Status::with_cause(
+                Code::WRITE_FAILED,
+                "auth reply could not be encoded",
+            ));
+        }
+        if !status.is_ok() {
+            self.finish(CloseReason::AuthFailed(status));
+            return Ok(());
+        }
+        self.state = State::Open;
+        let held = self.held.split();
+        self.out.unsplit(held);
+        self.events.push_back(Event::Authenticated(msg));
+        self.drain_deferred(now);
+        Ok(())
+    }
+
+    /// Closes the session. Graceful (`linger` = `Some`): new calls and pushes are refused,
+    /// calls in flight in both directions may finish until `now + linger`, then the rest
+    /// fail with 102. Immediate (`None`): pending calls complete with 102 now.
+    pub fn close(&mut self, now: Instant, linger: Option<Duration>) {
+        self.now = self.now.max(now);
+        if self.state == State::Closed {
+            return;
+        }
+        match linger {
+            Some(d) if matches!(self.state, State::Open | State::Closing) => {
+                self.state = State::Closing;
+                let deadline = now + d;
+                self.close_deadline =
+                    Some(self.close_deadline.map_or(deadline, |c| c.min(deadline)));
+                self.maybe_finish_close();
+            }
+            _ => self.finish(CloseReason::Local),
+        }
+    }
+
+    /// Reports a transport failure (a read or write error): the session closes with that
+    /// reason.
+    pub fn handle_transport_error(&mut self, now: Instant, error: impl std::fmt::Display) {
+        self.now = self.now.max(now);
+        if self.state != State::Closed {
+            self.finish(CloseReason::Transport(error.to_string()));
+        }
+    }
+
+    // ------------------------------------------------------------------ outputs
+
+    /// Everything queued for the peer, as one chunk for one write; `None` when nothing is
+    /// queued.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        if self.out.is_empty() {
+            None
+        } else {
+            Some(self.out.split().freeze())
+        }
+    }
+
+    /// Appends everything queued for the peer to `dst` (for drivers that keep one write
+    /// buffer). Returns how many bytes were appended.
+    pub fn poll_transmit_into(&mut self, dst: &mut BytesMut) -> usize {
+        let n = self.out.len();
+        if n > 0 {
+            if dst.is_empty() {
+                std::mem::swap(dst, &mut self.out);
+            } else {
+                dst.extend_from_slice(&self.out);
+                self.out.clear();
+            }
+        }
+        n
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Session::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == State::Closed {
+            return None;
+        }
+        let mut t = self.timers.peek().map(|Reverse((t, _))| *t);
+        let mut consider = |c: Option<Instant>| {
+            if let Some(c) = c {
+                t = Some(t.map_or(c, |t| t.min(c)));
+            }
+        };
+        consider(self.close_deadline);
+        consider(self.cfg.session_age.map(|a| self.started + a));
+        if self.state == State::Open {
+            consider(
+                self.cfg
+                    .heartbeat_ping
+                    .as_ref()
+                    .map(|h| self.last_activity + h.rate),
+            );
+        }
+        consider(self.pong.as_ref().map(|p| p.last + p.rate * 2));
+        t
+    }
+
+    // ------------------------------------------------------------------ inputs
+
+    /// Processes every complete frame in `src`, leaving a partial frame in place. Call after
+    /// every read. A malformed frame closes the session ([`Event::Closed`]).
+    pub fn handle_input(&mut self, now: Instant, src: &mut BytesMut) {
+        self.now = self.now.max(now);
+        while self.state != State::Closed {
+            let decoded = self.cfg.protocol.decode(src, &self.cfg.wire);
+            match decoded {
+                Ok(Some(msg)) => self.on_message(now, msg),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "malformed frame; closing the session");
+                    self.finish(CloseReason::Protocol(Arc::new(e)));
+                    break;
+                }
+            }
+        }
+        self.partial_input = !src.is_empty();
+    }
+
+    /// The peer closed its side of the connection (read returned 0). Pending calls complete
+    /// with 102; the session closes.
+    pub fn handle_eof(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.state == State::Closed {
+            return;
+        }
+        let reason = if self.partial_input {
+            CloseReason::UnexpectedEof
+        } else {
+            CloseReason::PeerClosed
+        };
+        self.finish(reason);
+    }
+
+    /// Fires every timer due at `now`: call deadlines (the call completes with 408), handler
+    /// budgets (the session replies 408), heartbeats, session age, the graceful-close linger.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.state == State::Closed {
+            return;
+        }
+        if let Some(age) = self.cfg.session_age {
+            if now >= self.started + age {
+                self.finish(CloseReason::SessionAge);
+                return;
+            }
+        }
+        while let Some(Reverse((t, timer))) = self.timers.peek().copied() {
+            if t > now {
+                break;
+            }
+            self.timers.pop();
+            match timer {
+                Timer::Call(seq, serial) => {
+                    if self.pending.get(&seq).is_some_and(|p| p.serial == serial) {
+                        let p = self.pending.remove(&seq).expect("checked");
+                        if p.heartbeat {
+                            self.finish(CloseReason::HeartbeatTimeout);
+                            return;
+                        }
+                        let st =
+                            Status::with_cause(Code::HANDLE_TIMEOUT, "context deadline exceeded");
+                        self.complete(now, seq, p, Err(st));
+                    }
+                }
+                Timer::Handler(serial) => {
+                    if let Some(f) = self.in_flight.remove(&serial) {
+                        let st =
+                            Status::with_cause(Code::HANDLE_TIMEOUT, "context deadline exceeded");
+                        self.send_reply(now, f, Reply::error(st));
+                    }
+                }
+            }
+        }
+        if let Some(d) = self.close_deadline {
+            if now >= d {
+                self.finish(CloseReason::Local);
+                return;
+            }
+        }
+        if let Some(p) = &self.pong {
+            if now >= p.last + p.rate * 2 {
+                self.finish(CloseReason::HeartbeatTimeout);
+                return;
+            }
+        }
+        if self.state == State::Open {
+            if let Some(h) = self.cfg.heartbeat_ping.clone() {
+                if now >= self.last_activity + h.rate {
+                    self.send_ping(now, &h);
+                }
+            }
+        }
+        self.maybe_finish_close();
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    fn writable(&self) -> Result<(), Status> {
+        match self.state {
+            State::Open
+            | State::AwaitAuthReply
+            | State::AwaitAuthCall
+            | State::AwaitAuthVerdict => Ok(()),
+            State::Closing => Err(Status::with_cause(Code::CONN_CLOSED, "session is closing")),
+            State::Closed => Err(Status::from_code(Code::CONN_CLOSED)),
+        }
+    }
+
+    fn run_hooks<F>(&self, now: Instant, msg: &mut Message, mut f: F) -> Result<(), Status>
+    where
+        F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
+    {
+        if self.cfg.plugins.is_empty() {
+            return Ok(());
+        }
+        let mut cx = MessageCtx {
+            message: msg,
+            session: &self.info,
+            now,
+        };
+        self.cfg.plugins.run(|p| f(p, &mut cx))
+    }
+
+    fn run_route_hooks<F>(
+        &self,
+        now: Instant,
+        route: &Plugins,
+        msg: &mut Message,
+        mut f: F,
+    ) -> Result<(), Status>
+    where
+        F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
+    {
+        self.run_hooks(now, msg, &mut f)?;
+        if route.is_empty() {
+            return Ok(());
+        }
+        let mut cx = MessageCtx {
+            message: msg,
+            session: &self.info,
+            now,
+        };
+        route.run(|p| f(p, &mut cx))
+    }
+
+    fn run_logged_hooks<F>(&self, now: Instant, msg: &mut Message, hook: &'static str, mut f: F)
+    where
+        F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
+    {
+        if self.cfg.plugins.is_empty() {
+            return;
+        }
+        let mut cx = MessageCtx {
+            message: msg,
+            session: &self.info,
+            now,
+        };
+        self.cfg.plugins.run_logged(hook, |p| f(p, &mut cx));
+    }
+
+    fn send_ping(&mut self, now: Instant, h: &HeartbeatPing) {
+        let mut msg = Message::new(MessageType::PUSH, 0, HEARTBEAT_SERVICE_METHOD);
+        msg.meta
+            .set(HEARTBEAT_META_KEY, h.rate.as_secs().to_string());
+        if h.use_call {
+            let opts = CallOptions::timeout(h.rate);
+            match self.call(now, msg, opts) {
+                Ok(id) => {
+                    if let Some(p) = self.pending.get_mut(&id.seq) {
+                        p.heartbeat = true;
+                    }
+                }
+                Err(_) => self.finish(CloseReason::HeartbeatTimeout),
+            }
+        } else if self.push(now, msg).is_err() {
+            self.finish(CloseReason::HeartbeatTimeout);
+        }
+        // A failed encode must not make the timer fire in a loop.
+        self.last_activity = now;
+    }
+
+    fn on_message(&mut self, now: Instant, msg: Message) {
+        match self.state {
+            State::AwaitAuthReply => return self.on_auth_reply(now, msg),
+            State::AwaitAuthCall => return self.on_auth_call(msg),
+            State::AwaitAuthVerdict => {
+                if self.deferred.len() >= MAX_DEFERRED {
+                    let st = Status::with_cause(
+                        Code::UNAUTHORIZED,
+                        "too many messages before authentication",
+                    );
+                    self.finish(CloseReason::AuthFailed(st));
+                } else {
+                    self.deferred.push_back(msg);
+                }
+                return;
+            }
+            _ => {}
+        }
+        self.dispatch(now, msg);
+    }
+
+    fn drain_deferred(&mut self, now: Instant) {
+        while let Some(m) = self.deferred.pop_front() {
+            if self.state == State::Closed {
+                break;
+            }
+            self.dispatch(now, m);
+        }
+    }
+
+    fn dispatch(&mut self, now: Instant, msg: Message) {
+        if !self.cfg.plugins.is_empty() {
+            if let Err(st) = self.cfg.plugins.run(|p| p.pre_read_header(&self.info)) {
+                return self.finish(CloseReason::Plugin(st));
+            }
+        }
+        match msg.mtype {
+            MessageType::CALL => self.on_call(now, msg),
+            MessageType::PUSH => self.on_push(now, msg),
+            MessageType::REPLY => self.on_reply(now, msg),
+            other => {
+                tracing::warn!(mtype = %other, "message type not allowed; closing the session");
+                self.finish(CloseReason::MessageTypeNotAllowed(other.0));
+            }
+        }
+    }
+
+    fn on_auth_reply(&mut self, now: Instant, msg: Message) {
+        let status = if msg.mtype != MessageType::AUTH_REPLY {
+            Status::with_cause(
+                Code::UNAUTHORIZED,
+                format!(
+                    "auth message(1st) expect: AUTH_REPLY, but received: {}",
+                    msg.mtype.name()
+                ),
+            )
+        } else {
+            msg.status.clone()
+        };
+        if !status.is_ok() {
+            return self.finish(CloseReason::AuthFailed(status));
+        }
+        self.state = State::Open;
+        let held = self.held.split();
+        self.out.unsplit(held);
+        self.events.push_back(Event::Authenticated(msg));
+        let _ = now;
+    }
+
+    fn on_auth_call(&mut self, msg: Message) {
+        if msg.mtype != MessageType::AUTH_CALL {
+            let st = Status::with_cause(
+                Code::UNAUTHORIZED,
+                format!(
+                    "auth message(1st) expect: AUTH_CALL, but received: {}",
+                    msg.mtype.name()
+                ),
+            );
+            return self.finish(CloseReason::AuthFailed(st));
+        }
+        self.state = State::AwaitAuthVerdict;
+        self.events.push_back(Event::AuthRequest(msg));
+    }
+
+    fn touch_pong(&mut self, now: Instant) {
+        if let Some(p) = &mut self.pong {
+            p.last = now;
+        }
+    }
+
+    fn on_call(&mut self, now: Instant, mut msg: Message) {
+        self.last_activity = now;
+        self.touch_pong(now);
+        let mut f = InFlight {
+            seq: msg.seq,
+            xfer: msg.xfer_pipe.clone(),
+            reply_codec: msg.body_codec,
+            plugins: Plugins::new(),
+            service_method: msg.service_method.clone(),
+        };
+        if let Err(st) = self.run_hooks(now, &mut msg, |p, cx| p.post_read_call_header(cx)) {
+            return self.send_reply(now, f, Reply::error(st));
+        }
+        if msg.service_method.is_empty() {
+            let st = Status::with_cause(Code::BAD_MESSAGE, "invalid service method for message");
+            return self.send_reply(now, f, Reply::error(st));
+        }
+        if self.cfg.heartbeat_pong && msg.service_method == HEARTBEAT_SERVICE_METHOD {
+            let r = self.on_heartbeat(now, &msg);
+            let reply = match r {
+                Ok(()) => {
+                    let codec = msg.body_codec;
+                    let body = if codec == CodecId::JSON {
+                        Bytes::from_static(b"null")
+                    } else {
+                        Bytes::new()
+                    };
+                    Reply::ok(body).with_codec(codec)
+                }
+                Err(st) => Reply::error(st),
+            };
+            return self.send_reply(now, f, reply);
+        }
+        let Some(route) = self.cfg.router.lookup(RouteKind::Call, &msg.service_method) else {
+            return self.send_reply(now, f, Reply::error(Status::from_code(Code::NOT_FOUND)));
+        };
+        let (route_id, unknown) = (route.id(), route.is_unknown());
+        if !route.plugins().is_empty() {
+            f.plugins = route.plugins().clone();
+        }
+        if let Err(st) =
+            self.run_route_hooks(now, &f.plugins, &mut msg, |p, cx| p.pre_read_call_body(cx))
+        {
+            return self.send_reply(now, f, Reply::error(st));
+        }
+        if let Err(st) =
+            self.run_route_hooks(now, &f.plugins, &mut msg, |p, cx| p.post_read_call_body(cx))
+        {
+            return self.send_reply(now, f, Reply::error(st));
+        }
+        f.reply_codec = self.negotiate_codec(&msg);
+        f.service_method = msg.service_method.clone();
+        let serial = self.next_serial();
+        let reply_codec = f.reply_codec;
+        self.in_flight.insert(serial, f);
+        if let Some(age) = self.cfg.context_age {
+            self.timers
+                .push(Reverse((now + age, Timer::Handler(serial))));
+        }
+        self.events.push_back(Event::Call(IncomingCall {
+            token: ReplyToken {
+                serial,
+                seq: msg.seq,
+            },
+            route: route_id,
+            unknown,
+            message: msg,
+            reply_codec,
+        }));
+    }
+
+    /// eRPC's reply codec negotiation: the first `X-Accept-Body-Codec` value when it is 1-3
+    /// ASCII digits naming a known codec 1..=255, else the call's codec.
+    fn negotiate_codec(&self, msg: &Message) -> CodecId {
+        if let Some(v) = msg.meta.peek(ACCEPT_BODY_CODEC_META_KEY) {
+            if (1..=3).contains(&v.len()) && v.iter().all(u8::is_ascii_digit) {
+                let n: u32 = v.iter().fold(0, |a, d| a * 10 + u32::from(d - b'0'));
+                if (1..=255).contains(&n) && self.cfg.codecs.contains(CodecId(n as u8)) {
+                    return CodecId(n as u8);
+                }
+            }
+        }
+        msg.body_codec
+    }
+
+    /// The pong side of the heartbeat: parse `hb_`, keep the record.
+    fn on_heartbeat(&mut self, now: Instant, msg: &Message) -> Result<(), Status> {
+        let raw = msg.meta.peek(HEARTBEAT_META_KEY).unwrap_or(b"");
+        let rate: i64 = if raw.is_empty() {
+            0
+        } else {
+            std::str::from_utf8(raw)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .filter(|r| *r >= 0)
+                .unwrap_or(-1)
+        };
+        match (&mut self.pong, rate) {
+            (None, r) if r < 0 => Err(Status::new(
+                Code::BAD_MESSAGE,
+                "invalid heartbeat rate",
+                Some(String::from_utf8_lossy(raw).into_owned()),
+            )),
+            (None, 0) => Ok(()),
+            (None, r) => {
+                self.pong = Some(PongRecord {
+                    rate: Duration::from_secs(r as u64),
+                    last: now,
+                });
+                Ok(())
+            }
+            (Some(p), r) => {
+                p.last = now;
+                if r > 0 {
+                    p.rate = Duration::from_secs(r as u64);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn send_reply(&mut self, now: Instant, f: InFlight, reply: Reply) {
+        let mut msg = Message::new(MessageType::REPLY, f.seq, f.service_method.clone());
+        msg.xfer_pipe = f.xfer;
+        for id in reply.extra_xfer {
+            msg.xfer_pipe.push(id);
+        }
+        msg.meta = reply.meta;
+        match reply.result {
+            Ok(body) => {
+                msg.body_codec = reply.body_codec.unwrap_or(f.reply_codec);
+                msg.body = body;
+            }
+            Err(st) => {
+                msg.status = st;
+                msg.body_codec = CodecId::NONE;
+            }
+        }
+        if !f.plugins.is_empty() || !self.cfg.plugins.is_empty() {
+            let mut cx = MessageCtx {
+                message: &mut msg,
+                session: &self.info,
+                now,
+            };
+            self.cfg
+                .plugins
+                .run_logged("pre_write_reply", |p| p.pre_write_reply(&mut cx));
+            f.plugins
+                .run_logged("pre_write_reply", |p| p.pre_write_reply(&mut cx));
+        }
+        // Go blanks the service method just before writing.
+        let sm = std::mem::take(&mut msg.service_method);
+        if let Err(e) = self.encode(&msg) {
+            tracing::warn!(error = %e, seq = msg.seq, "reply could not be written; sending 500");
+            let mut fallback = Message::new(MessageType::REPLY, msg.seq, ServiceMethod::empty());
+            fallback.xfer_pipe = msg.xfer_pipe.clone();
+            fallback.status = Status::with_cause(Code::INTERNAL_SERVER_ERROR, e.to_string());
+            if self.encode(&fallback).is_err() {
+                fallback.xfer_pipe = XferPipe::new();
+                if let Err(e) = self.encode(&fallback) {
+                    tracing::error!(error = %e, "even the 500 reply could not be written");
+                }
+            }
+            return;
+        }
+        msg.service_method = sm;
+        if !f.plugins.is_empty() || !self.cfg.plugins.is_empty() {
+            let mut cx = MessageCtx {
+                message: &mut msg,
+                session: &self.info,
+                now,
+            };
+            self.cfg
+                .plugins
+                .run_logged("post_write_reply", |p| p.post_write_reply(&mut cx));
+            f.plugins
+                .run_logged("post_write_reply", |p| p.post_write_reply(&mut cx));
+        }
+    }
+
+    fn on_push(&mut self, now: Instant, mut msg: Message) {
+        self.last_activity = now;
+        self.touch_pong(now);
+        if let Err(st) = self.run_hooks(now, &mut msg, |p, cx| p.post_read_push_header(cx)) {
+            tracing::warn!(status = %st, service_method = %msg.service_method, "push dropped by plugin");
+            return;
+        }
+        if msg.service_method.is_empty() {
+            tracing::warn!("push with an empty service method dropped");
+            return;
+        }
+        if self.cfg.heartbeat_pong && msg.service_method == HEARTBEAT_SERVICE_METHOD {
+            if let Err(st) = self.on_heartbeat(now, &msg) {
+                tracing::warn!(status = %st, "bad heartbeat push");
+            }
+            return;
+        }
+        let Some(route) = self.cfg.router.lookup(RouteKind::Push, &msg.service_method) else {
+            tracing::warn!(service_method = %msg.service_method, "no handler for push; dropped (404)");
+            return;
+        };
+        let (route_id, unknown) = (route.id(), route.is_unknown());
+        let plugins = route.plugins().clone();
+        let r = self
+            .run_route_hooks(now, &plugins, &mut msg, |p, cx| p.pre_read_push_body(cx))
+            .and_then(|()| {
+                self.run_route_hooks(now, &plugins, &mut msg, |p, cx| p.post_read_push_body(cx))
+            });
+        if let Err(st) = r {
+            tracing::warn!(status = %st, service_method = %msg.service_method, "push dropped by plugin");
+            return;
+        }
+        self.events.push_back(Event::Push(IncomingPush {
+            route: route_id,
+            unknown,
+            message: msg,
+        }));
+    }
+
+    fn on_reply(&mut self, now: Instant, mut msg: Message) {
+        let Some(p) = self.pending.remove(&msg.seq) else {
+            tracing::warn!(seq = msg.seq, "reply to no pending call dropped");
+            return;
+        };
+        msg.service_method = p.service_method.clone();
+        if p.heartbeat {
+            if !msg.status.is_ok() {
+                self.finish(CloseReason::HeartbeatTimeout);
+            }
+            return self.maybe_finish_close();
+        }
+        let mut result = self
+            .run_hooks(now, &mut msg, |pl, cx| pl.post_read_reply_header(cx))
+            .and_then(|()| self.run_hooks(now, &mut msg, |pl, cx| pl.pre_read_reply_body(cx)));
+        if result.is_ok() && !msg.status.is_ok() {
+            result = Err(msg.status.clone());
+        }
+        if result.is_ok() {
+            result = self.run_hooks(now, &mut msg, |pl, cx| pl.post_read_reply_body(cx));
+        }
+        let seq = msg.seq;
+        self.complete(now, seq, p, result.map(|()| msg));
+        self.maybe_finish_close();
+    }
+
+    fn complete(&mut self, now: Instant, seq: i32, p: Pending, result: Result<Message, Status>) {
+        if p.heartbeat {
+            return;
+        }
+        self.events.push_back(Event::CallDone(CallDone {
+            id: CallId {
+                seq,
+                serial: p.serial,
+            },
+            result,
+            elapsed: now.saturating_duration_since(p.started),
+        }));
+    }
+
+    fn maybe_finish_close(&mut self) {
+        if self.state == State::Closing && self.pending.is_empty() && self.in_flight.is_empty() {
+            self.finish(CloseReason::Local);
+        }
+    }
+
+    /// Closes for good: every pending call completes with the reason's status, in-flight
+    /// incoming calls are forgotten, [`Event::Closed`] is queued.
+    fn finish(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        let was_auth = matches!(
+            self.state,
+            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict
+        );
+        self.state = State::Closed;
+        let status = reason.status();
+        let mut pending: Vec<(i32, Pending)> = self.pending.drain().collect();
+        pending.sort_by_key(|(_, p)| p.serial);
+        for (seq, p) in pending {
+            if p.heartbeat {
+                continue;
+            }
+            self.events.push_back(Event::CallDone(CallDone {
+                id: CallId {
+                    seq,
+                    serial: p.serial,
+                },
+                result: Err(status.clone()),
+                elapsed: self.now.saturating_duration_since(p.started),
+            }));
+        }
+        self.in_flight.clear();
+        self.timers.clear();
+        self.deferred.clear();
+        if was_auth {
+            self.held.clear();
+        }
+        self.close_deadline = None;
+        self.pong = None;
+        self.events.push_back(Event::Closed(reason));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(clippy::disallowed_methods)]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn seq_wraps_and_skips_pending_values() {
+        let now = origin();
+        let mut s = Session::new(SessionConfig::dialer(), SessionInfo::default(), now);
+        s.seq = i32::MAX - 1;
+        s.pending.insert(
+            i32::MIN,
+            Pending {
+                serial: 1,
+                service_method: ServiceMethod::empty(),
+                started: now,
+                heartbeat: false,
+            },
+        );
+        assert_eq!(s.next_seq(), i32::MAX);
+        assert_eq!(s.next_seq(), i32::MIN + 1, "i32::MIN is still pending");
+        s.seq = -1;
+        assert_eq!(s.next_seq(), 0, "0 is a valid seq after the wrap");
+    }
+}

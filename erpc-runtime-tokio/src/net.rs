@@ -1,0 +1,220 @@
+//! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use erpc_peer::{Connected, Endpoint, Runtime, SocketOptions, Timer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+#[cfg(unix)]
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+/// The tokio runtime (the one current where the peer's futures run).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Tokio;
+
+/// A TCP or unix stream.
+#[derive(Debug)]
+pub enum TokioStream {
+    /// TCP.
+    Tcp(TcpStream),
+    /// Unix domain.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl AsyncRead for TokioStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for TokioStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
+            TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(unix)]
+            TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// A listener.
+#[derive(Debug)]
+pub enum TokioListener {
+    /// TCP.
+    Tcp(TcpListener),
+    /// Unix domain, with its path (removed when the listener is dropped).
+    #[cfg(unix)]
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+#[cfg(unix)]
+impl Drop for TokioListener {
+    fn drop(&mut self) {
+        if let TokioListener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A resettable tokio sleep.
+#[derive(Debug)]
+pub struct TokioTimer(Pin<Box<tokio::time::Sleep>>);
+
+impl Future for TokioTimer {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.as_mut().poll(cx)
+    }
+}
+
+impl Timer for TokioTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.as_mut().reset(deadline.into());
+    }
+}
+
+/// A process-wide number for unix connections, whose ends have no addresses of their own.
+#[cfg(unix)]
+fn next_unix_conn() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Compat<TokioStream>>> {
+    opts.apply(&s)?;
+    Ok(Connected {
+        local_addr: s.local_addr()?.to_string(),
+        remote_addr: s.peer_addr()?.to_string(),
+        stream: TokioStream::Tcp(s).compat(),
+    })
+}
+
+impl Runtime for Tokio {
+    type Stream = Compat<TokioStream>;
+    type Listener = TokioListener;
+    type Timer = TokioTimer;
+
+    fn spawn<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        tokio::spawn(fut);
+    }
+
+    fn timer(&self, deadline: Instant) -> TokioTimer {
+        TokioTimer(Box::pin(tokio::time::sleep_until(deadline.into())))
+    }
+
+    async fn connect(
+        &self,
+        endpoint: &Endpoint,
+        opts: SocketOptions,
+    ) -> io::Result<Connected<Self::Stream>> {
+        match endpoint {
+            Endpoint::Tcp { .. } => {
+                let addrs = endpoint.resolve(false)?;
+                let s = TcpStream::connect(&addrs[..]).await?;
+                tcp_connected(s, opts)
+            }
+            #[cfg(unix)]
+            Endpoint::Unix(path) => {
+                let s = UnixStream::connect(path).await?;
+                // The dialing end of a unix socket is unnamed, and its local address is the
+                // session id: number it, or two sessions to one path would share an id.
+                let n = next_unix_conn();
+                Ok(Connected {
+                    local_addr: format!("unix:{}#{n}", path.display()),
+                    remote_addr: format!("unix:{}", path.display()),
+                    stream: TokioStream::Unix(s).compat(),
+                })
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("network of {other}"),
+            )),
+        }
+    }
+
+    async fn bind(&self, endpoint: &Endpoint) -> io::Result<(TokioListener, String)> {
+        match endpoint {
+            Endpoint::Tcp { .. } => {
+                let addrs = endpoint.resolve(true)?;
+                let l = TcpListener::bind(&addrs[..]).await?;
+                let addr = l.local_addr()?.to_string();
+                Ok((TokioListener::Tcp(l), addr))
+            }
+            #[cfg(unix)]
+            Endpoint::Unix(path) => {
+                let l = UnixListener::bind(path)?;
+                Ok((
+                    TokioListener::Unix(l, path.clone()),
+                    path.display().to_string(),
+                ))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("network of {other}"),
+            )),
+        }
+    }
+
+    async fn accept(
+        &self,
+        listener: &TokioListener,
+        opts: SocketOptions,
+    ) -> io::Result<Connected<Self::Stream>> {
+        match listener {
+            TokioListener::Tcp(l) => {
+                let (s, _) = l.accept().await?;
+                tcp_connected(s, opts)
+            }
+            #[cfg(unix)]
+            TokioListener::Unix(l, path) => {
+                let (s, _) = l.accept().await?;
+                let n = next_unix_conn();
+                Ok(Connected {
+                    local_addr: path.display().to_string(),
+                    // Unix peers have no address of their own; number them for session ids.
+                    remote_addr: format!("unix:{}#{n}", path.display()),
+                    stream: TokioStream::Unix(s).compat(),
+                })
+            }
+        }
+    }
+}
