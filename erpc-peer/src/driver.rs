@@ -22,8 +22,11 @@ use crate::peer::PeerCore;
 use crate::runtime::{Stream, Timer};
 use crate::session::{Command, Session};
 
-/// Size of one read.
+/// Largest single read; the read buffer starts small (idle sessions stay cheap) and grows to
+/// this when reads fill it.
 const READ_CHUNK: usize = 64 * 1024;
+/// First size of the read buffer.
+const FIRST_READ_CHUNK: usize = 4 * 1024;
 /// Loop turns per poll before yielding to the executor.
 const BUDGET: usize = 64;
 
@@ -31,6 +34,13 @@ enum TaskDone {
     Reply(ReplyToken, Reply, Instant, erpc_proto::ServiceMethod),
     Push,
     AuthVerdict(Reply),
+}
+
+/// Where a driver's commands come from: the session's channel, plus commands that arrived
+/// while the previous connection was being replaced (applied first).
+pub(crate) struct Inbox {
+    pub(crate) rx: mpsc::UnboundedReceiver<Command>,
+    pub(crate) held: Vec<Command>,
 }
 
 /// What the driver reports when the connection ends.
@@ -71,7 +81,7 @@ impl<S: Stream, T: Timer> Driver<S, T> {
         core: Core,
         peer: Arc<PeerCore>,
         handle: Session,
-        commands: mpsc::UnboundedReceiver<Command>,
+        inbox: Inbox,
         timer: T,
         ready: Option<oneshot::Sender<Result<(), Status>>>,
     ) -> Self {
@@ -81,9 +91,9 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             core,
             peer,
             handle,
-            commands: Some(commands),
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
-            scratch: vec![0u8; READ_CHUNK].into_boxed_slice(),
+            commands: Some(inbox.rx),
+            rbuf: BytesMut::new(),
+            scratch: vec![0u8; FIRST_READ_CHUNK].into_boxed_slice(),
             wbuf: BytesMut::new(),
             timer,
             timer_at: None,
@@ -99,6 +109,11 @@ impl<S: Stream, T: Timer> Driver<S, T> {
         };
         if opened {
             d.signal_ready(Ok(()));
+        }
+        // Commands that arrived while the connection was being re-established.
+        let now = Instant::now();
+        for cmd in inbox.held {
+            d.apply(now, cmd);
         }
         d
     }
@@ -278,6 +293,9 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 Poll::Ready(Ok(n)) => {
                     self.rbuf.extend_from_slice(&self.scratch[..n]);
                     self.core.handle_input(now, &mut self.rbuf);
+                    if n == self.scratch.len() && n < READ_CHUNK {
+                        self.scratch = vec![0u8; (n * 4).min(READ_CHUNK)].into_boxed_slice();
+                    }
                     progress = true;
                 }
                 Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {

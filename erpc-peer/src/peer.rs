@@ -18,10 +18,10 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::future::{select, Either};
 
 use crate::config::PeerConfig;
-use crate::driver::Driver;
+use crate::driver::{Driver, Inbox};
 use crate::handler::{call_fn, push_fn, BoxFuture, CallCtx, Handler, IntoReply, PushCtx};
 use crate::log::LogConfig;
-use crate::runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Stream};
+use crate::runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Stream, Timer};
 use crate::session::{lock, Command, Session};
 
 pub(crate) type AuthCheckFn = Arc<dyn Fn(Message) -> BoxFuture<Reply> + Send + Sync>;
@@ -802,6 +802,7 @@ async fn dialed_task<R: Runtime>(
 ) {
     let mut ready = Some(ready);
     let mut in_hub = false;
+    let mut held: Vec<Held> = Vec::new();
     loop {
         let id = handle.id();
         let core = new_core(&shared, true, &id, &conn.remote_addr);
@@ -811,7 +812,10 @@ async fn dialed_task<R: Runtime>(
             core,
             Arc::clone(&shared.core),
             handle.clone(),
-            rx,
+            Inbox {
+                rx,
+                held: release(&mut held),
+            },
             timer,
             ready.take(),
         );
@@ -829,45 +833,179 @@ async fn dialed_task<R: Runtime>(
             break;
         }
         tracing::info!(session = %id, reason = %ended.reason, "connection lost; redialing");
-        match redial_loop(&shared, &endpoint).await {
-            Some(c) => {
+        match redial_loop(&shared, &endpoint, &mut rx, &mut held).await {
+            Redial::Connected(c) => {
                 *lock(&handle.inner.local_addr) = c.local_addr.clone();
                 *lock(&handle.inner.remote_addr) = c.remote_addr.clone();
                 conn = c;
                 tracing::info!(session = %id, "redial ok");
             }
-            None => {
+            Redial::GaveUp => {
                 tracing::warn!(session = %id, "redial failed");
                 break;
             }
+            Redial::Closed => break,
         }
+    }
+    for h in held.drain(..) {
+        fail(h.cmd, Status::from_code(Code::CONN_CLOSED));
     }
     finish(&shared, &handle, rx, in_hub);
 }
 
+/// A command that arrived while a dialed session was redialing, with the time it gives up.
+struct Held {
+    cmd: Command,
+    deadline: Option<Instant>,
+}
+
+enum Redial {
+    Connected(Connected<BoxedStream>),
+    GaveUp,
+    Closed,
+}
+
 /// Redial attempts: the first at once, then `redial_times` more (forever if negative), each
-/// after `redial_interval`.
+/// after `redial_interval`. Meanwhile the session's commands are still read: calls and pushes
+/// wait for the new connection until their deadline (then fail with 408), a close stops the
+/// redial.
 async fn redial_loop<R: Runtime>(
     shared: &Arc<Shared<R>>,
     endpoint: &Endpoint,
-) -> Option<Connected<BoxedStream>> {
+    rx: &mut mpsc::UnboundedReceiver<Command>,
+    held: &mut Vec<Held>,
+) -> Redial {
+    use futures_util::{FutureExt, StreamExt};
+    use std::task::Poll;
+
+    enum Wake {
+        Attempt(Result<Connected<BoxedStream>, Status>),
+        Slept,
+        Cmd(Option<Command>),
+        Deadline,
+    }
+
+    let default_timeout = shared.session_cfg.call_timeout;
     let mut left = shared.config.redial_times;
+    let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+    let mut pause: Option<R::Timer> = None;
+    let mut deadline_timer: Option<(Instant, R::Timer)> = None;
     loop {
         if shared.closing.load(Ordering::Acquire) {
-            return None;
+            return Redial::Closed;
         }
-        match connect_attempt(shared, endpoint, true).await {
-            Ok(c) => return Some(c),
-            Err(st) => tracing::debug!(status = %st, "redial attempt failed"),
+        let earliest = held.iter().filter_map(|h| h.deadline).min();
+        match (earliest, &mut deadline_timer) {
+            (Some(t), Some((at, timer))) if *at != t => {
+                timer.reset(t);
+                *at = t;
+            }
+            (Some(t), None) => deadline_timer = Some((t, shared.rt.timer(t))),
+            (None, _) => deadline_timer = None,
+            _ => {}
         }
-        if left == 0 {
-            return None;
+        let wake = std::future::poll_fn(|cx| {
+            if let Some(a) = attempt.as_mut() {
+                if let Poll::Ready(r) = a.poll_unpin(cx) {
+                    return Poll::Ready(Wake::Attempt(r));
+                }
+            }
+            if let Some(p) = pause.as_mut() {
+                if p.poll_unpin(cx).is_ready() {
+                    return Poll::Ready(Wake::Slept);
+                }
+            }
+            if let Poll::Ready(c) = rx.poll_next_unpin(cx) {
+                return Poll::Ready(Wake::Cmd(c));
+            }
+            if let Some((_, t)) = deadline_timer.as_mut() {
+                if t.poll_unpin(cx).is_ready() {
+                    return Poll::Ready(Wake::Deadline);
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        match wake {
+            Wake::Attempt(Ok(c)) => return Redial::Connected(c),
+            Wake::Attempt(Err(st)) => {
+                attempt = None;
+                tracing::debug!(status = %st, "redial attempt failed");
+                if left == 0 {
+                    return Redial::GaveUp;
+                }
+                if left > 0 {
+                    left -= 1;
+                }
+                pause = Some(
+                    shared
+                        .rt
+                        .timer(Instant::now() + redial_interval(&shared.config)),
+                );
+            }
+            Wake::Slept => {
+                pause = None;
+                attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+            }
+            Wake::Cmd(None) => return Redial::Closed,
+            Wake::Cmd(Some(Command::Close { .. })) => return Redial::Closed,
+            Wake::Cmd(Some(cmd)) => {
+                let timeout = match &cmd {
+                    Command::Call { opts, .. } => opts.timeout.unwrap_or(default_timeout),
+                    _ => default_timeout,
+                };
+                held.push(Held {
+                    cmd,
+                    deadline: timeout.map(|d| Instant::now() + d),
+                });
+            }
+            Wake::Deadline => {
+                deadline_timer = None;
+                let now = Instant::now();
+                let (expired, kept): (Vec<Held>, Vec<Held>) = std::mem::take(held)
+                    .into_iter()
+                    .partition(|h| h.deadline.is_some_and(|d| d <= now));
+                *held = kept;
+                for h in expired {
+                    let st = Status::with_cause(
+                        Code::HANDLE_TIMEOUT,
+                        "context deadline exceeded (redialing)",
+                    );
+                    fail(h.cmd, st);
+                }
+            }
         }
-        if left > 0 {
-            left -= 1;
-        }
-        sleep(&shared.rt, redial_interval(&shared.config)).await;
     }
+}
+
+/// Completes a command that will never run.
+fn fail(cmd: Command, st: Status) {
+    match cmd {
+        Command::Call { tx, .. } => {
+            let _ = tx.send(Err(st));
+        }
+        Command::Push { tx, .. } => {
+            let _ = tx.send(Err(st));
+        }
+        Command::Close { .. } => {}
+    }
+}
+
+/// Held commands for a new driver, with what is left of each call's deadline.
+fn release(held: &mut Vec<Held>) -> Vec<Command> {
+    let now = Instant::now();
+    held.drain(..)
+        .map(|h| match h.cmd {
+            Command::Call { msg, mut opts, tx } => {
+                if let Some(d) = h.deadline {
+                    opts =
+                        erpc_proto::session::CallOptions::timeout(d.saturating_duration_since(now));
+                }
+                Command::Call { msg, opts, tx }
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// The session is gone for good: fail queued commands, leave the hub, notify.
@@ -879,16 +1017,7 @@ fn finish<R: Runtime>(
 ) {
     rx.close();
     while let Ok(cmd) = rx.try_recv() {
-        let st = Status::from_code(Code::CONN_CLOSED);
-        match cmd {
-            Command::Call { tx, .. } => {
-                let _ = tx.send(Err(st));
-            }
-            Command::Push { tx, .. } => {
-                let _ = tx.send(Err(st));
-            }
-            Command::Close { .. } => {}
-        }
+        fail(cmd, Status::from_code(Code::CONN_CLOSED));
     }
     if in_hub {
         let id = handle.id();
@@ -967,7 +1096,10 @@ async fn serve_accepted<R: Runtime>(shared: Arc<Shared<R>>, conn: Connected<R::S
         core,
         Arc::clone(&shared.core),
         handle.clone(),
-        rx,
+        Inbox {
+            rx,
+            held: Vec::new(),
+        },
         timer,
         None,
     )

@@ -202,7 +202,6 @@ async fn without_redial_the_first_dial_fails_at_once_and_a_break_is_final() {
 }
 
 #[tokio::test]
-#[ignore = "known bug (erpc-peer): commands queued while a session redials are not looked at until the redial succeeds, so call deadlines do not run"]
 async fn call_deadline_holds_while_the_server_stays_away() {
     let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel();
     let first = server(0, Some(entered_tx));
@@ -242,7 +241,6 @@ async fn call_deadline_holds_while_the_server_stays_away() {
 }
 
 #[tokio::test]
-#[ignore = "known bug (erpc-peer): Session::close is a queued command that the redial loop never reads"]
 async fn closing_a_session_stops_its_endless_redial() {
     let (entered_tx, mut entered) = tokio::sync::mpsc::unbounded_channel();
     let first = server(0, Some(entered_tx));

@@ -215,7 +215,7 @@ impl Session {
             pending: FxHashMap::default(),
             in_flight: FxHashMap::default(),
             timers: BinaryHeap::new(),
-            out: BytesMut::with_capacity(8 * 1024),
+            out: BytesMut::new(),
             held: BytesMut::new(),
             deferred: VecDeque::new(),
             events: VecDeque::new(),
