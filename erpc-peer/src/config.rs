@@ -36,6 +36,10 @@ pub struct PeerConfig {
     /// Pause before each redial attempt (Go: 100 ms when zero).
     #[serde(with = "go_duration")]
     pub redial_interval: Duration,
+    /// erpc-rs: the wire protocol of listeners and dials that name none (Go's process-wide
+    /// default protocol): `raw` (default), `json`, `protobuf`, `thrift`, `thrift-struct`,
+    /// `http`.
+    pub protocol: String,
     /// Codec name for outgoing messages without one (`json`, `protobuf`, …).
     pub default_body_codec: String,
     /// Maximum lifetime of a session; zero: unlimited.
@@ -79,6 +83,7 @@ impl Default for PeerConfig {
             dial_timeout: Duration::ZERO,
             redial_times: 0,
             redial_interval: Duration::from_millis(100),
+            protocol: "raw".into(),
             default_body_codec: "json".into(),
             default_session_age: Duration::ZERO,
             default_context_age: Duration::ZERO,

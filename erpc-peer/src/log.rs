@@ -21,16 +21,24 @@ impl LogConfig {
 
     /// A call this side made completed (Go's `CALL->` line).
     pub(crate) fn call_done(&self, d: &CallDone) {
-        let (sm, code) = match &d.result {
-            Ok(m) => (m.service_method.to_string(), 0),
-            Err(st) => (String::new(), st.code().0),
+        let slow = self.is_slow(d.elapsed);
+        if !slow
+            && !self.count_time
+            && !self.print_detail
+            && !tracing::enabled!(tracing::Level::TRACE)
+        {
+            return;
+        }
+        let (sm, code): (&str, i32) = match &d.result {
+            Ok(m) => (&m.service_method, 0),
+            Err(st) => ("", st.code().0),
         };
-        if self.is_slow(d.elapsed) {
-            tracing::warn!(seq = d.id.seq(), service_method = %sm, code, cost = ?d.elapsed, "CALL-> (slow)");
+        if slow {
+            tracing::warn!(seq = d.id.seq(), service_method = sm, code, cost = ?d.elapsed, "CALL-> (slow)");
         } else if self.count_time {
-            tracing::info!(seq = d.id.seq(), service_method = %sm, code, cost = ?d.elapsed, "CALL->");
+            tracing::info!(seq = d.id.seq(), service_method = sm, code, cost = ?d.elapsed, "CALL->");
         } else {
-            tracing::trace!(seq = d.id.seq(), service_method = %sm, code, "CALL->");
+            tracing::trace!(seq = d.id.seq(), service_method = sm, code, "CALL->");
         }
         if self.print_detail {
             if let Ok(m) = &d.result {

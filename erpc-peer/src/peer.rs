@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use erpc_proto::codec::{CodecRegistry, DecodeBody, Raw};
 use erpc_proto::plugin::{Plugin, Plugins, RouteInfo, SessionInfo};
-use erpc_proto::proto::{Protocol, RawProto};
+use erpc_proto::proto::Protocol;
 use erpc_proto::router::{Mapper, RouteKind, Router};
 use erpc_proto::session::{Auth, HeartbeatPing, Reply, Session as Core, SessionConfig};
 use erpc_proto::xfer::XferRegistry;
@@ -91,6 +91,9 @@ pub enum BuildError {
     /// The default codec name is not registered.
     #[error("unknown default body codec {0:?}")]
     UnknownCodec(String),
+    /// The protocol name is not known.
+    #[error("unknown protocol {0:?} (raw, json, protobuf, thrift, thrift-struct, http)")]
+    UnknownProtocol(String),
     /// The network is not supported.
     #[error("unsupported network {0:?} (tcp, tcp4, tcp6, unix)")]
     UnknownNetwork(String),
@@ -118,7 +121,7 @@ pub struct PeerBuilder<R: Runtime> {
     plugins: Vec<Arc<dyn Plugin>>,
     codecs: CodecRegistry,
     xfer: XferRegistry,
-    protocol: Arc<dyn Protocol>,
+    protocol: Option<Arc<dyn Protocol>>,
     auth: Auth,
     auth_checker: Option<AuthCheckFn>,
     heartbeat_ping: Option<HeartbeatPing>,
@@ -148,7 +151,7 @@ impl<R: Runtime> PeerBuilder<R> {
             plugins: Vec::new(),
             codecs: CodecRegistry::default(),
             xfer: XferRegistry::default(),
-            protocol: Arc::new(RawProto),
+            protocol: None,
             auth: Auth::None,
             auth_checker: None,
             heartbeat_ping: None,
@@ -275,9 +278,10 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
-    /// Uses another wire protocol (default: rawproto).
+    /// Uses this wire protocol for every listener and dial that does not name one, instead
+    /// of the one `PeerConfig::protocol` names (default: rawproto).
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
-        self.protocol = Arc::new(protocol);
+        self.protocol = Some(Arc::new(protocol));
         self
     }
 
@@ -377,7 +381,11 @@ impl<R: Runtime> PeerBuilder<R> {
         }
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
         let mut session_cfg = SessionConfig::acceptor();
-        session_cfg.protocol = self.protocol;
+        session_cfg.protocol = match self.protocol {
+            Some(p) => p,
+            None => erpc_proto::proto::by_name(&c.protocol)
+                .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
+        };
         session_cfg.wire = WireConfig {
             max_message_size: if c.max_message_size == 0 {
                 erpc_proto::DEFAULT_MAX_MESSAGE_SIZE
@@ -505,6 +513,17 @@ impl<R: Runtime> Peer<R> {
     /// Starts listening on `endpoint` and serving in the background. Returns the bound
     /// address (with the port chosen when it was 0).
     pub async fn listen_on(&self, endpoint: Endpoint) -> Result<String, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.listen_on_with(endpoint, protocol).await
+    }
+
+    /// Listens on `endpoint` speaking `protocol` there (e.g. `erpc_proto::proto::by_name("json")`),
+    /// whatever the peer's default.
+    pub async fn listen_on_with(
+        &self,
+        endpoint: Endpoint,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<String, Status> {
         let (listener, addr) = self
             .shared
             .rt
@@ -520,7 +539,7 @@ impl<R: Runtime> Peer<R> {
         // port is free and new connections are refused).
         let guard = LiveGuard::new(&self.shared);
         self.shared.rt.spawn(async move {
-            accept_loop(shared, listener).await;
+            accept_loop(shared, listener, protocol).await;
             drop(guard);
         });
         Ok(addr)
@@ -556,6 +575,25 @@ impl<R: Runtime> Peer<R> {
 
     /// Dials an explicit endpoint.
     pub async fn dial_endpoint(&self, endpoint: Endpoint) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.dial_endpoint_with(endpoint, protocol).await
+    }
+
+    /// Dials `addr` speaking `protocol` on that session, whatever the peer's default.
+    pub async fn dial_with(
+        &self,
+        addr: &str,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<Session, Status> {
+        self.dial_endpoint_with(self.endpoint(addr), protocol).await
+    }
+
+    /// Dials an explicit endpoint with an explicit protocol.
+    pub async fn dial_endpoint_with(
+        &self,
+        endpoint: Endpoint,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<Session, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }
@@ -565,7 +603,13 @@ impl<R: Runtime> Peer<R> {
             let last = match connect_attempt(shared, &endpoint, false).await {
                 Ok(conn) => {
                     let (ready_tx, ready_rx) = oneshot::channel();
-                    let handle = start_dialed(shared, endpoint.clone(), conn, ready_tx);
+                    let handle = start_dialed(
+                        shared,
+                        endpoint.clone(),
+                        Arc::clone(&protocol),
+                        conn,
+                        ready_tx,
+                    );
                     match ready_rx.await {
                         Ok(Ok(())) => return Ok(handle),
                         Ok(Err(st)) => st,
@@ -731,8 +775,15 @@ fn boxed<S: Stream>(c: Connected<S>) -> Connected<BoxedStream> {
     }
 }
 
-fn new_core<R: Runtime>(shared: &Shared<R>, dialed: bool, id: &str, remote: &str) -> Core {
+fn new_core<R: Runtime>(
+    shared: &Shared<R>,
+    protocol: &Arc<dyn Protocol>,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+) -> Core {
     let mut cfg = shared.session_cfg.clone();
+    cfg.protocol = Arc::clone(protocol);
     cfg.dialed = dialed;
     if dialed {
         if matches!(cfg.auth, Auth::Checker) {
@@ -776,6 +827,7 @@ fn new_handle<R: Runtime>(
 fn start_dialed<R: Runtime>(
     shared: &Arc<Shared<R>>,
     endpoint: Endpoint,
+    protocol: Arc<dyn Protocol>,
     conn: Connected<BoxedStream>,
     ready: oneshot::Sender<Result<(), Status>>,
 ) -> Session {
@@ -786,7 +838,7 @@ fn start_dialed<R: Runtime>(
     let shared2 = Arc::clone(shared);
     let h = handle.clone();
     shared.rt.spawn(async move {
-        dialed_task(shared2, endpoint, conn, h, rx, ready).await;
+        dialed_task(shared2, endpoint, protocol, conn, h, rx, ready).await;
         drop(guard);
     });
     handle
@@ -795,6 +847,7 @@ fn start_dialed<R: Runtime>(
 async fn dialed_task<R: Runtime>(
     shared: Arc<Shared<R>>,
     endpoint: Endpoint,
+    protocol: Arc<dyn Protocol>,
     mut conn: Connected<BoxedStream>,
     handle: Session,
     mut rx: mpsc::UnboundedReceiver<Command>,
@@ -805,7 +858,7 @@ async fn dialed_task<R: Runtime>(
     let mut held: Vec<Held> = Vec::new();
     loop {
         let id = handle.id();
-        let core = new_core(&shared, true, &id, &conn.remote_addr);
+        let core = new_core(&shared, &protocol, true, &id, &conn.remote_addr);
         let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
         let driver = Driver::new(
             conn.stream,
@@ -1036,7 +1089,11 @@ fn finish<R: Runtime>(
         .run_logged("post_disconnect", |p| p.post_disconnect(&info));
 }
 
-async fn accept_loop<R: Runtime>(shared: Arc<Shared<R>>, listener: R::Listener) {
+async fn accept_loop<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    listener: R::Listener,
+    protocol: Arc<dyn Protocol>,
+) {
     let mut backoff = Duration::from_millis(5);
     loop {
         if shared.closing.load(Ordering::Acquire) {
@@ -1052,8 +1109,9 @@ async fn accept_loop<R: Runtime>(shared: Arc<Shared<R>>, listener: R::Listener) 
                 backoff = Duration::from_millis(5);
                 let guard = LiveGuard::new(&shared);
                 let s = Arc::clone(&shared);
+                let p = Arc::clone(&protocol);
                 shared.rt.spawn(async move {
-                    serve_accepted(s, conn).await;
+                    serve_accepted(s, p, conn).await;
                     drop(guard);
                 });
             }
@@ -1069,7 +1127,11 @@ async fn accept_loop<R: Runtime>(shared: Arc<Shared<R>>, listener: R::Listener) 
     tracing::debug!("accept loop stopped");
 }
 
-async fn serve_accepted<R: Runtime>(shared: Arc<Shared<R>>, conn: Connected<R::Stream>) {
+async fn serve_accepted<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    protocol: Arc<dyn Protocol>,
+    conn: Connected<R::Stream>,
+) {
     let conn = match secure_server(&shared, conn).await {
         Ok(c) => c,
         Err(e) => {
@@ -1085,7 +1147,7 @@ async fn serve_accepted<R: Runtime>(shared: Arc<Shared<R>>, conn: Connected<R::S
     }
     let (tx, rx) = mpsc::unbounded();
     let handle = new_handle(&shared, tx, id.clone(), &conn, false);
-    let core = new_core(&shared, false, &id, &conn.remote_addr);
+    let core = new_core(&shared, &protocol, false, &id, &conn.remote_addr);
     lock(&shared.sessions).insert(id, handle.clone());
     if shared.closing.load(Ordering::Acquire) {
         handle.close();

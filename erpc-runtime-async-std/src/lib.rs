@@ -1,7 +1,86 @@
-//! erpc-rs on futures-io (async-std and smol): sockets, timers and handler execution around
-//! the sans-IO [`erpc_proto`] core.
+//! erpc-rs on async-io, for **async-std and smol**: an eRPC [`Peer`] that listens and dials,
+//! calls and pushes, and talks to Go eRPC peers byte for byte.
 //!
-//! This crate is being built; today it re-exports the core so that applications can depend
-//! on the runtime crate alone.
+//! Sockets come from async-net and timers from async-io. Both run on async-io's own reactor,
+//! so the one implementation serves every futures-io executor; the [`AsyncIo`] runtime value
+//! only decides where the peer's background tasks are spawned:
+//!
+//! | executor | runtime value | feature |
+//! |---|---|---|
+//! | async-std | [`AsyncIo::async_std`] (the default of [`builder`]) | `async-std` |
+//! | smol, global executor | [`AsyncIo::smol`] | `smol` |
+//! | smol, your `Arc<smol::Executor>` | [`AsyncIo::smol_executor`] | `smol` |
+//! | anything else | [`AsyncIo::from_spawner`] | — |
+//!
+//! **async-std is discontinued upstream; smol is its successor.** The `async-std` feature is
+//! kept for existing applications; new ones should prefer smol. The API is the same either way,
+//! and the same as `erpc-runtime-tokio`'s: switching runtime changes an import.
+//!
+//! ```no_run
+//! use erpc_runtime_async_std::{builder, CallCtx, PeerConfig, Status};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! // Server: Go's README `Math.Add` at /math/add.
+//! let server = builder(PeerConfig { listen_port: 9090, ..PeerConfig::default() })
+//!     .call("/math/add", |ctx: CallCtx, args: Vec<i64>| async move {
+//!         tracing::info!(author = ?ctx.peek_meta("author"), "add");
+//!         Ok::<_, Status>(args.iter().sum::<i64>())
+//!     })
+//!     .build()?;
+//! server.listen().await?;
+//!
+//! // Client: dial and call.
+//! let client = builder(PeerConfig::default()).build()?;
+//! let session = client.dial("127.0.0.1:9090").await?;
+//! let sum: i64 = session.call_with("/math/add").meta("author", "henrylee2cn").send(&[1, 2, 3, 4, 5]).await?.body;
+//! assert_eq!(sum, 15);
+//! # Ok(()) }
+//! // async-std: async_std::task::block_on(run());  smol: smol::block_on(run()) with
+//! // builder_on(AsyncIo::smol(), ..) to keep the tasks on smol.
+//! ```
+//!
+//! Handler registration by type with `#[service]` (`macros` feature) works as with tokio.
+//! TLS (`tls` feature) comes from [`erpc_peer`] over futures-rustls: see
+//! [`PeerBuilder::tls_server`](erpc_peer::PeerBuilder::tls_server) and the [`tls`] helpers.
+//! Everything but the runtime glue lives in [`erpc_peer`] (shared with the tokio adapter) and
+//! the sans-IO [`erpc_proto`] core.
 
-pub use erpc_proto as proto;
+mod net;
+mod rt;
+
+pub use erpc_peer::*;
+pub use net::{AsyncIoListener, AsyncIoStream, AsyncIoTimer};
+pub use rt::AsyncIo;
+
+/// A peer on async-io (async-std or smol).
+pub type Peer = erpc_peer::Peer<AsyncIo>;
+/// A peer builder on async-io (async-std or smol).
+pub type PeerBuilder = erpc_peer::PeerBuilder<AsyncIo>;
+
+/// Starts building a peer whose tasks run on async-std (with the `async-std` feature) or
+/// else on smol's global executor. See [`builder_on`] to pick.
+#[cfg(any(feature = "async-std", feature = "smol"))]
+pub fn builder(config: PeerConfig) -> PeerBuilder {
+    erpc_peer::PeerBuilder::new(AsyncIo::default(), config)
+}
+
+/// Starts building a peer whose tasks are spawned by `rt`.
+pub fn builder_on(rt: AsyncIo, config: PeerConfig) -> PeerBuilder {
+    erpc_peer::PeerBuilder::new(rt, config)
+}
+
+/// Waits for SIGINT or SIGTERM, then closes `peer` gracefully: listeners stop, calls in
+/// flight finish within the shutdown timeout. Works under any executor (async-signal on the
+/// async-io reactor). Unix only.
+#[cfg(unix)]
+pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {
+    use async_signal::{Signal, Signals};
+    use futures_util::StreamExt;
+
+    let mut signals = Signals::new([Signal::Int, Signal::Term])?;
+    if let Some(sig) = signals.next().await {
+        tracing::info!(signal = ?sig?, "signal received: shutting down");
+    }
+    peer.close().await;
+    Ok(())
+}

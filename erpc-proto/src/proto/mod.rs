@@ -8,13 +8,21 @@
 //! As in Go eRPC, nothing identifies the protocol on the wire: both ends must be configured
 //! with the same one.
 
+mod http;
+mod json;
+mod pb;
 mod raw;
+mod thrift;
 
 use std::fmt;
 
 use bytes::BytesMut;
 
+pub use http::{HttpProto, DEFAULT_MAX_HEADERS, DEFAULT_MAX_HEADER_LINE, DEFAULT_MAX_HEAD_LEN};
+pub use json::JsonProto;
+pub use pb::PbProto;
 pub use raw::RawProto;
+pub use thrift::{ThriftProto, ThriftVariant};
 
 use crate::{DecodeError, EncodeError, Message, WireConfig};
 
@@ -41,4 +49,24 @@ pub trait Protocol: Send + Sync + fmt::Debug + 'static {
         cfg: &WireConfig,
         dst: &mut BytesMut,
     ) -> Result<(), EncodeError>;
+}
+
+/// The protocol with this name, as eRPC and erpc-rs name them: `raw`, `json`, `protobuf` (or
+/// `pb`), `thrift` (or `thrift-binary`), `thrift-struct`, `http`.
+///
+/// ```
+/// assert_eq!(erpc_proto::proto::by_name("pb").unwrap().name(), "protobuf");
+/// assert!(erpc_proto::proto::by_name("carrier-pigeon").is_none());
+/// ```
+pub fn by_name(name: &str) -> Option<std::sync::Arc<dyn Protocol>> {
+    use std::sync::Arc;
+    Some(match name {
+        "raw" => Arc::new(RawProto),
+        "json" => Arc::new(JsonProto),
+        "protobuf" | "pb" => Arc::new(PbProto),
+        "thrift" | "thrift-binary" => Arc::new(ThriftProto::BINARY),
+        "thrift-struct" => Arc::new(ThriftProto::STRUCT),
+        "http" => Arc::new(HttpProto::default()),
+        _ => return None,
+    })
 }

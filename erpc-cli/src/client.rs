@@ -1,0 +1,396 @@
+//! What every dialing subcommand shares: the flags (protocol, codec, meta, filters, timeout,
+//! auth, TLS), their parsing, and dialing.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use erpc_proto::proto::{HttpProto, JsonProto, PbProto, Protocol, RawProto, ThriftProto};
+use erpc_proto::xfer::XferRegistry;
+use erpc_runtime_tokio::rustls::{self, ClientConfig};
+use erpc_runtime_tokio::{
+    builder, parse_go_duration, CodecId, Endpoint, Meta, Peer, PeerBuilder, PeerConfig, Session,
+};
+
+/// The error of a subcommand: its text is printed as one line after `error: `.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A wire protocol by name. Nothing on the wire names it: both ends must use the same one.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub(crate) enum ProtoName {
+    /// rawproto, eRPC's default.
+    #[default]
+    Raw,
+    /// jsonproto.
+    Json,
+    /// pbproto (protobuf framing).
+    Pb,
+    /// thriftproto, binary variant (THeader framing).
+    Thrift,
+    /// thriftproto, struct variant (thrift codec bodies, no filters).
+    ThriftStruct,
+    /// httproto (HTTP/1.1 text; no PUSH, gzip is the only filter).
+    Http,
+}
+
+impl ProtoName {
+    /// The protocol as a trait object (for decoding frames by hand).
+    pub(crate) fn boxed(self) -> Box<dyn Protocol> {
+        match self {
+            ProtoName::Raw => Box::new(RawProto),
+            ProtoName::Json => Box::new(JsonProto),
+            ProtoName::Pb => Box::new(PbProto),
+            ProtoName::Thrift => Box::new(ThriftProto::BINARY),
+            ProtoName::ThriftStruct => Box::new(ThriftProto::STRUCT),
+            ProtoName::Http => Box::new(HttpProto::new()),
+        }
+    }
+
+    /// Sets the protocol on a peer builder.
+    pub(crate) fn apply(self, b: PeerBuilder) -> PeerBuilder {
+        match self {
+            ProtoName::Raw => b.protocol(RawProto),
+            ProtoName::Json => b.protocol(JsonProto),
+            ProtoName::Pb => b.protocol(PbProto),
+            ProtoName::Thrift => b.protocol(ThriftProto::BINARY),
+            ProtoName::ThriftStruct => b.protocol(ThriftProto::STRUCT),
+            ProtoName::Http => b.protocol(HttpProto::new()),
+        }
+    }
+
+    /// The name as typed on the command line.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ProtoName::Raw => "raw",
+            ProtoName::Json => "json",
+            ProtoName::Pb => "pb",
+            ProtoName::Thrift => "thrift",
+            ProtoName::ThriftStruct => "thrift-struct",
+            ProtoName::Http => "http",
+        }
+    }
+
+    /// Refuses filters the protocol cannot carry (Go fails such writes with 104).
+    pub(crate) fn check_xfer(self, ids: &[u8]) -> Result<(), String> {
+        let reg = XferRegistry::default();
+        match self {
+            ProtoName::Http => {
+                if let Some(&id) = ids.iter().find(|&&id| id != b'g') {
+                    let name = reg.filter(id).map_or("?", |f| f.name()).to_owned();
+                    return Err(format!(
+                        "--proto http carries only the gzip filter, not {name:?}"
+                    ));
+                }
+            }
+            ProtoName::ThriftStruct if !ids.is_empty() => {
+                return Err("--proto thrift-struct carries no transfer filter".into());
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Where to connect or listen: `host:port`, or `unix:/path` for a unix-domain socket.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Addr {
+    /// TCP `host:port`.
+    Tcp(String),
+    /// A unix-domain socket path.
+    Unix(PathBuf),
+}
+
+impl Addr {
+    /// Parses `host:port` or `unix:/path`.
+    pub(crate) fn parse(s: &str) -> Result<Addr, String> {
+        if let Some(p) = s.strip_prefix("unix:") {
+            let p = p.strip_prefix("//").unwrap_or(p);
+            if p.is_empty() {
+                return Err("unix: needs a socket path (unix:/tmp/erpc.sock)".into());
+            }
+            return Ok(Addr::Unix(PathBuf::from(p)));
+        }
+        if s.is_empty() {
+            return Err("empty address".into());
+        }
+        if !s.contains(':') {
+            return Err(format!(
+                "address {s:?} has no port (host:port, or unix:/path)"
+            ));
+        }
+        Ok(Addr::Tcp(s.to_owned()))
+    }
+
+    /// The endpoint to dial or bind.
+    pub(crate) fn endpoint(&self) -> Endpoint {
+        match self {
+            Addr::Tcp(a) => Endpoint::tcp(a.clone()),
+            Addr::Unix(p) => Endpoint::Unix(p.clone()),
+        }
+    }
+
+    /// The host part, for the TLS server name (`localhost` for unix sockets).
+    fn host(&self) -> String {
+        match self {
+            Addr::Unix(_) => "localhost".into(),
+            Addr::Tcp(a) => {
+                let host = match a.rsplit_once(':') {
+                    Some((h, _)) => h,
+                    None => a,
+                };
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                if host.is_empty() {
+                    "localhost".into()
+                } else {
+                    host.to_owned()
+                }
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for Addr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Addr::Tcp(a) => f.write_str(a),
+            Addr::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
+}
+
+/// Parses a codec by name (`json`, `protobuf`, `plain`, `thrift`, `xml`, `form`), by its
+/// one-character id (`j`, `p`, `s`, ...) or by its decimal id (any 1..=255).
+pub(crate) fn parse_codec(s: &str) -> Result<CodecId, String> {
+    let reg = erpc_proto::CodecRegistry::default();
+    if let Some(c) = reg.by_name(s) {
+        return Ok(c.id());
+    }
+    if let [b] = s.as_bytes() {
+        if let Some(c) = reg.codec(CodecId(*b)) {
+            return Ok(c.id());
+        }
+    }
+    if let Ok(n) = s.parse::<u8>() {
+        if n != 0 {
+            return Ok(CodecId(n));
+        }
+    }
+    let names: Vec<String> = reg.iter().map(|c| c.name().to_owned()).collect();
+    Err(format!(
+        "unknown codec {s:?} (known: {}, or a decimal id 1-255)",
+        names.join(", ")
+    ))
+}
+
+/// The name of a codec id (`json`), `none` for 0, or its number.
+pub(crate) fn codec_name(id: CodecId) -> String {
+    if id.0 == 0 {
+        return "none".into();
+    }
+    match erpc_proto::CodecRegistry::default().codec(id) {
+        Some(c) => c.name().to_owned(),
+        None if id.0.is_ascii_graphic() => format!("{:?}", id.0 as char),
+        None => id.0.to_string(),
+    }
+}
+
+/// Parses one transfer filter name of the default registry (`gzip`, `md5`) to its id.
+pub(crate) fn parse_xfer(s: &str) -> Result<u8, String> {
+    let reg = XferRegistry::default();
+    reg.by_name(s.trim()).map(|f| f.id()).ok_or_else(|| {
+        let names: Vec<&str> = [b'g', b'm']
+            .iter()
+            .filter_map(|&id| reg.filter(id).map(|f| f.name()))
+            .collect();
+        format!(
+            "unknown transfer filter {s:?} (known: {})",
+            names.join(", ")
+        )
+    })
+}
+
+/// Parses `key=value` (or `key` for an empty value).
+pub(crate) fn parse_meta(s: &str) -> Result<(String, String), String> {
+    let (k, v) = s.split_once('=').unwrap_or((s, ""));
+    if k.is_empty() {
+        return Err(format!("meta {s:?} has an empty key (key=value)"));
+    }
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+/// Parses a Go duration (`500ms`, `5s`, `1m30s`, `0` for none).
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+    parse_go_duration(s)
+}
+
+/// Parses an ADDR argument (see [`Addr::parse`]).
+pub(crate) fn parse_addr(s: &str) -> Result<Addr, String> {
+    Addr::parse(s)
+}
+
+/// TLS flags of a dialing subcommand.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct TlsArgs {
+    /// Connect over TLS (trusting the system's certificate authorities unless --ca).
+    #[arg(long)]
+    pub(crate) tls: bool,
+    /// TLS without checking the server's certificate (self-signed development servers).
+    #[arg(long)]
+    pub(crate) insecure: bool,
+    /// Trust the certificates of this PEM file (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca: Option<PathBuf>,
+    /// The name the server certificate must carry (default: the host of ADDR).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) tls_name: Option<String>,
+}
+
+impl TlsArgs {
+    fn enabled(&self) -> bool {
+        self.tls || self.insecure || self.ca.is_some()
+    }
+
+    fn client_config(&self) -> Result<Arc<ClientConfig>, BoxError> {
+        use erpc_runtime_tokio::tls;
+        if self.insecure {
+            return Ok(tls::client_config_insecure()?);
+        }
+        if let Some(path) = &self.ca {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read --ca {}: {e}", path.display()))?;
+            let certs: Vec<_> = rustls_pemfile::certs(&mut &pem[..])
+                .collect::<Result<_, _>>()
+                .map_err(|e| format!("--ca {}: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!("--ca {}: no PEM certificate in it", path.display()).into());
+            }
+            return Ok(tls::client_config_trusting(&certs)?);
+        }
+        // The system's authorities; the ones rustls cannot parse are skipped.
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+        if roots.is_empty() {
+            return Err(
+                "no system certificate authority found: pass --ca FILE or --insecure".into(),
+            );
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let cfg = ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(Arc::new(cfg))
+    }
+}
+
+/// The flags of `call`, `push` and `watch` that say how to connect and how to write messages.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ConnectArgs {
+    /// Wire protocol (must be the server's).
+    #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
+    pub(crate) proto: ProtoName,
+    /// Body codec: json (BODY must be JSON), or protobuf, plain, thrift, xml, form, a
+    /// one-letter or decimal id (BODY is sent as raw bytes).
+    #[arg(long, default_value = "json", value_parser = parse_codec)]
+    pub(crate) codec: CodecId,
+    /// Meta pair, repeatable: `--meta author=henrylee2cn --meta k=v`.
+    #[arg(long = "meta", value_name = "K=V", value_parser = parse_meta)]
+    pub(crate) meta: Vec<(String, String)>,
+    /// Transfer filters, outer-most first: `--xfer gzip,md5`.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', value_parser = parse_xfer)]
+    pub(crate) xfer: Vec<u8>,
+    /// Deadline of the dial and of the call (Go syntax: 500ms, 5s, 1m); 0: none.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub(crate) timeout: Duration,
+    /// Authenticate with this token first (Go's auth bearer, plain codec).
+    #[arg(long, value_name = "TOKEN")]
+    pub(crate) auth: Option<String>,
+    #[command(flatten)]
+    pub(crate) tls: TlsArgs,
+    /// Show seq, status, meta, codec and timings on stderr.
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+impl ConnectArgs {
+    /// The meta pairs as a [`Meta`].
+    pub(crate) fn meta(&self) -> Meta {
+        self.meta.iter().map(|(k, v)| (k, v)).collect()
+    }
+
+    /// A client peer with these settings; `routes` adds handlers (for pushes received).
+    pub(crate) fn peer(
+        &self,
+        addr: &Addr,
+        routes: impl FnOnce(PeerBuilder) -> PeerBuilder,
+    ) -> Result<Peer, BoxError> {
+        self.proto.check_xfer(&self.xfer)?;
+        let config = PeerConfig {
+            dial_timeout: self.timeout,
+            redial_times: 0,
+            call_timeout: self.timeout,
+            shutdown_timeout: Duration::from_secs(3),
+            ..PeerConfig::default()
+        };
+        let mut b = self.proto.apply(builder(config));
+        if let Some(token) = &self.auth {
+            b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());
+        }
+        if self.tls.enabled() {
+            let name = self.tls.tls_name.clone().unwrap_or_else(|| addr.host());
+            b = b.tls_client(self.tls.client_config()?, &name);
+        }
+        Ok(routes(b).build()?)
+    }
+
+    /// Dials `addr`, with a clear error when it fails.
+    pub(crate) async fn dial(&self, peer: &Peer, addr: &Addr) -> Result<Session, BoxError> {
+        peer.dial_endpoint(addr.endpoint())
+            .await
+            .map_err(|st| format!("cannot connect to {addr}: {st}").into())
+    }
+}
+
+/// A single-threaded tokio runtime, enough for one client connection.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, BoxError> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            Addr::parse("unix:/tmp/a.sock"),
+            Ok(Addr::Unix("/tmp/a.sock".into()))
+        );
+        assert_eq!(
+            Addr::parse("127.0.0.1:9090"),
+            Ok(Addr::Tcp("127.0.0.1:9090".into()))
+        );
+        assert!(Addr::parse("localhost").is_err());
+        assert!(Addr::parse("unix:").is_err());
+        assert_eq!(Addr::parse("[::1]:9").unwrap().host(), "::1");
+        assert_eq!(Addr::parse(":9").unwrap().host(), "localhost");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(parse_codec("json"), Ok(CodecId::JSON));
+        assert_eq!(parse_codec("p"), Ok(CodecId::PROTOBUF));
+        assert_eq!(parse_codec("200"), Ok(CodecId(200)));
+        assert!(parse_codec("nope").is_err());
+        assert_eq!(parse_xfer("gzip"), Ok(b'g'));
+        assert_eq!(parse_xfer("md5"), Ok(b'm'));
+        assert!(parse_xfer("zstd").unwrap_err().contains("gzip, md5"));
+        assert_eq!(parse_meta("a=b=c"), Ok(("a".into(), "b=c".into())));
+        assert_eq!(parse_meta("k"), Ok(("k".into(), "".into())));
+        assert!(parse_meta("=v").is_err());
+        assert!(ProtoName::Http.check_xfer(b"m").is_err());
+        assert!(ProtoName::Http.check_xfer(b"g").is_ok());
+    }
+}

@@ -1,0 +1,314 @@
+//! `erpc serve`: a demo server with the routes of Go eRPC's examples and interop tests.
+//!
+//! | route | kind | does |
+//! |---|---|---|
+//! | `/math/add` | call | JSON array of ints → their sum; logs the `author` meta |
+//! | `/echo/bytes` | call | returns the body as it came (raw bytes, the call's codec) |
+//! | `/echo/string` | call | decodes a string with the call's codec and returns it |
+//! | `/err/code` | call | fails with status 1001 `custom error`, cause `custom cause` |
+//! | `/slow/sleep` | call | sleeps the given number of milliseconds, returns it |
+//! | `/push/echo` | push | pushes the body back to the sender at `/push/echo_back` |
+//! | `/push/status` | push sent | to every session each `--push-interval` (Go's broadcast text) |
+//!
+//! `--xfer` filters go on every reply (appended to the call's own filters, which a reply always
+//! reuses) and on every push the server sends.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use erpc_proto::codec::{CodecRegistry, EncodeBody};
+use erpc_proto::session::Reply;
+use erpc_proto::{MessageType, XferPipe};
+use erpc_runtime_tokio::{
+    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, IntoReply, Message, Peer,
+    PeerConfig, PushCtx, Raw, Session, Status,
+};
+
+use crate::client::{parse_addr, parse_duration, parse_xfer, Addr, BoxError, ProtoName};
+
+/// `erpc serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct ServeArgs {
+    /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
+    #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
+    addr: Addr,
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
+    proto: ProtoName,
+    /// Transfer filters added to every reply and push the server sends: `--xfer gzip,md5`.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', value_parser = parse_xfer)]
+    xfer: Vec<u8>,
+    /// Period of the `/push/status` broadcast to every session (Go syntax); 0: none.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    push_interval: Duration,
+    /// Require this auth token from every client (Go's auth checker; others get 401).
+    #[arg(long, value_name = "TOKEN")]
+    auth: Option<String>,
+    /// Answer heartbeat pings (Go's heart-pong) and drop clients whose pings stop.
+    #[arg(long)]
+    heartbeat: bool,
+    /// TLS with a fresh self-signed certificate for localhost and 127.0.0.1.
+    #[arg(long, conflicts_with_all = ["cert", "key"])]
+    tls_self_signed: bool,
+    /// TLS certificate chain (PEM); needs --key.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    cert: Option<PathBuf>,
+    /// TLS private key (PEM); needs --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Tokio worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+/// A handler's result plus the server's filters to append to the reply's pipe.
+struct WithXfer<R>(Result<R, Status>, Vec<u8>);
+
+impl<R: EncodeBody> IntoReply for WithXfer<R> {
+    fn into_reply(self, codec: CodecId, codecs: &CodecRegistry) -> Reply {
+        let mut reply = self.0.into_reply(codec, codecs);
+        reply.extra_xfer = self.1;
+        reply
+    }
+}
+
+/// The server's filters the call does not already use (a reply reuses the call's).
+fn extra_xfer(ctx: &CallCtx, server: &[u8]) -> Vec<u8> {
+    server
+        .iter()
+        .copied()
+        .filter(|id| !ctx.xfer_pipe().contains(id))
+        .collect()
+}
+
+/// Go's `time.Now().String()` in UTC: `2021-05-19 12:08:02.123456789 +0000 UTC`.
+fn go_time_now() -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:09} +0000 UTC",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        now.subsec_nanos()
+    )
+}
+
+/// Sends a PUSH on `session` with the server's filters, in the background.
+fn push_in_background(session: &Session, msg: Message) {
+    let session = session.clone();
+    tokio::spawn(async move {
+        if let Err(st) = session.push_message(msg).await {
+            tracing::debug!(session = %session.id(), %st, "push failed");
+        }
+    });
+}
+
+fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
+    a.proto.check_xfer(&a.xfer)?;
+    let xfer: Arc<[u8]> = a.xfer.clone().into();
+    let config = PeerConfig {
+        shutdown_timeout: Duration::from_secs(5),
+        ..PeerConfig::default()
+    };
+    let x = xfer.clone();
+    let mut b =
+        a.proto
+            .apply(builder(config))
+            .call("/math/add", move |ctx: CallCtx, args: Vec<i64>| {
+                let extra = extra_xfer(&ctx, &x);
+                tracing::info!(
+                    author = ctx.peek_meta("author").unwrap_or(""),
+                    args = ?args,
+                    "/math/add"
+                );
+                let sum = args
+                    .iter()
+                    .try_fold(0i64, |acc, &v| acc.checked_add(v))
+                    .ok_or_else(|| {
+                        Status::with_cause(Code::BAD_MESSAGE, "the sum overflows int64")
+                    });
+                std::future::ready(WithXfer(sum, extra))
+            });
+    let x = xfer.clone();
+    b = b.call("/echo/bytes", move |ctx: CallCtx, body: Raw| {
+        std::future::ready(WithXfer(Ok(body), extra_xfer(&ctx, &x)))
+    });
+    let x = xfer.clone();
+    b = b.call("/echo/string", move |ctx: CallCtx, s: String| {
+        std::future::ready(WithXfer(Ok(s), extra_xfer(&ctx, &x)))
+    });
+    let x = xfer.clone();
+    b = b.call("/err/code", move |ctx: CallCtx, _: Raw| {
+        let st = Status::new(1001, "custom error", Some("custom cause"));
+        std::future::ready(WithXfer::<()>(Err(st), extra_xfer(&ctx, &x)))
+    });
+    let x = xfer.clone();
+    b = b.call("/slow/sleep", move |ctx: CallCtx, ms: u64| {
+        let extra = extra_xfer(&ctx, &x);
+        async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            WithXfer(Ok(ms), extra)
+        }
+    });
+    let x = xfer.clone();
+    b = b.push("/push/echo", move |ctx: PushCtx, body: Raw| {
+        tracing::info!(
+            from = %ctx.remote_addr(),
+            bytes = body.0.len(),
+            "push /push/echo received"
+        );
+        let mut msg = Message::new(MessageType::PUSH, 0, "/push/echo_back");
+        msg.body_codec = ctx.body_codec();
+        msg.meta = ctx.meta().clone();
+        msg.body = body.0;
+        msg.xfer_pipe = XferPipe::from_ids(&x);
+        push_in_background(ctx.session(), msg);
+        std::future::ready(())
+    });
+    if let Some(token) = &a.auth {
+        let token = Bytes::from(token.clone().into_bytes());
+        b = b.auth_checker(CodecId::PLAIN, move |m: Message| {
+            let ok = m.body == token;
+            async move {
+                if ok {
+                    Ok(Bytes::from_static(b"pass"))
+                } else {
+                    tracing::warn!("auth token refused");
+                    Err(Status::with_cause(Code::UNAUTHORIZED, "invalid auth token"))
+                }
+            }
+        });
+    }
+    if a.heartbeat {
+        b = b.heartbeat_pong();
+    }
+    if a.tls_self_signed {
+        let (cfg, _cert) =
+            erpc_runtime_tokio::tls::self_signed_server(&["localhost", "127.0.0.1"])?;
+        b = b.tls_server(cfg);
+    } else if let (Some(cert), Some(key)) = (&a.cert, &a.key) {
+        let read =
+            |p: &PathBuf| std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()));
+        let cfg = erpc_runtime_tokio::tls::server_config_from_pem(&read(cert)?, &read(key)?)?;
+        b = b.tls_server(cfg);
+    }
+    Ok(b.build()?)
+}
+
+/// A unix socket left behind by a server that died: removed when nothing answers on it.
+#[cfg(unix)]
+fn clear_stale_socket(path: &std::path::Path) -> Result<(), BoxError> {
+    use std::os::unix::fs::FileTypeExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(());
+    };
+    if !meta.file_type().is_socket() {
+        return Err(format!("{} exists and is not a socket", path.display()).into());
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(format!("{} is in use by another server", path.display()).into());
+    }
+    std::fs::remove_file(path)?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn clear_stale_socket(_: &std::path::Path) -> Result<(), BoxError> {
+    Ok(())
+}
+
+/// Pushes Go's broadcast text to every session each `interval`, until the peer closes.
+async fn broadcast(peer: Peer, interval: Duration, xfer: Vec<u8>) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if peer.is_closing() {
+            break;
+        }
+        let text = format!("this is a broadcast, server time: {}", go_time_now());
+        let body = match serde_json::to_vec(&text) {
+            Ok(b) => Bytes::from(b),
+            Err(_) => continue,
+        };
+        peer.range_sessions(|s| {
+            let mut msg = Message::new(MessageType::PUSH, 0, "/push/status");
+            msg.body_codec = CodecId::JSON;
+            msg.body = body.clone();
+            msg.xfer_pipe = XferPipe::from_ids(&xfer);
+            push_in_background(s, msg);
+            true
+        });
+    }
+}
+
+/// `erpc serve`.
+pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
+    let mut rt = tokio::runtime::Builder::new_multi_thread();
+    rt.enable_all();
+    if let Some(t) = a.threads {
+        rt.worker_threads(t.max(1));
+    }
+    rt.build()?.block_on(async {
+        let peer = build(&a)?;
+        if let Addr::Unix(p) = &a.addr {
+            clear_stale_socket(p)?;
+        }
+        let bound = peer
+            .listen_on(a.addr.endpoint())
+            .await
+            .map_err(|st| format!("cannot listen on {}: {st}", a.addr))?;
+        let shown = match &a.addr {
+            Addr::Unix(p) => format!("unix:{}", p.display()),
+            Addr::Tcp(_) => bound,
+        };
+        let mut extras = vec![format!("proto {}", a.proto.as_str())];
+        if a.tls_self_signed || a.cert.is_some() {
+            extras.push("tls".into());
+        }
+        if a.auth.is_some() {
+            extras.push("auth".into());
+        }
+        if a.heartbeat {
+            extras.push("heartbeat".into());
+        }
+        // A fixed, parseable first line (scripts and tests read the port from it).
+        eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));
+        if a.proto == ProtoName::Http && !a.push_interval.is_zero() {
+            tracing::info!("httproto cannot carry pushes: no /push/status broadcast");
+        } else if !a.push_interval.is_zero() {
+            tokio::spawn(broadcast(peer.clone(), a.push_interval, a.xfer.clone()));
+        }
+        graceful_shutdown_on_signal(&peer).await?;
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn go_time_shape() {
+        let t = super::go_time_now();
+        // 2021-05-19 12:08:02.000000000 +0000 UTC
+        assert_eq!(t.len(), 39, "{t}");
+        assert!(t.ends_with(" +0000 UTC"));
+        assert_eq!(&t[4..5], "-");
+        assert_eq!(&t[10..11], " ");
+    }
+}

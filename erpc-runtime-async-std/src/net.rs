@@ -1,0 +1,228 @@
+//! The async-io side of the runtime abstraction: TCP and unix sockets (async-net) and a
+//! resettable timer (async-io). Executor-independent: async-io runs its own reactor, so the
+//! same sockets and timers work under async-std, smol or any other executor.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+#[cfg(unix)]
+use async_net::unix::{UnixListener, UnixStream};
+use async_net::{TcpListener, TcpStream};
+use erpc_peer::{Connected, Endpoint, SocketOptions, Timer};
+use futures_io::{AsyncRead, AsyncWrite};
+
+/// A TCP or unix stream.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AsyncIoStream {
+    /// TCP.
+    Tcp(TcpStream),
+    /// Unix domain.
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl AsyncRead for AsyncIoStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+
+    fn poll_read_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [io::IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+        }
+    }
+}
+
+impl AsyncWrite for AsyncIoStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            AsyncIoStream::Tcp(s) => Pin::new(s).poll_close(cx),
+            #[cfg(unix)]
+            AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
+        }
+    }
+}
+
+/// A bound listener.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AsyncIoListener {
+    /// TCP.
+    Tcp(TcpListener),
+    /// Unix domain, with its path (removed when the listener is dropped).
+    #[cfg(unix)]
+    Unix(UnixListener, std::path::PathBuf),
+}
+
+#[cfg(unix)]
+impl Drop for AsyncIoListener {
+    fn drop(&mut self) {
+        if let AsyncIoListener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// A resettable async-io timer.
+#[derive(Debug)]
+pub struct AsyncIoTimer(async_io::Timer);
+
+impl Future for AsyncIoTimer {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut self.0).poll(cx).map(|_| ())
+    }
+}
+
+impl Timer for AsyncIoTimer {
+    fn reset(&mut self, deadline: Instant) {
+        self.0.set_at(deadline);
+    }
+}
+
+pub(crate) fn timer(deadline: Instant) -> AsyncIoTimer {
+    AsyncIoTimer(async_io::Timer::at(deadline))
+}
+
+fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<AsyncIoStream>> {
+    #[cfg(unix)]
+    opts.apply(&s)?;
+    #[cfg(not(unix))]
+    s.set_nodelay(opts.nodelay)?;
+    Ok(Connected {
+        local_addr: s.local_addr()?.to_string(),
+        remote_addr: s.peer_addr()?.to_string(),
+        stream: AsyncIoStream::Tcp(s),
+    })
+}
+
+/// A process-wide number for unix socket ends, which have no address of their own.
+#[cfg(unix)]
+fn next_unix_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn unsupported(endpoint: &Endpoint) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
+}
+
+pub(crate) async fn connect(
+    endpoint: &Endpoint,
+    opts: SocketOptions,
+) -> io::Result<Connected<AsyncIoStream>> {
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let addrs = endpoint.resolve(false)?;
+            let s = TcpStream::connect(&addrs[..]).await?;
+            tcp_connected(s, opts)
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let s = UnixStream::connect(path).await?;
+            Ok(Connected {
+                // The dialing end of a unix socket is unnamed; number it, since the session
+                // id of a dialed session is its local address and must be unique.
+                local_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
+                remote_addr: format!("unix:{}", path.display()),
+                stream: AsyncIoStream::Unix(s),
+            })
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(unsupported(other)),
+    }
+}
+
+pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, String)> {
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let addrs = endpoint.resolve(true)?;
+            let l = TcpListener::bind(&addrs[..]).await?;
+            let addr = l.local_addr()?.to_string();
+            Ok((AsyncIoListener::Tcp(l), addr))
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let l = UnixListener::bind(path)?;
+            Ok((
+                AsyncIoListener::Unix(l, path.clone()),
+                path.display().to_string(),
+            ))
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(unsupported(other)),
+    }
+}
+
+pub(crate) async fn accept(
+    listener: &AsyncIoListener,
+    opts: SocketOptions,
+) -> io::Result<Connected<AsyncIoStream>> {
+    match listener {
+        AsyncIoListener::Tcp(l) => {
+            let (s, _) = l.accept().await?;
+            tcp_connected(s, opts)
+        }
+        #[cfg(unix)]
+        AsyncIoListener::Unix(l, path) => {
+            let (s, _) = l.accept().await?;
+            let n = next_unix_id();
+            Ok(Connected {
+                local_addr: path.display().to_string(),
+                // Unix peers have no address of their own; number them for session ids.
+                remote_addr: format!("unix:{}#{n}", path.display()),
+                stream: AsyncIoStream::Unix(s),
+            })
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Run logs: eRPC's per-call log lines as `tracing` events, with the slow-call threshold and
+//! "print detail" of Go's `PeerConfig` (the same lines as the async adapters).
+
+use std::time::Duration;
+
+use erpc_peer::PeerConfig;
+use erpc_proto::session::{CallDone, Reply};
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LogConfig {
+    pub(crate) print_detail: bool,
+    count_time: bool,
+    slow: Option<Duration>,
+}
+
+impl LogConfig {
+    pub(crate) fn new(c: &PeerConfig) -> Self {
+        LogConfig {
+            print_detail: c.print_detail,
+            count_time: c.count_time,
+            slow: (!c.slow_comet_duration.is_zero()).then_some(c.slow_comet_duration),
+        }
+    }
+
+    fn is_slow(&self, cost: Duration) -> bool {
+        self.slow.is_some_and(|s| cost >= s)
+    }
+
+    /// A call this side made completed (Go's `CALL->` line).
+    pub(crate) fn call_done(&self, d: &CallDone) {
+        let (sm, code) = match &d.result {
+            Ok(m) => (m.service_method.to_string(), 0),
+            Err(st) => (String::new(), st.code().0),
+        };
+        if self.is_slow(d.elapsed) {
+            tracing::warn!(seq = d.id.seq(), service_method = %sm, code, cost = ?d.elapsed, "CALL-> (slow)");
+        } else if self.count_time {
+            tracing::info!(seq = d.id.seq(), service_method = %sm, code, cost = ?d.elapsed, "CALL->");
+        } else {
+            tracing::trace!(seq = d.id.seq(), service_method = %sm, code, "CALL->");
+        }
+        if self.print_detail {
+            if let Ok(m) = &d.result {
+                tracing::debug!(seq = m.seq, meta = ?m.meta, body = ?m.body, "CALL-> reply detail");
+            }
+        }
+    }
+
+    /// A call this side handled (Go's `CALL<-` line).
+    pub(crate) fn call_handled(&self, service_method: &str, cost: Duration, reply: &Reply) {
+        let code = reply.result.as_ref().err().map_or(0, |s| s.code().0);
+        if self.is_slow(cost) {
+            tracing::warn!(service_method, code, cost = ?cost, "CALL<- (slow)");
+        } else if self.count_time {
+            tracing::info!(service_method, code, cost = ?cost, "CALL<-");
+        } else {
+            tracing::trace!(service_method, code, "CALL<-");
+        }
+        if self.print_detail {
+            tracing::debug!(service_method, meta = ?reply.meta, body = ?reply.result, "CALL<- reply detail");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! Plain std sockets: TCP and unix streams and listeners behind one type each.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+#[cfg(unix)]
+use std::os::unix::net::{UnixListener, UnixStream};
+#[cfg(unix)]
+use std::path::PathBuf;
+use std::time::Duration;
+
+use erpc_peer::{Connected, Endpoint, SocketOptions};
+
+/// A connected TCP or unix stream.
+#[derive(Debug)]
+pub(crate) enum Socket {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Socket {
+    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
+        Ok(match self {
+            Socket::Tcp(s) => Socket::Tcp(s.try_clone()?),
+            #[cfg(unix)]
+            Socket::Unix(s) => Socket::Unix(s.try_clone()?),
+        })
+    }
+
+    pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => s.shutdown(how),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.shutdown(how),
+        }
+    }
+
+    /// Read and write timeouts (for handshakes); `None` blocks without limit.
+    #[cfg(feature = "tls")]
+    pub(crate) fn set_timeouts(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Socket::Tcp(s) => {
+                s.set_read_timeout(t)?;
+                s.set_write_timeout(t)
+            }
+            #[cfg(unix)]
+            Socket::Unix(s) => {
+                s.set_read_timeout(t)?;
+                s.set_write_timeout(t)
+            }
+        }
+    }
+}
+
+impl Read for Socket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Socket {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.write(buf),
+        }
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Socket::Tcp(s) => s.write_vectored(bufs),
+            #[cfg(unix)]
+            Socket::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A bound listener.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    /// Unix domain, with its path (removed when the listener is dropped).
+    #[cfg(unix)]
+    Unix(UnixListener, PathBuf),
+}
+
+#[cfg(unix)]
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Listener::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+fn apply(s: &TcpStream, opts: SocketOptions) -> io::Result<()> {
+    #[cfg(unix)]
+    return opts.apply(s);
+    #[cfg(not(unix))]
+    return s.set_nodelay(opts.nodelay);
+}
+
+fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Socket>> {
+    apply(&s, opts)?;
+    Ok(Connected {
+        local_addr: s.local_addr()?.to_string(),
+        remote_addr: s.peer_addr()?.to_string(),
+        stream: Socket::Tcp(s),
+    })
+}
+
+/// A process-wide number for unix socket ends, which have no address of their own.
+#[cfg(unix)]
+fn next_unix_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+fn unsupported(endpoint: &Endpoint) -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
+}
+
+/// Connects, trying every resolved address; `timeout` bounds each attempt.
+pub(crate) fn connect(
+    endpoint: &Endpoint,
+    opts: SocketOptions,
+    timeout: Option<Duration>,
+) -> io::Result<Connected<Socket>> {
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let mut last = None;
+            for addr in endpoint.resolve(false)? {
+                let r = match timeout {
+                    Some(t) => TcpStream::connect_timeout(&addr, t),
+                    None => TcpStream::connect(addr),
+                };
+                match r {
+                    Ok(s) => return tcp_connected(s, opts),
+                    Err(e) => last = Some(e),
+                }
+            }
+            Err(last.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrNotAvailable)))
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let s = UnixStream::connect(path)?;
+            Ok(Connected {
+                // The dialing end of a unix socket is unnamed; number it, since the session
+                // id of a dialed session is its local address and must be unique.
+                local_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
+                remote_addr: format!("unix:{}", path.display()),
+                stream: Socket::Unix(s),
+            })
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(unsupported(other)),
+    }
+}
+
+/// Binds a listener; returns it with its actual address.
+pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
+    match endpoint {
+        Endpoint::Tcp { .. } => {
+            let addrs = endpoint.resolve(true)?;
+            let l = TcpListener::bind(&addrs[..])?;
+            let addr = l.local_addr()?.to_string();
+            Ok((Listener::Tcp(l), addr))
+        }
+        #[cfg(unix)]
+        Endpoint::Unix(path) => {
+            let l = UnixListener::bind(path)?;
+            Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
+        }
+        #[allow(unreachable_patterns)]
+        other => Err(unsupported(other)),
+    }
+}
+
+impl Listener {
+    /// Blocks until the next connection.
+    pub(crate) fn accept(&self, opts: SocketOptions) -> io::Result<Connected<Socket>> {
+        match self {
+            Listener::Tcp(l) => {
+                let (s, _) = l.accept()?;
+                tcp_connected(s, opts)
+            }
+            #[cfg(unix)]
+            Listener::Unix(l, path) => {
+                let (s, _) = l.accept()?;
+                Ok(Connected {
+                    local_addr: path.display().to_string(),
+                    // Unix peers have no address of their own; number them for session ids.
+                    remote_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
+                    stream: Socket::Unix(s),
+                })
+            }
+        }
+    }
+
+    /// Makes a thread blocked in [`accept`](Listener::accept) return: shuts the socket down
+    /// (enough on Linux) and connects to it (everywhere else).
+    pub(crate) fn wake(&self) {
+        match self {
+            Listener::Tcp(l) => {
+                let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
+                if let Ok(mut addr) = l.local_addr() {
+                    if addr.ip().is_unspecified() {
+                        let ip: std::net::IpAddr = if addr.is_ipv4() {
+                            std::net::Ipv4Addr::LOCALHOST.into()
+                        } else {
+                            std::net::Ipv6Addr::LOCALHOST.into()
+                        };
+                        addr.set_ip(ip);
+                    }
+                    let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
+                }
+            }
+            #[cfg(unix)]
+            Listener::Unix(l, path) => {
+                let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
+                let _ = UnixStream::connect(path);
+            }
+        }
+    }
+}
