@@ -1,18 +1,47 @@
 //! Go eRPC's benchmark (reference §12): the 581-byte protobuf `BenchmarkMessage` sent to
-//! `Hello.Say` over rawproto with the protobuf codec; the server sets `field1 = "OK"` and
-//! `field2 = 100` and replies. The client runs C concurrent callers over K connections until
-//! N calls are done and prints one JSON line (the bench-peers contract).
+//! `Hello.Say` with the protobuf codec (over rawproto unless `--proto` says otherwise); the
+//! server sets `field1 = "OK"` and `field2 = 100` and replies. The client runs C concurrent
+//! callers over K connections until N calls are done and prints one JSON line (the
+//! bench-peers contract). Every runtime adapter runs the same workload (`--runtime`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use erpc_peer::{Peer, PeerBuilder};
 use erpc_proto::codec::Proto;
 use erpc_proto::testing::BenchmarkMessage;
-use erpc_runtime_tokio::{builder, CallCtx, PeerConfig, Session, Status};
+use erpc_runtime_tokio::{CallCtx, PeerConfig, Runtime, Status};
+use futures_util::StreamExt;
 use prost::Message as _;
 
+use crate::progress;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The runtime adapter a benchmark side runs on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RuntimeKind {
+    /// erpc-runtime-tokio (multi-thread runtime).
+    Tokio,
+    /// erpc-runtime-async-std on async-std.
+    AsyncStd,
+    /// erpc-runtime-async-std on a smol executor with one thread per core.
+    Smol,
+    /// erpc-runtime-blocking: std threads, one per caller.
+    Blocking,
+}
+
+impl RuntimeKind {
+    fn impl_name(self) -> &'static str {
+        match self {
+            RuntimeKind::Tokio => "erpc-rs",
+            RuntimeKind::AsyncStd => "erpc-rs-async-std",
+            RuntimeKind::Smol => "erpc-rs-smol",
+            RuntimeKind::Blocking => "erpc-rs-blocking",
+        }
+    }
+}
 
 /// `erpc bench-server`.
 #[derive(clap::Args, Debug)]
@@ -20,15 +49,21 @@ pub(crate) struct ServerArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8972")]
     addr: String,
-    /// Tokio worker threads (default: one per core).
+    /// Worker threads of the async runtime (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Runtime adapter.
+    #[arg(long, value_enum, default_value = "tokio")]
+    runtime: RuntimeKind,
+    /// Wire protocol (raw, json, protobuf, thrift, http).
+    #[arg(long, default_value = "raw")]
+    proto: String,
 }
 
 /// `erpc bench`.
 #[derive(clap::Args, Debug)]
 pub(crate) struct ClientArgs {
-    /// Server address; without it a server is started here on loopback.
+    /// Server address; without it a server is started here on loopback (same runtime).
     #[arg(long)]
     addr: Option<String>,
     /// Concurrent callers.
@@ -43,51 +78,144 @@ pub(crate) struct ClientArgs {
     /// Unmeasured warm-up calls.
     #[arg(long, default_value_t = 0)]
     warmup: usize,
-    /// Tokio worker threads (default: one per core).
+    /// Worker threads of the async runtime (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Runtime adapter.
+    #[arg(long, value_enum, default_value = "tokio")]
+    runtime: RuntimeKind,
+    /// Wire protocol (raw, json, protobuf, thrift, http).
+    #[arg(long, default_value = "raw")]
+    proto: String,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
     #[arg(long)]
     table: bool,
 }
 
-fn runtime(threads: Option<usize>) -> Result<tokio::runtime::Runtime, BoxError> {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    b.enable_all();
-    if let Some(t) = threads {
-        b.worker_threads(t.max(1));
-    }
-    Ok(b.build()?)
-}
-
-fn peer_config() -> PeerConfig {
+fn peer_config(proto: &str) -> PeerConfig {
     PeerConfig {
         default_body_codec: "protobuf".into(),
+        protocol: proto.into(),
         call_timeout: Duration::from_secs(60),
         ..PeerConfig::default()
     }
 }
 
-async fn start_server(addr: &str) -> Result<(erpc_runtime_tokio::Peer, String), BoxError> {
-    let peer = builder(peer_config())
-        .call(
-            "Hello.Say",
-            |_ctx: CallCtx, Proto(msg): Proto<BenchmarkMessage>| async move {
-                Ok::<_, Status>(Proto(msg.into_reply()))
-            },
-        )
+fn threads(n: Option<usize>) -> usize {
+    n.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .max(1)
+}
+
+/// The handler of Go's benchmark server.
+async fn say(
+    _ctx: CallCtx,
+    Proto(msg): Proto<BenchmarkMessage>,
+) -> Result<Proto<BenchmarkMessage>, Status> {
+    Ok(Proto(msg.into_reply()))
+}
+
+/// Runs `f` to completion on the chosen async runtime, with `R` handed to it.
+fn on_runtime<T: Send + 'static>(
+    kind: RuntimeKind,
+    worker_threads: Option<usize>,
+    f: impl AsyncRun<T>,
+) -> Result<T, BoxError> {
+    match kind {
+        RuntimeKind::Tokio => {
+            let mut b = tokio::runtime::Builder::new_multi_thread();
+            b.enable_all().worker_threads(threads(worker_threads));
+            let rt = b.build()?;
+            rt.block_on(f.run(erpc_runtime_tokio::Tokio))
+        }
+        RuntimeKind::AsyncStd => {
+            async_std::task::block_on(f.run(erpc_runtime_async_std::AsyncIo::async_std()))
+        }
+        RuntimeKind::Smol => {
+            let ex = Arc::new(smol::Executor::new());
+            let (stop, stopped) = smol::channel::unbounded::<()>();
+            let mut helpers = Vec::new();
+            for _ in 1..threads(worker_threads) {
+                let ex = ex.clone();
+                let stopped = stopped.clone();
+                helpers.push(std::thread::spawn(move || {
+                    smol::block_on(ex.run(stopped.recv()))
+                }));
+            }
+            let rt = erpc_runtime_async_std::AsyncIo::smol_executor(ex.clone());
+            let out = smol::block_on(ex.run(f.run(rt)));
+            drop(stop);
+            for h in helpers {
+                let _ = h.join();
+            }
+            out
+        }
+        RuntimeKind::Blocking => Err("not an async runtime".into()),
+    }
+}
+
+/// An async job generic over the runtime (a closure cannot be generic).
+trait AsyncRun<T> {
+    fn run<R: Runtime>(self, rt: R) -> impl std::future::Future<Output = Result<T, BoxError>>;
+}
+
+struct ServeForever {
+    addr: String,
+    proto: String,
+}
+
+impl AsyncRun<()> for ServeForever {
+    async fn run<R: Runtime>(self, rt: R) -> Result<(), BoxError> {
+        let (peer, addr) = start_async_server(rt, &self.addr, &self.proto).await?;
+        eprintln!("erpc bench-server listening on {addr}");
+        // Runs until killed (the bench-peers driver sends SIGTERM).
+        peer.wait_closed().await;
+        Ok(())
+    }
+}
+
+async fn start_async_server<R: Runtime>(
+    rt: R,
+    addr: &str,
+    proto: &str,
+) -> Result<(Peer<R>, String), BoxError> {
+    let peer = PeerBuilder::new(rt, peer_config(proto))
+        .call("Hello.Say", say)
         .build()?;
     let bound = peer.listen_on(peer.endpoint(addr)).await?;
     Ok((peer, bound))
 }
 
+fn start_blocking_server(
+    addr: &str,
+    proto: &str,
+) -> Result<(erpc_runtime_blocking::Peer, String), BoxError> {
+    let peer = erpc_runtime_blocking::builder(peer_config(proto))
+        .call(
+            "Hello.Say",
+            |_ctx: erpc_runtime_blocking::CallCtx, Proto(msg): Proto<BenchmarkMessage>| {
+                Ok::<_, Status>(Proto(msg.into_reply()))
+            },
+        )
+        .build()?;
+    let bound = peer.listen_on(peer.endpoint(addr))?;
+    Ok((peer, bound))
+}
+
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
-    runtime(args.threads)?.block_on(async {
-        let (peer, addr) = start_server(&args.addr).await?;
-        eprintln!("erpc bench-server listening on {addr}");
-        erpc_runtime_tokio::graceful_shutdown_on_signal(&peer).await?;
-        Ok(())
-    })
+    if args.runtime == RuntimeKind::Blocking {
+        let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
+        eprintln!("erpc bench-server (blocking) listening on {addr}");
+        peer.wait_closed();
+        return Ok(());
+    }
+    on_runtime(
+        args.runtime,
+        args.threads,
+        ServeForever {
+            addr: args.addr,
+            proto: args.proto,
+        },
+    )
 }
 
 /// Result of one benchmark run.
@@ -109,116 +237,275 @@ struct Report {
     errors: usize,
 }
 
-async fn run(addr: &str, c: usize, n: usize, k: usize, warmup: usize) -> Result<Report, BoxError> {
-    let client = builder(peer_config()).build()?;
-    let mut sessions: Vec<Session> = Vec::with_capacity(k);
-    let msg = Arc::new(BenchmarkMessage::filled());
-    let bytes = msg.encoded_len();
-    for _ in 0..k.max(1) {
-        let s = client.dial(addr).await?;
-        // One unmeasured round trip per connection.
-        let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &Proto((*msg).clone())).await?;
-        sessions.push(s);
-    }
-    for i in 0..warmup {
-        let s = &sessions[i % sessions.len()];
-        let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &Proto((*msg).clone())).await?;
-    }
-    let issued = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(c);
-    for i in 0..c.max(1) {
-        let s = sessions[i % sessions.len()].clone();
-        let issued = issued.clone();
-        let msg = msg.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(n / c.max(1) + 1);
-            let mut errors = 0usize;
-            let body = Proto((*msg).clone());
-            while issued.fetch_add(1, Ordering::Relaxed) < n {
-                let t0 = Instant::now();
-                let r: Result<Proto<BenchmarkMessage>, Status> = s.call("Hello.Say", &body).await;
-                lat.push(t0.elapsed().as_nanos() as u64);
-                match r {
-                    Ok(reply) if reply.is_ok_reply() => {}
-                    _ => errors += 1,
-                }
+impl Report {
+    /// Nearest-rank statistics over every call's latency (ns).
+    fn new(
+        kind: RuntimeKind,
+        c: usize,
+        k: usize,
+        n: usize,
+        secs: f64,
+        mut all: Vec<u64>,
+        errors: usize,
+    ) -> Report {
+        all.sort_unstable();
+        let ms = |ns: u64| ns as f64 / 1e6;
+        let pct = |p: f64| {
+            if all.is_empty() {
+                0.0
+            } else {
+                let rank = ((p * all.len() as f64).ceil() as usize).clamp(1, all.len());
+                ms(all[rank - 1])
             }
-            (lat, errors)
-        }));
-    }
-    let mut all = Vec::with_capacity(n);
-    let mut errors = 0;
-    for t in tasks {
-        let (lat, e) = t.await?;
-        all.extend(lat);
-        errors += e;
-    }
-    let secs = start.elapsed().as_secs_f64();
-    client.close().await;
-    all.sort_unstable();
-    let ms = |ns: u64| ns as f64 / 1e6;
-    let pct = |p: f64| {
-        if all.is_empty() {
+        };
+        let mean = if all.is_empty() {
             0.0
         } else {
-            let rank = ((p * all.len() as f64).ceil() as usize).clamp(1, all.len());
-            ms(all[rank - 1])
+            all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
+        };
+        Report {
+            implementation: kind.impl_name(),
+            concurrency: c,
+            conns: k,
+            total: n,
+            secs,
+            tps: all.len().saturating_sub(errors) as f64 / secs,
+            mean_ms: mean,
+            p50_ms: pct(0.50),
+            p99_ms: pct(0.99),
+            max_ms: all.last().map_or(0.0, |&x| ms(x)),
+            min_ms: all.first().map_or(0.0, |&x| ms(x)),
+            bytes: BenchmarkMessage::filled().encoded_len(),
+            errors,
         }
-    };
-    let mean = if all.is_empty() {
-        0.0
-    } else {
-        all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
-    };
-    Ok(Report {
-        implementation: "erpc-rs",
-        concurrency: c,
-        conns: k,
-        total: n,
-        secs,
-        tps: (all.len() - errors) as f64 / secs,
-        mean_ms: mean,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-        max_ms: all.last().map_or(0.0, |&x| ms(x)),
-        min_ms: all.first().map_or(0.0, |&x| ms(x)),
-        bytes,
-        errors,
-    })
+    }
+}
+
+#[derive(Clone)]
+struct Plan {
+    addr: String,
+    proto: String,
+    c: usize,
+    n: usize,
+    k: usize,
+    warmup: usize,
+    kind: RuntimeKind,
+}
+
+impl AsyncRun<Report> for Plan {
+    async fn run<R: Runtime>(self, rt: R) -> Result<Report, BoxError> {
+        let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
+        let msg = Proto(BenchmarkMessage::filled());
+        let mut sessions = Vec::with_capacity(self.k.max(1));
+        for _ in 0..self.k.max(1) {
+            let s = client.dial(&self.addr).await?;
+            // One unmeasured round trip per connection.
+            let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &msg).await?;
+            sessions.push(s);
+        }
+        for i in 0..self.warmup {
+            let _: Proto<BenchmarkMessage> =
+                sessions[i % sessions.len()].call("Hello.Say", &msg).await?;
+        }
+        let issued = Arc::new(AtomicUsize::new(0));
+        let pb = progress::bar(self.n as u64);
+        let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let start = Instant::now();
+        for i in 0..self.c.max(1) {
+            let s = sessions[i % sessions.len()].clone();
+            let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
+            let body = Proto(msg.0.clone());
+            rt.spawn(async move {
+                let mut lat = Vec::with_capacity(n / 64 + 1);
+                let mut errors = 0usize;
+                while issued.fetch_add(1, Ordering::Relaxed) < n {
+                    let t0 = Instant::now();
+                    let r: Result<Proto<BenchmarkMessage>, Status> =
+                        s.call("Hello.Say", &body).await;
+                    lat.push(t0.elapsed().as_nanos() as u64);
+                    if !matches!(r, Ok(reply) if reply.is_ok_reply()) {
+                        errors += 1;
+                    }
+                    if let Some(pb) = &pb {
+                        pb.inc(1);
+                    }
+                }
+                let _ = tx.unbounded_send((lat, errors));
+            });
+        }
+        drop(tx);
+        let (mut all, mut errors) = (Vec::with_capacity(self.n), 0);
+        while let Some((lat, e)) = rx.next().await {
+            all.extend(lat);
+            errors += e;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        client.close().await;
+        Ok(Report::new(
+            self.kind, self.c, self.k, self.n, secs, all, errors,
+        ))
+    }
+}
+
+/// The blocking adapter's client: one thread per caller.
+fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
+    let client = erpc_runtime_blocking::builder(peer_config(&p.proto)).build()?;
+    let msg = Proto(BenchmarkMessage::filled());
+    let mut sessions = Vec::new();
+    for _ in 0..p.k.max(1) {
+        let s = client.dial(&p.addr)?;
+        let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &msg)?;
+        sessions.push(s);
+    }
+    for i in 0..p.warmup {
+        let _: Proto<BenchmarkMessage> = sessions[i % sessions.len()].call("Hello.Say", &msg)?;
+    }
+    let issued = AtomicUsize::new(0);
+    let pb = progress::bar(p.n as u64);
+    let start = Instant::now();
+    let results: Vec<(Vec<u64>, usize)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..p.c.max(1))
+            .map(|i| {
+                let s = &sessions[i % sessions.len()];
+                let (issued, pb, msg) = (&issued, &pb, &msg);
+                std::thread::Builder::new()
+                    .stack_size(256 * 1024)
+                    .spawn_scoped(scope, move || {
+                        let (mut lat, mut errors) = (Vec::new(), 0usize);
+                        while issued.fetch_add(1, Ordering::Relaxed) < p.n {
+                            let t0 = Instant::now();
+                            let r: Result<Proto<BenchmarkMessage>, Status> =
+                                s.call("Hello.Say", msg);
+                            lat.push(t0.elapsed().as_nanos() as u64);
+                            if !matches!(r, Ok(reply) if reply.is_ok_reply()) {
+                                errors += 1;
+                            }
+                            if let Some(pb) = pb {
+                                pb.inc(1);
+                            }
+                        }
+                        (lat, errors)
+                    })
+                    .expect("spawn a caller thread")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    let secs = start.elapsed().as_secs_f64();
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    client.close();
+    let errors = results.iter().map(|r| r.1).sum();
+    let all = results.into_iter().flat_map(|r| r.0).collect();
+    Ok(Report::new(p.kind, p.c, p.k, p.n, secs, all, errors))
+}
+
+fn run(p: &Plan, threads: Option<usize>) -> Result<Report, BoxError> {
+    match p.kind {
+        RuntimeKind::Blocking => run_blocking(p),
+        kind => on_runtime(kind, threads, p.clone()),
+    }
+}
+
+/// A server started in this process for `erpc bench` without `--addr`.
+enum LocalServer {
+    Async(std::process::Child),
+    Blocking(erpc_runtime_blocking::Peer),
+}
+
+fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
+    if args.runtime == RuntimeKind::Blocking {
+        let (peer, addr) = start_blocking_server("127.0.0.1:0", &args.proto)?;
+        return Ok((LocalServer::Blocking(peer), addr));
+    }
+    // The async server runs as a second process of this program, so that client and server
+    // have their own runtime as in the real benchmark.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args([
+        "bench-server",
+        "--addr",
+        &addr,
+        "--proto",
+        &args.proto,
+        "--runtime",
+    ])
+    .arg(
+        format!("{:?}", args.runtime)
+            .to_lowercase()
+            .replace("asyncstd", "async-std"),
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null());
+    if let Some(t) = args.threads {
+        cmd.args(["--threads", &t.to_string()]);
+    }
+    let child = cmd.spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(&addr).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("the benchmark server did not start on {addr}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((LocalServer::Async(child), addr))
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
-    let rt = runtime(args.threads)?;
-    rt.block_on(async {
-        let (server, addr) = match &args.addr {
-            Some(a) => (None, a.clone()),
-            None => {
-                let (p, a) = start_server("127.0.0.1:0").await?;
-                (Some(p), a)
-            }
-        };
+    let (server, addr) = match &args.addr {
+        Some(a) => (None, a.clone()),
+        None => {
+            let (s, a) = local_server(&args)?;
+            (Some(s), a)
+        }
+    };
+    let plan = |c: usize, n: usize| Plan {
+        addr: addr.clone(),
+        proto: args.proto.clone(),
+        c,
+        n,
+        k: args.conns,
+        warmup: args.warmup,
+        kind: args.runtime,
+    };
+    let result = (|| -> Result<(), BoxError> {
         if args.table {
             println!("| concurrency | mean (ms) | median (ms) | max (ms) | min (ms) | throughput (TPS) |");
             println!("|---|---|---|---|---|---|");
             for c in [100, 500, 1000, 2000, 5000] {
-                let n = args.total.max(c);
-                let r = run(&addr, c, n, args.conns, args.warmup).await?;
+                let r = run(&plan(c, args.total.max(c)), args.threads)?;
                 println!(
                     "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.0} |",
                     c, r.mean_ms, r.p50_ms, r.max_ms, r.min_ms, r.tps
                 );
             }
+            Ok(())
         } else {
-            let r = run(&addr, args.concurrency, args.total, args.conns, args.warmup).await?;
+            let r = run(&plan(args.concurrency, args.total), args.threads)?;
             println!("{}", serde_json::to_string(&r)?);
             if r.errors > 0 {
                 return Err(format!("{} calls failed", r.errors).into());
             }
+            Ok(())
         }
-        if let Some(s) = server {
-            s.close().await;
+    })();
+    match server {
+        Some(LocalServer::Async(mut child)) => {
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Ok::<_, BoxError>(())
-    })
+        Some(LocalServer::Blocking(peer)) => peer.close(),
+        None => {}
+    }
+    result
 }

@@ -1,0 +1,57 @@
+//! `erpc bench` end to end on every runtime adapter, with a small workload: the server
+//! process starts, the calls all succeed, one JSON line of the bench-peers contract comes out.
+
+use std::process::Command;
+
+fn bench(runtime: &str, extra: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_erpc"))
+        .args([
+            "bench",
+            "--runtime",
+            runtime,
+            "-c",
+            "20",
+            "-n",
+            "400",
+            "--threads",
+            "2",
+        ])
+        .args(extra)
+        .output()
+        .expect("run erpc bench");
+    assert!(
+        out.status.success(),
+        "{runtime}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = String::from_utf8(out.stdout).expect("utf-8");
+    serde_json::from_str(line.trim()).expect("one JSON line")
+}
+
+#[test]
+fn every_runtime_runs_the_benchmark() {
+    for (runtime, name) in [
+        ("tokio", "erpc-rs"),
+        ("async-std", "erpc-rs-async-std"),
+        ("smol", "erpc-rs-smol"),
+        ("blocking", "erpc-rs-blocking"),
+    ] {
+        let r = bench(runtime, &[]);
+        assert_eq!(r["impl"], name);
+        assert_eq!(r["errors"], 0, "{runtime}");
+        assert_eq!(r["total"], 400);
+        assert_eq!(r["bytes"], 581);
+        assert!(r["tps"].as_f64().unwrap() > 0.0);
+        for key in ["secs", "mean_ms", "p50_ms", "p99_ms", "max_ms", "min_ms"] {
+            assert!(r[key].is_number(), "{runtime}: {key}");
+        }
+    }
+}
+
+#[test]
+fn benchmark_over_other_protocols() {
+    for proto in ["json", "protobuf", "thrift", "http"] {
+        let r = bench("tokio", &["--proto", proto]);
+        assert_eq!(r["errors"], 0, "{proto}");
+    }
+}
