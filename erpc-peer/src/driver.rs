@@ -17,7 +17,8 @@ use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use rustc_hash::FxHashMap;
 
-use crate::handler::{BoxFuture, CallCtx, Handler, PushCtx};
+use crate::context::{CallCtx, PushCtx};
+use crate::handler::{BoxFuture, Handler};
 use crate::peer::PeerCore;
 use crate::runtime::{Stream, Timer};
 use crate::session::{Command, Session};
@@ -161,18 +162,8 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                     return;
                 };
                 let m = &c.message;
-                let ctx = CallCtx {
-                    session: self.handle.clone(),
-                    seq: m.seq,
-                    service_method: m.service_method.clone(),
-                    meta: m.meta.clone(),
-                    body_codec: m.body_codec,
-                    reply_codec: c.reply_codec,
-                    xfer: m.xfer_pipe.ids().to_vec(),
-                };
-                if self.peer.log.print_detail {
-                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "CALL<- received");
-                }
+                let ctx = CallCtx::new(self.handle.clone(), m, c.reply_codec);
+                self.peer.log.call_received(m);
                 let sm = m.service_method.clone();
                 let fut = f(ctx, c.message);
                 let token = c.token;
@@ -189,17 +180,8 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 let Some(Handler::Push(f)) = handler else {
                     return;
                 };
-                let m = &p.message;
-                let ctx = PushCtx {
-                    session: self.handle.clone(),
-                    seq: m.seq,
-                    service_method: m.service_method.clone(),
-                    meta: m.meta.clone(),
-                    body_codec: m.body_codec,
-                };
-                if self.peer.log.print_detail {
-                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "PUSH<- received");
-                }
+                let ctx = PushCtx::new(self.handle.clone(), &p.message);
+                self.peer.log.push_received(&p.message);
                 let fut = f(ctx, p.message);
                 self.tasks.push(Box::pin(fut.map(|()| TaskDone::Push)));
             }

@@ -1,4 +1,5 @@
-//! Handlers and what they see: [`CallCtx`], [`PushCtx`], [`Response`].
+//! Handlers: what they may answer ([`Response`], [`IntoReply`]) and how the async adapters
+//! run them; the decoding of arguments and the catching of panics, which every adapter shares.
 
 use std::any::Any;
 use std::future::Future;
@@ -9,10 +10,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
 use erpc_proto::session::Reply;
-use erpc_proto::{Code, CodecId, Message, Meta, ServiceMethod, Status};
+use erpc_proto::{Code, CodecId, Message, Meta, Status};
 use futures_util::FutureExt;
 
-use crate::session::Session;
+use crate::context::{CallCtx, PushCtx};
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -25,122 +26,6 @@ pub(crate) type PushFn = Arc<dyn Fn(PushCtx, Message) -> BoxFuture<()> + Send + 
 pub(crate) enum Handler {
     Call(CallFn),
     Push(PushFn),
-}
-
-/// What a call handler knows about its call: the header, the session (to push or call back
-/// to the caller over the same connection) and the negotiated reply codec.
-#[derive(Clone, Debug)]
-pub struct CallCtx {
-    pub(crate) session: Session,
-    pub(crate) seq: i32,
-    pub(crate) service_method: ServiceMethod,
-    pub(crate) meta: Meta,
-    pub(crate) body_codec: CodecId,
-    pub(crate) reply_codec: CodecId,
-    pub(crate) xfer: Vec<u8>,
-}
-
-impl CallCtx {
-    /// The session the call came on; push or call back through it.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The call's seq.
-    pub fn seq(&self) -> i32 {
-        self.seq
-    }
-
-    /// The service method as received (including any `?query`).
-    pub fn service_method(&self) -> &str {
-        &self.service_method
-    }
-
-    /// The call's meta.
-    pub fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    /// The first value of a meta key, as text.
-    pub fn peek_meta(&self, key: &str) -> Option<&str> {
-        self.meta.peek_str(key)
-    }
-
-    /// The codec of the call's body.
-    pub fn body_codec(&self) -> CodecId {
-        self.body_codec
-    }
-
-    /// The codec the reply will use unless the handler returns a [`Response`] with another
-    /// (eRPC's negotiation: `X-Accept-Body-Codec`, else the call's codec).
-    pub fn reply_codec(&self) -> CodecId {
-        self.reply_codec
-    }
-
-    /// The transfer filters of the call (the reply reuses them).
-    pub fn xfer_pipe(&self) -> &[u8] {
-        &self.xfer
-    }
-
-    /// The peer's address.
-    pub fn remote_addr(&self) -> String {
-        self.session.remote_addr()
-    }
-
-    /// The caller's real IP: the `X-Real-IP` meta when a proxy set it, else the peer address.
-    pub fn real_ip(&self) -> String {
-        self.meta
-            .peek_str("X-Real-IP")
-            .map(str::to_owned)
-            .unwrap_or_else(|| self.remote_addr())
-    }
-}
-
-/// What a push handler knows about its push.
-#[derive(Clone, Debug)]
-pub struct PushCtx {
-    pub(crate) session: Session,
-    pub(crate) seq: i32,
-    pub(crate) service_method: ServiceMethod,
-    pub(crate) meta: Meta,
-    pub(crate) body_codec: CodecId,
-}
-
-impl PushCtx {
-    /// The session the push came on.
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    /// The push's seq.
-    pub fn seq(&self) -> i32 {
-        self.seq
-    }
-
-    /// The service method as received.
-    pub fn service_method(&self) -> &str {
-        &self.service_method
-    }
-
-    /// The push's meta.
-    pub fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    /// The first value of a meta key, as text.
-    pub fn peek_meta(&self, key: &str) -> Option<&str> {
-        self.meta.peek_str(key)
-    }
-
-    /// The codec of the push's body.
-    pub fn body_codec(&self) -> CodecId {
-        self.body_codec
-    }
-
-    /// The peer's address.
-    pub fn remote_addr(&self) -> String {
-        self.session.remote_addr()
-    }
 }
 
 /// A handler's answer with reply meta or an explicit reply codec.
@@ -220,6 +105,7 @@ impl<R: EncodeBody> IntoReply for Result<Response<R>, Status> {
     }
 }
 
+/// What a panic said, for the 500 reply or the log line.
 fn panic_text(p: &(dyn Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_owned()
@@ -227,6 +113,36 @@ fn panic_text(p: &(dyn Any + Send)) -> String {
         s.clone()
     } else {
         "handler panicked".to_owned()
+    }
+}
+
+/// The reply of a call handler that panicked: 500 with the panic's text.
+pub fn panic_reply(p: &(dyn Any + Send)) -> Reply {
+    Reply::error(Status::with_cause(
+        Code::INTERNAL_SERVER_ERROR,
+        panic_text(p),
+    ))
+}
+
+/// Logs a push handler's panic.
+pub fn log_push_panic(service_method: &str, p: &(dyn Any + Send)) {
+    tracing::warn!(service_method = %service_method, panic = %panic_text(p), "push handler panicked");
+}
+
+/// A call's arguments, or the reply that refuses them (400 when the body does not decode).
+pub fn call_args<A: DecodeBody>(msg: Message, codecs: &CodecRegistry) -> Result<A, Reply> {
+    A::decode_body(msg.body_codec, msg.body, codecs)
+        .map_err(|e| Reply::error(Status::with_cause(Code::BAD_MESSAGE, e.to_string())))
+}
+
+/// A push's arguments; `None`, logged, when the body does not decode (the push is dropped).
+pub fn push_args<A: DecodeBody>(msg: Message, codecs: &CodecRegistry) -> Option<A> {
+    match A::decode_body(msg.body_codec, msg.body, codecs) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!(service_method = %msg.service_method, error = %e, "push body could not be decoded; dropped");
+            None
+        }
     }
 }
 
@@ -239,28 +155,19 @@ where
 {
     Arc::new(move |ctx: CallCtx, msg: Message| -> BoxFuture<Reply> {
         let reply_codec = ctx.reply_codec;
-        let args = match A::decode_body(msg.body_codec, msg.body, &codecs) {
-            Ok(a) => a,
-            Err(e) => {
-                let st = Status::with_cause(Code::BAD_MESSAGE, e.to_string());
-                return Box::pin(std::future::ready(Reply::error(st)));
-            }
-        };
-        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
+        let fut = call_args(msg, &codecs).and_then(|args| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args)))
+                .map_err(|p| panic_reply(&*p))
+        });
+        let fut = match fut {
             Ok(fut) => fut,
-            Err(p) => {
-                let st = Status::with_cause(Code::INTERNAL_SERVER_ERROR, panic_text(&*p));
-                return Box::pin(std::future::ready(Reply::error(st)));
-            }
+            Err(reply) => return Box::pin(std::future::ready(reply)),
         };
         let codecs = codecs.clone();
         Box::pin(async move {
             match AssertUnwindSafe(fut).catch_unwind().await {
                 Ok(out) => out.into_reply(reply_codec, &codecs),
-                Err(p) => Reply::error(Status::with_cause(
-                    Code::INTERNAL_SERVER_ERROR,
-                    panic_text(&*p),
-                )),
+                Err(p) => panic_reply(&*p),
             }
         })
     })
@@ -274,23 +181,19 @@ where
 {
     Arc::new(move |ctx: PushCtx, msg: Message| -> BoxFuture<()> {
         let sm = ctx.service_method.clone();
-        let args = match A::decode_body(msg.body_codec, msg.body, &codecs) {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!(service_method = %sm, error = %e, "push body could not be decoded; dropped");
-                return Box::pin(std::future::ready(()));
-            }
+        let Some(args) = push_args(msg, &codecs) else {
+            return Box::pin(std::future::ready(()));
         };
         let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
             Ok(fut) => fut,
             Err(p) => {
-                tracing::warn!(service_method = %sm, panic = %panic_text(&*p), "push handler panicked");
+                log_push_panic(&sm, &*p);
                 return Box::pin(std::future::ready(()));
             }
         };
         Box::pin(async move {
             if let Err(p) = AssertUnwindSafe(fut).catch_unwind().await {
-                tracing::warn!(service_method = %sm, panic = %panic_text(&*p), "push handler panicked");
+                log_push_panic(&sm, &*p);
             }
         })
     })

@@ -13,29 +13,47 @@
 //! inside the driver (no task spawn per message); everything the core queued is written with
 //! one write; reads are 64 KiB.
 
+mod call;
 mod config;
+mod context;
 mod driver;
 mod handler;
 mod log;
 mod peer;
 pub mod runtime;
 mod session;
+mod setup;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use call::{CallBuilder, CallReply, SessionHandle};
 pub use config::{format_go_duration, parse_go_duration, PeerConfig};
+pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
-pub use handler::{BoxFuture, CallCtx, IntoReply, PushCtx, Response};
+pub use handler::{BoxFuture, IntoReply, Response};
 pub use peer::{BuildError, Peer, PeerBuilder, Service};
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer};
-pub use session::{CallBuilder, CallReply, Session};
+pub use session::{CallFuture, Session};
 
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
+
+/// What the runtime adapters that do not run on [`Peer`] (erpc-runtime-blocking) share with
+/// it, so that the mapping of the configuration, the per-connection session setup, the run
+/// logs and the handling of handler arguments and panics exist once; not a public API.
+#[doc(hidden)]
+pub mod adapter {
+    pub use crate::call::{decode_reply, encode_push};
+    pub use crate::handler::{call_args, log_push_panic, panic_reply, push_args};
+    pub use crate::log::LogConfig;
+    pub use crate::setup::{
+        endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore, PeerParts,
+    };
+}
 
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]

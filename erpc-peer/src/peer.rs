@@ -8,21 +8,25 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use erpc_proto::codec::{CodecRegistry, DecodeBody, Raw};
-use erpc_proto::plugin::{Plugin, Plugins, RouteInfo, SessionInfo};
+use erpc_proto::plugin::{Plugin, Plugins, SessionInfo};
 use erpc_proto::proto::Protocol;
-use erpc_proto::router::{Mapper, RouteKind, Router};
-use erpc_proto::session::{Auth, HeartbeatPing, Reply, Session as Core, SessionConfig};
+use erpc_proto::router::RouteKind;
+use erpc_proto::session::{HeartbeatPing, Reply, Session as Core, SessionConfig};
 use erpc_proto::xfer::XferRegistry;
-use erpc_proto::{Code, CodecId, Message, Meta, Status, WireConfig};
+use erpc_proto::{Code, CodecId, Message, Status};
 use futures_channel::{mpsc, oneshot};
 use futures_util::future::{select, Either};
 
 use crate::config::PeerConfig;
+use crate::context::{CallCtx, PushCtx};
 use crate::driver::{Driver, Inbox};
-use crate::handler::{call_fn, push_fn, BoxFuture, CallCtx, Handler, IntoReply, PushCtx};
+use crate::handler::{call_fn, push_fn, BoxFuture, Handler, IntoReply};
 use crate::log::LogConfig;
-use crate::runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Stream, Timer};
+use crate::runtime::{Connected, Endpoint, Runtime, SocketOptions, Stream, Timer};
 use crate::session::{lock, Command, Session};
+use crate::setup::{
+    endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore,
+};
 
 pub(crate) type AuthCheckFn = Arc<dyn Fn(Message) -> BoxFuture<Reply> + Send + Sync>;
 
@@ -114,27 +118,16 @@ pub trait Service: Send + Sync + 'static {
 /// Routes, plugins and settings of a [`Peer`].
 pub struct PeerBuilder<R: Runtime> {
     rt: R,
-    config: PeerConfig,
-    router: Router,
-    handlers: Vec<Option<Handler>>,
-    routes: Vec<RouteInfo>,
-    plugins: Vec<Arc<dyn Plugin>>,
-    codecs: CodecRegistry,
-    xfer: XferRegistry,
-    protocol: Option<Arc<dyn Protocol>>,
-    auth: Auth,
+    core: BuilderCore<Handler>,
     auth_checker: Option<AuthCheckFn>,
-    heartbeat_ping: Option<HeartbeatPing>,
-    heartbeat_pong: bool,
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsSettings,
-    errors: Vec<BuildError>,
 }
 
 impl<R: Runtime> std::fmt::Debug for PeerBuilder<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PeerBuilder")
-            .field("config", &self.config)
+            .field("config", self.core.config())
             .finish()
     }
 }
@@ -144,43 +137,10 @@ impl<R: Runtime> PeerBuilder<R> {
     pub fn new(rt: R, config: PeerConfig) -> Self {
         PeerBuilder {
             rt,
-            config,
-            router: Router::new(Mapper::Http),
-            handlers: Vec::new(),
-            routes: Vec::new(),
-            plugins: Vec::new(),
-            codecs: CodecRegistry::default(),
-            xfer: XferRegistry::default(),
-            protocol: None,
-            auth: Auth::None,
+            core: BuilderCore::new(config),
             auth_checker: None,
-            heartbeat_ping: None,
-            heartbeat_pong: false,
             #[cfg(feature = "tls")]
             tls: Default::default(),
-            errors: Vec::new(),
-        }
-    }
-
-    fn set_handler(&mut self, id: erpc_proto::router::RouteId, h: Handler) {
-        let i = id.0 as usize;
-        if self.handlers.len() <= i {
-            self.handlers.resize(i + 1, None);
-        }
-        self.handlers[i] = Some(h);
-    }
-
-    fn add(&mut self, kind: RouteKind, sm: &str, h: Handler) {
-        match self.router.add_route(kind, sm, Vec::new()) {
-            Ok(id) => {
-                self.set_handler(id, h);
-                self.routes
-                    .push(RouteInfo::new(sm, kind == RouteKind::Push));
-            }
-            Err(error) => self.errors.push(BuildError::Route {
-                route: sm.to_owned(),
-                error,
-            }),
         }
     }
 
@@ -194,8 +154,8 @@ impl<R: Runtime> PeerBuilder<R> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoReply,
     {
-        let h = Handler::Call(call_fn(handler, self.codecs.clone()));
-        self.add(RouteKind::Call, service_method, h);
+        let h = Handler::Call(call_fn(handler, self.core.codecs.clone()));
+        self.core.add(RouteKind::Call, service_method, h);
         self
     }
 
@@ -206,8 +166,8 @@ impl<R: Runtime> PeerBuilder<R> {
         F: Fn(PushCtx, A) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let h = Handler::Push(push_fn(handler, self.codecs.clone()));
-        self.add(RouteKind::Push, service_method, h);
+        let h = Handler::Push(push_fn(handler, self.core.codecs.clone()));
+        self.core.add(RouteKind::Push, service_method, h);
         self
     }
 
@@ -219,19 +179,13 @@ impl<R: Runtime> PeerBuilder<R> {
     /// The route the peer's mapper gives `name` under `prefix` (Go's registration by type
     /// and method name: `route("Math", "Add")` is `/math/add` with the HTTP mapper).
     pub fn route(&self, prefix: &str, name: &str) -> String {
-        let m = self.router.mapper();
-        let p = if prefix.is_empty() {
-            m.root()
-        } else {
-            m.map(&m.root(), prefix)
-        };
-        m.map(&p, name)
+        self.core.route(prefix, name)
     }
 
     /// Uses the RPC-style mapper (`Hello.Say`) for [`route`](PeerBuilder::route) instead of
     /// the HTTP style (`/hello/say`).
     pub fn rpc_mapper(mut self) -> Self {
-        self.router = Router::new(Mapper::Rpc);
+        self.core.rpc_mapper();
         self
     }
 
@@ -242,9 +196,8 @@ impl<R: Runtime> PeerBuilder<R> {
         Fut: Future + Send + 'static,
         Fut::Output: IntoReply,
     {
-        let id = self.router.set_unknown_call();
-        let h = Handler::Call(call_fn(handler, self.codecs.clone()));
-        self.set_handler(id, h);
+        let h = Handler::Call(call_fn(handler, self.core.codecs.clone()));
+        self.core.unknown_call(h);
         self
     }
 
@@ -254,45 +207,40 @@ impl<R: Runtime> PeerBuilder<R> {
         F: Fn(PushCtx, Raw) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let id = self.router.set_unknown_push();
-        let h = Handler::Push(push_fn(handler, self.codecs.clone()));
-        self.set_handler(id, h);
+        let h = Handler::Push(push_fn(handler, self.core.codecs.clone()));
+        self.core.unknown_push(h);
         self
     }
 
     /// Adds a global plugin.
     pub fn plugin(mut self, plugin: impl Plugin) -> Self {
-        self.plugins.push(Arc::new(plugin));
+        self.core.plugin(plugin);
         self
     }
 
     /// Replaces the body codecs (default: every built-in codec).
     pub fn codecs(mut self, codecs: CodecRegistry) -> Self {
-        self.codecs = codecs;
+        self.core.codecs = codecs;
         self
     }
 
     /// Replaces the transfer filters (default: gzip `g`, md5 `m`).
     pub fn xfer_filters(mut self, xfer: XferRegistry) -> Self {
-        self.xfer = xfer;
+        self.core.xfer = xfer;
         self
     }
 
     /// Uses this wire protocol for every listener and dial that does not name one, instead
     /// of the one `PeerConfig::protocol` names (default: rawproto).
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
-        self.protocol = Some(Arc::new(protocol));
+        self.core.protocol = Some(Arc::new(protocol));
         self
     }
 
     /// Dialed sessions authenticate first with this token (Go's `auth-bearer`: an
     /// AUTH_CALL whose body is `info` encoded by `codec`).
     pub fn auth_bearer(mut self, codec: CodecId, info: impl Into<Bytes>) -> Self {
-        self.auth = Auth::Bearer {
-            codec,
-            info: info.into(),
-            meta: Meta::new(),
-        };
+        self.core.auth_bearer(codec, info.into());
         self
     }
 
@@ -318,13 +266,13 @@ impl<R: Runtime> PeerBuilder<R> {
 
     /// Sends heartbeat pings on idle sessions (Go's `heart-ping`).
     pub fn heartbeat_ping(mut self, ping: HeartbeatPing) -> Self {
-        self.heartbeat_ping = Some(ping);
+        self.core.heartbeat_ping = Some(ping);
         self
     }
 
     /// Answers heartbeats and closes sessions whose pinger went silent (Go's `heart-pong`).
     pub fn heartbeat_pong(mut self) -> Self {
-        self.heartbeat_pong = true;
+        self.core.heartbeat_pong = true;
         self
     }
 
@@ -342,92 +290,28 @@ impl<R: Runtime> PeerBuilder<R> {
         cfg: Arc<futures_rustls::rustls::ClientConfig>,
         server_name: &str,
     ) -> Self {
-        match futures_rustls::pki_types::ServerName::try_from(server_name.to_owned()) {
-            Ok(name) => self.tls.client = Some((futures_rustls::TlsConnector::from(cfg), name)),
-            Err(e) => self
-                .errors
-                .push(BuildError::Plugin(format!("invalid TLS server name: {e}"))),
+        if let Some(name) = self.core.tls_server_name(server_name) {
+            self.tls.client = Some((futures_rustls::TlsConnector::from(cfg), name));
         }
         self
     }
 
     /// Builds the peer: runs `pre_new_peer`, resolves the default codec, runs `post_reg` for
     /// every route and `post_new_peer`.
-    pub fn build(mut self) -> Result<Peer<R>, BuildError> {
-        if let Some(e) = self.errors.drain(..).next() {
-            return Err(e);
-        }
-        for p in &self.plugins {
-            p.pre_new_peer(&mut self.config)
-                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
-        }
-        let c = &self.config;
-        match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" => {}
-            other => return Err(BuildError::UnknownNetwork(other.to_owned())),
-        }
-        let default_codec = self
-            .codecs
-            .by_name(&c.default_body_codec)
-            .map(|codec| codec.id())
-            .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
-        let plugins = Plugins::from_vec(self.plugins.clone())
-            .map_err(|e| BuildError::Plugin(e.to_string()))?;
-        for p in plugins.iter() {
-            for r in &self.routes {
-                p.post_reg(r)
-                    .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
-            }
-        }
-        let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
-        let mut session_cfg = SessionConfig::acceptor();
-        session_cfg.protocol = match self.protocol {
-            Some(p) => p,
-            None => erpc_proto::proto::by_name(&c.protocol)
-                .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
-        };
-        session_cfg.wire = WireConfig {
-            max_message_size: if c.max_message_size == 0 {
-                erpc_proto::DEFAULT_MAX_MESSAGE_SIZE
-            } else {
-                c.max_message_size
-            },
-            xfer: self.xfer,
-        };
-        session_cfg.codecs = self.codecs;
-        session_cfg.router = Arc::new(self.router);
-        session_cfg.plugins = plugins.clone();
-        session_cfg.default_body_codec = default_codec;
-        session_cfg.call_timeout = nonzero(c.call_timeout);
-        session_cfg.session_age = nonzero(c.default_session_age);
-        session_cfg.context_age = nonzero(c.default_context_age);
-        session_cfg.close_linger = c.shutdown_timeout;
-        session_cfg.heartbeat_ping = self.heartbeat_ping;
-        session_cfg.heartbeat_pong = self.heartbeat_pong;
-        session_cfg.auth = self.auth;
-        let socket = SocketOptions {
-            nodelay: c.tcp_nodelay,
-            keepalive: nonzero(c.tcp_keepalive),
-            recv_buffer: (c.read_buffer > 0).then_some(c.read_buffer),
-            send_buffer: (c.write_buffer > 0).then_some(c.write_buffer),
-        };
-        let log = LogConfig {
-            print_detail: c.print_detail,
-            count_time: c.count_time,
-            slow: nonzero(c.slow_comet_duration),
-        };
+    pub fn build(self) -> Result<Peer<R>, BuildError> {
+        let parts = self.core.build()?;
         let peer = Peer {
             shared: Arc::new(Shared {
                 rt: self.rt,
-                config: self.config,
+                config: parts.config,
                 core: Arc::new(PeerCore {
-                    handlers: self.handlers,
+                    handlers: parts.handlers,
                     auth_checker: self.auth_checker,
-                    log,
+                    log: parts.log,
                 }),
-                session_cfg,
-                plugins: plugins.clone(),
-                socket,
+                session_cfg: parts.session_cfg,
+                plugins: parts.plugins,
+                socket: parts.socket,
                 #[cfg(feature = "tls")]
                 tls: self.tls,
                 sessions: Mutex::new(HashMap::new()),
@@ -437,10 +321,7 @@ impl<R: Runtime> PeerBuilder<R> {
                 close_event: event_listener::Event::new(),
             }),
         };
-        for p in plugins.iter() {
-            p.post_new_peer()
-                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
-        }
+        post_new_peer(&peer.shared.plugins)?;
         Ok(peer)
     }
 }
@@ -484,29 +365,13 @@ impl<R: Runtime> Peer<R> {
 
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
     pub fn endpoint(&self, addr: &str) -> Endpoint {
-        let family = match self.shared.config.network.as_str() {
-            "tcp4" => IpFamily::V4,
-            "tcp6" => IpFamily::V6,
-            "unix" => return Endpoint::unix(addr),
-            _ => IpFamily::Any,
-        };
-        Endpoint::Tcp {
-            addr: addr.to_owned(),
-            family,
-        }
+        endpoint(&self.shared.config, addr)
     }
 
     /// Starts listening on the configured `local_ip:listen_port` (for `unix`: the path in
     /// `local_ip`) and serving in the background. Returns the bound address.
     pub async fn listen(&self) -> Result<String, Status> {
-        let c = &self.shared.config;
-        let addr = if c.network == "unix" {
-            c.local_ip.clone()
-        } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
-            format!("[{}]:{}", c.local_ip, c.listen_port)
-        } else {
-            format!("{}:{}", c.local_ip, c.listen_port)
-        };
+        let addr = listen_addr(&self.shared.config);
         self.listen_on(self.endpoint(&addr)).await
     }
 
@@ -685,14 +550,6 @@ impl<R: Runtime> Peer<R> {
     }
 }
 
-fn redial_interval(c: &PeerConfig) -> Duration {
-    if c.redial_interval.is_zero() {
-        Duration::from_millis(100)
-    } else {
-        c.redial_interval
-    }
-}
-
 async fn sleep<R: Runtime>(rt: &R, d: Duration) {
     rt.timer(Instant::now() + d).await;
 }
@@ -782,25 +639,14 @@ fn new_core<R: Runtime>(
     id: &str,
     remote: &str,
 ) -> Core {
-    let mut cfg = shared.session_cfg.clone();
-    cfg.protocol = Arc::clone(protocol);
-    cfg.dialed = dialed;
-    if dialed {
-        if matches!(cfg.auth, Auth::Checker) {
-            cfg.auth = Auth::None;
-        }
-    } else if shared.core.auth_checker.is_some() {
-        cfg.auth = Auth::Checker;
-    } else {
-        cfg.auth = Auth::None;
-    }
-    if !dialed {
-        cfg.heartbeat_ping = None;
-    }
-    Core::new(
-        cfg,
-        SessionInfo::new(id, Some(remote.to_owned()), dialed),
-        Instant::now(),
+    let has_checker = shared.core.auth_checker.is_some();
+    session_core(
+        &shared.session_cfg,
+        protocol,
+        has_checker,
+        dialed,
+        id,
+        remote,
     )
 }
 

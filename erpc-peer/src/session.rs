@@ -4,14 +4,20 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
 use erpc_proto::session::CallOptions;
-use erpc_proto::{Code, CodecId, Message, MessageType, Meta, Status, XferPipe};
+use erpc_proto::{Code, CodecId, Message, Status};
 use futures_channel::{mpsc, oneshot};
+
+use crate::call::{decode_reply, encode_push, CallBuilder, CallReply, SessionHandle};
 
 pub(crate) enum Command {
     Call {
@@ -56,18 +62,6 @@ impl fmt::Debug for Session {
             .field("dialed", &self.inner.dialed)
             .finish()
     }
-}
-
-/// A reply with its meta and codec, from [`CallBuilder::send`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct CallReply<R> {
-    /// The decoded body.
-    pub body: R,
-    /// The reply's meta.
-    pub meta: Meta,
-    /// The reply's body codec.
-    pub codec: CodecId,
 }
 
 impl Session {
@@ -173,19 +167,20 @@ impl Session {
 
     /// A call with options: meta, codec, accepted reply codec, filters, deadline.
     pub fn call_with(&self, service_method: &str) -> CallBuilder<'_> {
-        CallBuilder {
-            session: self,
-            msg: Message::new(MessageType::CALL, 0, service_method),
-            opts: CallOptions::default(),
-        }
+        CallBuilder::new(self, service_method)
     }
 
     /// Sends a raw CALL message (body already encoded) and returns the raw REPLY.
     pub async fn call_message(&self, msg: Message, opts: CallOptions) -> Result<Message, Status> {
+        let rx = self.start_call(msg, opts)?;
+        rx.await.unwrap_or_else(|_| Err(conn_closed()))
+    }
+
+    /// Hands a CALL to the connection's task; the reply comes on the receiver.
+    fn start_call(&self, msg: Message, opts: CallOptions) -> Result<ReplyReceiver, Status> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Call { msg, opts, tx })?;
-        rx.await
-            .unwrap_or_else(|_| Err(Status::from_code(Code::CONN_CLOSED)))
+        Ok(rx)
     }
 
     /// Pushes `args` to `service_method` (one-way). `Ok` means the frame was queued.
@@ -194,20 +189,15 @@ impl Session {
         service_method: &str,
         args: &A,
     ) -> Result<(), Status> {
-        let mut msg = Message::new(MessageType::PUSH, 0, service_method);
-        msg.body_codec = self.inner.default_codec;
-        msg.body = args
-            .encode_body(msg.body_codec, &self.inner.codecs)
-            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
-        self.push_message(msg).await
+        self.push_message(encode_push(self, service_method, args)?)
+            .await
     }
 
     /// Pushes a raw PUSH message (body already encoded).
     pub async fn push_message(&self, msg: Message) -> Result<(), Status> {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Push { msg, tx })?;
-        rx.await
-            .unwrap_or_else(|_| Err(Status::from_code(Code::CONN_CLOSED)))
+        rx.await.unwrap_or_else(|_| Err(conn_closed()))
     }
 
     /// Closes gracefully: new calls are refused, calls in flight finish within the peer's
@@ -227,10 +217,7 @@ impl Session {
     }
 
     fn send(&self, cmd: Command) -> Result<(), Status> {
-        self.inner
-            .tx
-            .unbounded_send(cmd)
-            .map_err(|_| Status::from_code(Code::CONN_CLOSED))
+        self.inner.tx.unbounded_send(cmd).map_err(|_| conn_closed())
     }
 
     pub(crate) fn mark_closed(&self) {
@@ -239,77 +226,99 @@ impl Session {
     }
 }
 
-/// Options of one call; finish with [`send`](CallBuilder::send).
-#[derive(Debug)]
-pub struct CallBuilder<'a> {
-    session: &'a Session,
-    msg: Message,
-    opts: CallOptions,
+type ReplyReceiver = oneshot::Receiver<Result<Message, Status>>;
+
+fn conn_closed() -> Status {
+    Status::from_code(Code::CONN_CLOSED)
 }
 
-impl CallBuilder<'_> {
-    /// Adds a meta pair.
-    pub fn meta(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
-        self.msg.meta.add(key, value);
-        self
+impl SessionHandle for Session {
+    type Reply<'a, R> = CallFuture<'a, R>;
+
+    fn remote_addr(&self) -> String {
+        Session::remote_addr(self)
     }
 
-    /// Encodes the arguments with this codec instead of the default.
-    pub fn codec(mut self, codec: CodecId) -> Self {
-        self.msg.body_codec = codec;
-        self
+    fn codecs(&self) -> &CodecRegistry {
+        &self.inner.codecs
     }
 
-    /// Asks the peer to encode its reply with this codec (`X-Accept-Body-Codec`).
-    pub fn accept_codec(mut self, codec: CodecId) -> Self {
-        if codec.0 != 0 {
-            self.msg.meta.add(
-                erpc_proto::session::ACCEPT_BODY_CODEC_META_KEY,
-                codec.0.to_string(),
-            );
+    fn default_codec(&self) -> CodecId {
+        self.inner.default_codec
+    }
+
+    fn send_call<'a, R: DecodeBody>(
+        &'a self,
+        call: Result<Message, Status>,
+        opts: CallOptions,
+    ) -> CallFuture<'a, R> {
+        CallFuture {
+            session: self,
+            state: match call {
+                Ok(msg) => CallState::Unsent(msg, opts),
+                Err(st) => CallState::Failed(st),
+            },
+            _reply: PhantomData,
         }
-        self
     }
+}
 
-    /// Applies these transfer filters (ids, outer-most first).
-    pub fn xfer(mut self, ids: &[u8]) -> Self {
-        self.msg.xfer_pipe = XferPipe::from_ids(ids);
-        self
+/// The reply to a call from [`CallBuilder::send`] on an async [`Session`]. Like any future it
+/// does nothing until polled: the call is sent when it is first polled.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct CallFuture<'a, R> {
+    session: &'a Session,
+    state: CallState,
+    _reply: PhantomData<fn() -> R>,
+}
+
+enum CallState {
+    Unsent(Message, CallOptions),
+    Failed(Status),
+    Sent(ReplyReceiver),
+    Done,
+}
+
+impl<R> fmt::Debug for CallFuture<'_, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.state {
+            CallState::Unsent(..) => "unsent",
+            CallState::Failed(_) => "failed",
+            CallState::Sent(_) => "sent",
+            CallState::Done => "done",
+        };
+        f.debug_struct("CallFuture")
+            .field("session", self.session)
+            .field("state", &state)
+            .finish()
     }
+}
 
-    /// Fails the call with 408 if no reply came within `d`.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.opts = CallOptions::timeout(d);
-        self
-    }
+impl<R: DecodeBody> Future for CallFuture<'_, R> {
+    type Output = Result<CallReply<R>, Status>;
 
-    /// Waits for the reply however long it takes (Go's behaviour).
-    pub fn no_timeout(mut self) -> Self {
-        self.opts = CallOptions::no_timeout();
-        self
-    }
-
-    /// Encodes `args`, sends the call and decodes the reply.
-    pub async fn send<A, R>(mut self, args: &A) -> Result<CallReply<R>, Status>
-    where
-        A: EncodeBody + ?Sized,
-        R: DecodeBody,
-    {
-        let inner = &self.session.inner;
-        if self.msg.body_codec.0 == 0 {
-            self.msg.body_codec = inner.default_codec;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        loop {
+            match std::mem::replace(&mut this.state, CallState::Done) {
+                CallState::Unsent(msg, opts) => match this.session.start_call(msg, opts) {
+                    Ok(rx) => this.state = CallState::Sent(rx),
+                    Err(st) => return Poll::Ready(Err(st)),
+                },
+                CallState::Failed(st) => return Poll::Ready(Err(st)),
+                CallState::Sent(mut rx) => {
+                    let Poll::Ready(reply) = Pin::new(&mut rx).poll(cx) else {
+                        this.state = CallState::Sent(rx);
+                        return Poll::Pending;
+                    };
+                    let reply = reply.unwrap_or_else(|_| Err(conn_closed()));
+                    return Poll::Ready(
+                        reply.and_then(|m| decode_reply(m, &this.session.inner.codecs)),
+                    );
+                }
+                CallState::Done => panic!("CallFuture polled after completion"),
+            }
         }
-        self.msg.body = args
-            .encode_body(self.msg.body_codec, &inner.codecs)
-            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
-        let reply = self.session.call_message(self.msg, self.opts).await?;
-        let body = R::decode_body(reply.body_codec, reply.body, &inner.codecs)
-            .map_err(|e| Status::with_cause(Code::BAD_MESSAGE, e.to_string()))?;
-        Ok(CallReply {
-            body,
-            meta: reply.meta,
-            codec: reply.body_codec,
-        })
     }
 }
 

@@ -346,21 +346,12 @@ impl Driver<'_> {
                     return;
                 };
                 let m = &c.message;
-                if shared.log.print_detail {
-                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "CALL<- received");
-                }
-                let ctx = CallCtx {
-                    session: self.handle.clone(),
-                    seq: m.seq,
-                    service_method: m.service_method.clone(),
-                    meta: m.meta.clone(),
-                    body_codec: m.body_codec,
-                    reply_codec: c.reply_codec,
-                    xfer: m.xfer_pipe.ids().to_vec(),
-                };
+                shared.log.call_received(m);
+                let ctx = CallCtx::new(self.handle.clone(), m, c.reply_codec);
                 let work = Work::Call {
                     f: f.clone(),
                     ctx,
+                    service_method: m.service_method.clone(),
                     msg: c.message,
                     codecs: shared.session_cfg.codecs.clone(),
                     token: c.token,
@@ -371,7 +362,7 @@ impl Driver<'_> {
                 if let Err(Work::Call { token, ctx, .. }) = shared.pool.try_submit(work) {
                     shared.pool.count_rejected_call();
                     let st = self.overload();
-                    tracing::warn!(service_method = %ctx.service_method, status = %st, "call refused: worker pool full");
+                    tracing::warn!(service_method = %ctx.service_method(), status = %st, "call refused: worker pool full");
                     let _ = self.core.reply(now, token, Reply::error(st));
                 }
             }
@@ -383,17 +374,8 @@ impl Driver<'_> {
                 let Some(Handler::Push(f)) = handler else {
                     return;
                 };
-                let m = &p.message;
-                if shared.log.print_detail {
-                    tracing::debug!(seq = m.seq, service_method = %m.service_method, meta = ?m.meta, body = ?m.body, "PUSH<- received");
-                }
-                let ctx = PushCtx {
-                    session: self.handle.clone(),
-                    seq: m.seq,
-                    service_method: m.service_method.clone(),
-                    meta: m.meta.clone(),
-                    body_codec: m.body_codec,
-                };
+                shared.log.push_received(&p.message);
+                let ctx = PushCtx::new(self.handle.clone(), &p.message);
                 let work = Work::Push {
                     f: f.clone(),
                     ctx,
@@ -402,7 +384,7 @@ impl Driver<'_> {
                 };
                 if let Err(Work::Push { ctx, .. }) = shared.pool.try_submit(work) {
                     shared.pool.count_dropped_push();
-                    tracing::warn!(service_method = %ctx.service_method, status = %self.overload(), "push dropped: worker pool full");
+                    tracing::warn!(service_method = %ctx.service_method(), status = %self.overload(), "push dropped: worker pool full");
                 }
             }
             Event::CallDone(d) => {

@@ -72,7 +72,6 @@
 mod builder;
 mod conn;
 mod handler;
-mod log;
 mod peer;
 mod pool;
 mod session;
@@ -83,11 +82,11 @@ pub use builder::PeerBuilder;
 pub use handler::{CallCtx, PushCtx};
 pub use peer::Peer;
 pub use pool::{PoolConfig, PoolStats};
-pub use session::{CallBuilder, CallReply, Session};
+pub use session::{CallBuilder, Session};
 
 pub use erpc_peer::{
-    format_go_duration, parse_go_duration, BuildError, Endpoint, IntoReply, IpFamily, PeerConfig,
-    Response, SocketOptions,
+    format_go_duration, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply, IpFamily,
+    PeerConfig, Response, SessionHandle, SocketOptions,
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};

@@ -6,14 +6,16 @@ use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use erpc_peer::{Connected, Endpoint, IpFamily, PeerConfig, SocketOptions};
+use erpc_peer::adapter::{
+    endpoint, listen_addr, redial_interval, session_core, LogConfig, PeerParts,
+};
+use erpc_peer::{Connected, Endpoint, PeerConfig, SocketOptions};
 use erpc_proto::plugin::{Plugins, SessionInfo};
-use erpc_proto::session::{Auth, Session as Core, SessionConfig};
+use erpc_proto::session::{Session as Core, SessionConfig};
 use erpc_proto::{Code, Status};
 
 use crate::conn::{self, Link};
 use crate::handler::{AuthFn, Handler, Work};
-use crate::log::LogConfig;
 use crate::pool::{Pool, PoolStats};
 use crate::session::{lock, Command, Inbox, Session, SessionParts};
 use crate::socket::{self, Listener, Socket};
@@ -62,25 +64,20 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        config: PeerConfig,
-        session_cfg: SessionConfig,
-        plugins: Plugins,
-        socket_opts: SocketOptions,
-        handlers: Vec<Option<Handler>>,
+        parts: PeerParts<Handler>,
         auth_checker: Option<AuthFn>,
         pool: Pool<Work>,
         #[cfg(feature = "tls")] tls: TlsSettings,
     ) -> Shared {
         Shared {
-            log: LogConfig::new(&config),
-            config,
-            session_cfg,
-            plugins,
-            socket_opts,
-            handlers,
+            config: parts.config,
+            session_cfg: parts.session_cfg,
+            plugins: parts.plugins,
+            socket_opts: parts.socket,
+            handlers: parts.handlers,
             auth_checker,
+            log: parts.log,
             pool,
             #[cfg(feature = "tls")]
             tls,
@@ -166,14 +163,6 @@ fn io_status(code: Code, e: impl std::fmt::Display) -> Status {
     Status::with_cause(code, e.to_string())
 }
 
-fn redial_interval(c: &PeerConfig) -> Duration {
-    if c.redial_interval.is_zero() {
-        Duration::from_millis(100)
-    } else {
-        c.redial_interval
-    }
-}
-
 fn spawn_named(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), Status> {
     std::thread::Builder::new()
         .name(name.into())
@@ -200,29 +189,13 @@ impl Peer {
 
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
     pub fn endpoint(&self, addr: &str) -> Endpoint {
-        let family = match self.shared.config.network.as_str() {
-            "tcp4" => IpFamily::V4,
-            "tcp6" => IpFamily::V6,
-            "unix" => return Endpoint::unix(addr),
-            _ => IpFamily::Any,
-        };
-        Endpoint::Tcp {
-            addr: addr.to_owned(),
-            family,
-        }
+        endpoint(&self.shared.config, addr)
     }
 
     /// Starts listening on the configured `local_ip:listen_port` (for `unix`: the path in
     /// `local_ip`) and serving on a background thread. Returns the bound address.
     pub fn listen(&self) -> Result<String, Status> {
-        let c = &self.shared.config;
-        let addr = if c.network == "unix" {
-            c.local_ip.clone()
-        } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
-            format!("[{}]:{}", c.local_ip, c.listen_port)
-        } else {
-            format!("{}:{}", c.local_ip, c.listen_port)
-        };
+        let addr = listen_addr(&self.shared.config);
         self.listen_on(self.endpoint(&addr))
     }
 
@@ -432,28 +405,11 @@ fn secure_server(_: &Shared, _: &mut Socket) -> std::io::Result<Transport> {
     Ok(Transport::Plain)
 }
 
-/// The per-connection session configuration: the peer's, with the auth direction and the
-/// heartbeat pinger set for this side.
+/// The sans-IO session of one connection (see [`session_core`]).
 fn new_core(shared: &Shared, dialed: bool, id: &str, remote: &str) -> Core {
-    let mut cfg = shared.session_cfg.clone();
-    cfg.dialed = dialed;
-    if dialed {
-        if matches!(cfg.auth, Auth::Checker) {
-            cfg.auth = Auth::None;
-        }
-    } else if shared.auth_checker.is_some() {
-        cfg.auth = Auth::Checker;
-    } else {
-        cfg.auth = Auth::None;
-    }
-    if !dialed {
-        cfg.heartbeat_ping = None;
-    }
-    Core::new(
-        cfg,
-        SessionInfo::new(id, Some(remote.to_owned()), dialed),
-        Instant::now(),
-    )
+    let cfg = &shared.session_cfg;
+    let has_checker = shared.auth_checker.is_some();
+    session_core(cfg, &cfg.protocol, has_checker, dialed, id, remote)
 }
 
 fn new_handle(

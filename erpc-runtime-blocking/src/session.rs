@@ -12,9 +12,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
+use erpc_peer::adapter::{decode_reply, encode_push};
+use erpc_peer::{CallReply, SessionHandle};
 use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
 use erpc_proto::session::{CallOptions, Reply, ReplyToken};
-use erpc_proto::{Code, CodecId, Message, MessageType, Meta, ServiceMethod, Status, XferPipe};
+use erpc_proto::{Code, CodecId, Message, ServiceMethod, Status};
 
 use crate::socket::Socket;
 
@@ -93,17 +95,9 @@ impl fmt::Debug for Session {
     }
 }
 
-/// A reply with its meta and codec, from [`CallBuilder::send`].
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct CallReply<R> {
-    /// The decoded body.
-    pub body: R,
-    /// The reply's meta.
-    pub meta: Meta,
-    /// The reply's body codec.
-    pub codec: CodecId,
-}
+/// Options of one call; finish with [`send`](CallBuilder::send), which blocks until the
+/// reply.
+pub type CallBuilder<'a> = erpc_peer::CallBuilder<'a, Session>;
 
 pub(crate) struct SessionParts {
     pub(crate) id: String,
@@ -223,11 +217,7 @@ impl Session {
 
     /// A call with options: meta, codec, accepted reply codec, filters, deadline.
     pub fn call_with(&self, service_method: &str) -> CallBuilder<'_> {
-        CallBuilder {
-            session: self,
-            msg: Message::new(MessageType::CALL, 0, service_method),
-            opts: CallOptions::default(),
-        }
+        CallBuilder::new(self, service_method)
     }
 
     /// Sends a raw CALL message (body already encoded) and blocks until the raw REPLY, the
@@ -256,12 +246,7 @@ impl Session {
         service_method: &str,
         args: &A,
     ) -> Result<(), Status> {
-        let mut msg = Message::new(MessageType::PUSH, 0, service_method);
-        msg.body_codec = self.inner.default_codec;
-        msg.body = args
-            .encode_body(msg.body_codec, &self.inner.codecs)
-            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
-        self.push_message(msg)
+        self.push_message(encode_push(self, service_method, args)?)
     }
 
     /// Pushes a raw PUSH message (body already encoded).
@@ -309,77 +294,29 @@ impl Session {
     }
 }
 
-/// Options of one call; finish with [`send`](CallBuilder::send).
-#[derive(Debug)]
-pub struct CallBuilder<'a> {
-    session: &'a Session,
-    msg: Message,
-    opts: CallOptions,
-}
+impl SessionHandle for Session {
+    type Reply<'a, R> = Result<CallReply<R>, Status>;
 
-impl CallBuilder<'_> {
-    /// Adds a meta pair.
-    pub fn meta(mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Self {
-        self.msg.meta.add(key, value);
-        self
+    fn remote_addr(&self) -> String {
+        Session::remote_addr(self)
     }
 
-    /// Encodes the arguments with this codec instead of the default.
-    pub fn codec(mut self, codec: CodecId) -> Self {
-        self.msg.body_codec = codec;
-        self
+    fn codecs(&self) -> &CodecRegistry {
+        &self.inner.codecs
     }
 
-    /// Asks the peer to encode its reply with this codec (`X-Accept-Body-Codec`).
-    pub fn accept_codec(mut self, codec: CodecId) -> Self {
-        if codec.0 != 0 {
-            self.msg.meta.add(
-                erpc_proto::session::ACCEPT_BODY_CODEC_META_KEY,
-                codec.0.to_string(),
-            );
-        }
-        self
+    fn default_codec(&self) -> CodecId {
+        self.inner.default_codec
     }
 
-    /// Applies these transfer filters (ids, outer-most first).
-    pub fn xfer(mut self, ids: &[u8]) -> Self {
-        self.msg.xfer_pipe = XferPipe::from_ids(ids);
-        self
-    }
-
-    /// Fails the call with 408 if no reply came within `d`.
-    pub fn timeout(mut self, d: Duration) -> Self {
-        self.opts = CallOptions::timeout(d);
-        self
-    }
-
-    /// Waits for the reply however long it takes (Go's behaviour).
-    pub fn no_timeout(mut self) -> Self {
-        self.opts = CallOptions::no_timeout();
-        self
-    }
-
-    /// Encodes `args`, sends the call, blocks until the reply and decodes it.
-    pub fn send<A, R>(mut self, args: &A) -> Result<CallReply<R>, Status>
-    where
-        A: EncodeBody + ?Sized,
-        R: DecodeBody,
-    {
-        let inner = &self.session.inner;
-        if self.msg.body_codec.0 == 0 {
-            self.msg.body_codec = inner.default_codec;
-        }
-        self.msg.body = args
-            .encode_body(self.msg.body_codec, &inner.codecs)
-            .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
-        let reply = self.session.call_message(self.msg, self.opts)?;
-        let body = R::decode_body(reply.body_codec, reply.body, &inner.codecs)
-            .map_err(|e| Status::with_cause(Code::BAD_MESSAGE, e.to_string()))?;
-        Ok(CallReply {
-            body,
-            meta: reply.meta,
-            codec: reply.body_codec,
-        })
+    /// Blocks until the reply, the call's deadline (408) or the end of the connection (102).
+    fn send_call<R: DecodeBody>(
+        &self,
+        call: Result<Message, Status>,
+        opts: CallOptions,
+    ) -> Result<CallReply<R>, Status> {
+        let reply = self.call_message(call?, opts)?;
+        decode_reply(reply, &self.inner.codecs)
     }
 }
 

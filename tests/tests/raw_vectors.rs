@@ -18,23 +18,7 @@ fn there_are_raw_vectors() {
 
 #[test]
 fn decode_gives_go_unpacked() {
-    let cfg = WireConfig::default();
-    for v in raw() {
-        let mut buf = v.frame_buf();
-        let got = RawProto
-            .decode(&mut buf, &cfg)
-            .unwrap_or_else(|e| panic!("{}: {e}", v.name))
-            .unwrap_or_else(|| panic!("{}: incomplete", v.name));
-        assert_eq!(got, v.unpacked_message(), "{}", v.name);
-        assert!(buf.is_empty(), "{}: {} bytes left over", v.name, buf.len());
-        // Every strict prefix is incomplete and consumes nothing.
-        for cut in 0..v.frame.len() {
-            let mut part = BytesMut::from(&v.frame[..cut]);
-            let r = RawProto.decode(&mut part, &cfg);
-            assert!(matches!(r, Ok(None)), "{}: prefix {cut}: {r:?}", v.name);
-            assert_eq!(part.len(), cut, "{}: prefix {cut} consumed", v.name);
-        }
-    }
+    erpc_tests::proto_vectors::check_decode(&RawProto, "raw");
 }
 
 #[test]

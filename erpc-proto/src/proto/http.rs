@@ -28,10 +28,9 @@
 //!   filter on a Go reader (a meta pair can hijack the seq); erpc-rs drops meta pairs whose
 //!   canonical key is one of the five headers the reader reserves (`Content-Type`,
 //!   `Content-Length`, `X-Content-Encoding`, `X-Seq`, `X-Mtype`) — they could never arrive as
-//!   meta anyway. On reading, the request's query string
-//!   becomes meta, then every header except `Content-Type`, `Content-Length`,
-//!   `X-Content-Encoding`, `X-Seq` and `X-Mtype` is **set** into meta (last duplicate wins),
-//!   including `User-Agent`, `Accept-Encoding`, `Host` and `Content-Encoding`.
+//!   meta anyway. On reading, the request's query string becomes meta, then every header
+//!   except those five is **set** into meta (last duplicate wins), including `User-Agent`,
+//!   `Accept-Encoding`, `Host` and `Content-Encoding`.
 //! * **Service method** = the request target parsed as Go's `url.Parse` does: the path is
 //!   percent-decoded, the query goes to meta, a fragment is dropped, a `scheme://host` prefix
 //!   yields a `Host` header, and a `scheme:opaque` method loses its path (Go does the same).

@@ -82,11 +82,8 @@ impl Protocol for JsonProto {
         cfg: &WireConfig,
         dst: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        let hint = 110
-            + escaped_len(msg.service_method.as_bytes())
-            + escaped_len(&msg.body)
-            + msg.status.query_len()
-            + msg.meta.query_len();
+        // Escaping grows binary bodies; a rough hint, the buffer grows if needed.
+        let hint = 110 + msg.service_method.len() + 2 * msg.body.len() + msg.meta.query_len();
         encode_prefixed(msg, cfg, dst, hint, |out| {
             write_text(msg, out);
             Ok(())
@@ -249,38 +246,16 @@ pub(super) fn put_decimal(out: &mut impl BufMut, v: i64) {
     out.put_slice(&buf[i..]);
 }
 
-/// Number of bytes [`put_escaped`] writes for `src`.
-fn escaped_len(src: &[u8]) -> usize {
-    src.iter()
-        .map(|&b| match b {
-            b'"' | b'\\' => 2,
-            0..=0x1f => 6,
-            _ => 1,
-        })
-        .sum()
-}
-
 /// Appends `src` as the inside of a JSON string: `"` and `\` backslash-escaped, bytes below
 /// 0x20 as `\u00XX`, everything else (including bytes ≥ 0x80, valid UTF-8 or not) verbatim.
 pub(super) fn put_escaped(out: &mut impl BufMut, src: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    // Escapes are short and, in binary bodies, frequent: stage the output and write it in
-    // large pieces.
-    let mut buf = [0u8; 512];
-    let mut n = 0;
-    for &b in src {
-        if n > buf.len() - 6 {
-            out.put_slice(&buf[..n]);
-            n = 0;
-        }
-        match b {
-            b'"' | b'\\' => {
-                buf[n] = b'\\';
-                buf[n + 1] = b;
-                n += 2;
-            }
-            0..=0x1f => {
-                buf[n..n + 6].copy_from_slice(&[
+    let mut start = 0;
+    for (i, &b) in src.iter().enumerate() {
+        if b == b'"' || b == b'\\' || b < 0x20 {
+            out.put_slice(&src[start..i]);
+            if b < 0x20 {
+                out.put_slice(&[
                     b'\\',
                     b'u',
                     b'0',
@@ -288,15 +263,13 @@ pub(super) fn put_escaped(out: &mut impl BufMut, src: &[u8]) {
                     HEX[(b >> 4) as usize],
                     HEX[(b & 15) as usize],
                 ]);
-                n += 6;
+            } else {
+                out.put_slice(&[b'\\', b]);
             }
-            _ => {
-                buf[n] = b;
-                n += 1;
-            }
+            start = i + 1;
         }
     }
-    out.put_slice(&buf[..n]);
+    out.put_slice(&src[start..]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +617,10 @@ pub(super) fn unescape(src: &[u8]) -> Vec<u8> {
                 0xFFFD
             };
             i += 6;
+        }
+        if r < 0x80 {
+            out.push(r as u8);
+            continue;
         }
         let ch = char::from_u32(r).unwrap_or(char::REPLACEMENT_CHARACTER);
         let mut buf = [0u8; 4];

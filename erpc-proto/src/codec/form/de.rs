@@ -87,6 +87,52 @@ fn expected_form(what: &str) -> FormError {
     FormError(format!("a form decodes into a struct or a map, not {what}"))
 }
 
+/// What every deserializer here answers alike: an option is present, a newtype is its content,
+/// a unit (with `unit_struct`: a unit struct too) or an ignored value reads nothing.
+macro_rules! transparent {
+    () => {
+        fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            visitor.visit_some(self)
+        }
+
+        fn deserialize_newtype_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            visitor: V,
+        ) -> Result<V::Value> {
+            visitor.visit_newtype_struct(self)
+        }
+
+        fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            visitor.visit_unit()
+        }
+
+        fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
+            visitor.visit_unit()
+        }
+    };
+    (unit_struct) => {
+        transparent!();
+
+        fn deserialize_unit_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            visitor: V,
+        ) -> Result<V::Value> {
+            visitor.visit_unit()
+        }
+    };
+}
+
+/// The whole form refuses to be anything but a struct or a map.
+macro_rules! refuse {
+    ($($method:ident $what:literal)*) => {$(
+        fn $method<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
+            Err(expected_form($what))
+        }
+    )*};
+}
+
 /// The whole form: a struct or a map.
 pub(super) struct FormDeserializer<'de> {
     form: Form<'de>,
@@ -108,25 +154,7 @@ impl<'de> de::Deserializer<'de> for FormDeserializer<'de> {
         })
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_newtype_struct(self)
-    }
+    transparent!();
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         self.deserialize_any(visitor)
@@ -141,63 +169,33 @@ impl<'de> de::Deserializer<'de> for FormDeserializer<'de> {
         self.deserialize_any(visitor)
     }
 
-    fn deserialize_bool<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("bool"))
+    refuse! {
+        deserialize_bool "bool"
+        deserialize_i8 "i8"
+        deserialize_i16 "i16"
+        deserialize_i32 "i32"
+        deserialize_i64 "i64"
+        deserialize_u8 "u8"
+        deserialize_u16 "u16"
+        deserialize_u32 "u32"
+        deserialize_u64 "u64"
+        deserialize_f32 "f32"
+        deserialize_f64 "f64"
+        deserialize_char "char"
+        deserialize_str "a string"
+        deserialize_string "a string"
+        deserialize_bytes "bytes"
+        deserialize_byte_buf "bytes"
+        deserialize_seq "a sequence"
+        deserialize_identifier "an identifier"
     }
-    fn deserialize_i8<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("i8"))
-    }
-    fn deserialize_i16<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("i16"))
-    }
-    fn deserialize_i32<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("i32"))
-    }
-    fn deserialize_i64<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("i64"))
-    }
-    fn deserialize_u8<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("u8"))
-    }
-    fn deserialize_u16<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("u16"))
-    }
-    fn deserialize_u32<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("u32"))
-    }
-    fn deserialize_u64<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("u64"))
-    }
-    fn deserialize_f32<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("f32"))
-    }
-    fn deserialize_f64<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("f64"))
-    }
-    fn deserialize_char<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("char"))
-    }
-    fn deserialize_str<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("a string"))
-    }
-    fn deserialize_string<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("a string"))
-    }
-    fn deserialize_bytes<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("bytes"))
-    }
-    fn deserialize_byte_buf<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("bytes"))
-    }
+
     fn deserialize_unit_struct<V: Visitor<'de>>(
         self,
         name: &'static str,
         _: V,
     ) -> Result<V::Value> {
         Err(expected_form(name))
-    }
-    fn deserialize_seq<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("a sequence"))
     }
     fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, _: V) -> Result<V::Value> {
         Err(expected_form("a tuple"))
@@ -217,9 +215,6 @@ impl<'de> de::Deserializer<'de> for FormDeserializer<'de> {
         _: V,
     ) -> Result<V::Value> {
         Err(expected_form(name))
-    }
-    fn deserialize_identifier<V: Visitor<'de>>(self, _: V) -> Result<V::Value> {
-        Err(expected_form("an identifier"))
     }
 }
 
@@ -303,33 +298,7 @@ impl<'de> de::Deserializer<'de> for Field<'de> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
+    transparent!(unit_struct);
 
     fn deserialize_enum<V: Visitor<'de>>(
         self,
@@ -473,33 +442,7 @@ impl<'de> de::Deserializer<'de> for Scalar<'de> {
         }
     }
 
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_some(self)
-    }
-
-    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_unit_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
-        visitor.visit_unit()
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _: &'static str,
-        visitor: V,
-    ) -> Result<V::Value> {
-        visitor.visit_newtype_struct(self)
-    }
+    transparent!(unit_struct);
 
     /// A unit variant by name.
     fn deserialize_enum<V: Visitor<'de>>(

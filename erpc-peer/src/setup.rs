@@ -1,0 +1,324 @@
+//! Setting a peer up, whatever runs it: [`BuilderCore`], the runtime-independent half of a
+//! peer builder (routes, plugins, codecs, protocol, auth, heartbeat) whose
+//! [`build`](BuilderCore::build) maps a [`PeerConfig`] onto the session configuration,
+//! socket options and log knobs; and what the configuration means for each connection
+//! ([`session_core`], [`endpoint`], [`listen_addr`], [`redial_interval`]).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use erpc_proto::codec::CodecRegistry;
+use erpc_proto::plugin::{Plugin, Plugins, RouteInfo, SessionInfo};
+use erpc_proto::proto::Protocol;
+use erpc_proto::router::{Mapper, RouteId, RouteKind, Router};
+use erpc_proto::session::{Auth, HeartbeatPing, Session as Core, SessionConfig};
+use erpc_proto::xfer::XferRegistry;
+use erpc_proto::{CodecId, Meta, WireConfig};
+
+use crate::config::PeerConfig;
+use crate::log::LogConfig;
+use crate::peer::BuildError;
+use crate::runtime::{Endpoint, IpFamily, SocketOptions};
+
+/// The runtime-independent half of a peer builder; `H` is the adapter's handler type.
+pub struct BuilderCore<H> {
+    config: PeerConfig,
+    router: Router,
+    handlers: Vec<Option<H>>,
+    routes: Vec<RouteInfo>,
+    plugins: Vec<Arc<dyn Plugin>>,
+    /// The body codecs (handlers registered afterwards decode with them).
+    pub codecs: CodecRegistry,
+    /// The transfer filters.
+    pub xfer: XferRegistry,
+    /// The wire protocol; `None`: the one `PeerConfig::protocol` names.
+    pub protocol: Option<Arc<dyn Protocol>>,
+    /// The authentication of dialed sessions (accepted ones authenticate when the adapter
+    /// has an auth checker, see [`session_core`]).
+    pub auth: Auth,
+    /// Heartbeat pings on idle dialed sessions.
+    pub heartbeat_ping: Option<HeartbeatPing>,
+    /// Heartbeat answers.
+    pub heartbeat_pong: bool,
+    errors: Vec<BuildError>,
+}
+
+impl<H> std::fmt::Debug for BuilderCore<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BuilderCore")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A built peer's parts, for the adapter to run.
+#[derive(Debug)]
+pub struct PeerParts<H> {
+    /// The configuration, as the plugins' `pre_new_peer` left it.
+    pub config: PeerConfig,
+    /// The session configuration every connection starts from (see [`session_core`]).
+    pub session_cfg: SessionConfig,
+    /// The global plugins.
+    pub plugins: Plugins,
+    /// The socket options of every TCP connection.
+    pub socket: SocketOptions,
+    /// The run-log knobs.
+    pub log: LogConfig,
+    /// The handlers, indexed by route id.
+    pub handlers: Vec<Option<H>>,
+}
+
+impl<H: Clone> BuilderCore<H> {
+    /// No routes, every built-in codec, gzip and md5, the HTTP-style mapper.
+    pub fn new(config: PeerConfig) -> Self {
+        BuilderCore {
+            config,
+            router: Router::new(Mapper::Http),
+            handlers: Vec::new(),
+            routes: Vec::new(),
+            plugins: Vec::new(),
+            codecs: CodecRegistry::default(),
+            xfer: XferRegistry::default(),
+            protocol: None,
+            auth: Auth::None,
+            heartbeat_ping: None,
+            heartbeat_pong: false,
+            errors: Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PeerConfig {
+        &self.config
+    }
+
+    fn set_handler(&mut self, id: RouteId, h: H) {
+        let i = id.0 as usize;
+        if self.handlers.len() <= i {
+            self.handlers.resize(i + 1, None);
+        }
+        self.handlers[i] = Some(h);
+    }
+
+    /// Registers `h` at exactly `service_method` (a failure is reported by `build`).
+    pub fn add(&mut self, kind: RouteKind, service_method: &str, h: H) {
+        match self.router.add_route(kind, service_method, Vec::new()) {
+            Ok(id) => {
+                self.set_handler(id, h);
+                self.routes
+                    .push(RouteInfo::new(service_method, kind == RouteKind::Push));
+            }
+            Err(error) => self.errors.push(BuildError::Route {
+                route: service_method.to_owned(),
+                error,
+            }),
+        }
+    }
+
+    /// Sets the fallback for calls to unregistered service methods.
+    pub fn unknown_call(&mut self, h: H) {
+        let id = self.router.set_unknown_call();
+        self.set_handler(id, h);
+    }
+
+    /// Sets the fallback for pushes to unregistered service methods.
+    pub fn unknown_push(&mut self, h: H) {
+        let id = self.router.set_unknown_push();
+        self.set_handler(id, h);
+    }
+
+    /// The route the peer's mapper gives `name` under `prefix`.
+    pub fn route(&self, prefix: &str, name: &str) -> String {
+        let m = self.router.mapper();
+        let p = if prefix.is_empty() {
+            m.root()
+        } else {
+            m.map(&m.root(), prefix)
+        };
+        m.map(&p, name)
+    }
+
+    /// Uses the RPC-style mapper.
+    pub fn rpc_mapper(&mut self) {
+        self.router = Router::new(Mapper::Rpc);
+    }
+
+    /// Adds a global plugin.
+    pub fn plugin(&mut self, plugin: impl Plugin) {
+        self.plugins.push(Arc::new(plugin));
+    }
+
+    /// Dialed sessions authenticate with this token (Go's `auth-bearer`).
+    pub fn auth_bearer(&mut self, codec: CodecId, info: Bytes) {
+        self.auth = Auth::Bearer {
+            codec,
+            info,
+            meta: Meta::new(),
+        };
+    }
+
+    /// The TLS server name a client checks the certificate against; an invalid one is
+    /// reported by `build`.
+    #[cfg(feature = "tls")]
+    pub fn tls_server_name(
+        &mut self,
+        name: &str,
+    ) -> Option<futures_rustls::pki_types::ServerName<'static>> {
+        futures_rustls::pki_types::ServerName::try_from(name.to_owned())
+            .map_err(|e| {
+                self.errors
+                    .push(BuildError::Plugin(format!("invalid TLS server name: {e}")))
+            })
+            .ok()
+    }
+
+    /// Checks everything and maps the configuration: reports the first registration error,
+    /// runs `pre_new_peer`, checks the network, resolves the default codec and the protocol,
+    /// runs `post_reg` for every route. The adapter runs [`post_new_peer`] once its peer
+    /// exists.
+    pub fn build(mut self) -> Result<PeerParts<H>, BuildError> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        for p in &self.plugins {
+            p.pre_new_peer(&mut self.config)
+                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+        }
+        let c = &self.config;
+        match c.network.as_str() {
+            "tcp" | "tcp4" | "tcp6" | "unix" => {}
+            other => return Err(BuildError::UnknownNetwork(other.to_owned())),
+        }
+        let default_codec = self
+            .codecs
+            .by_name(&c.default_body_codec)
+            .map(|codec| codec.id())
+            .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
+        let plugins = Plugins::from_vec(self.plugins.clone())
+            .map_err(|e| BuildError::Plugin(e.to_string()))?;
+        for p in plugins.iter() {
+            for r in &self.routes {
+                p.post_reg(r)
+                    .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+            }
+        }
+        let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
+        let mut session_cfg = SessionConfig::acceptor();
+        session_cfg.protocol = match self.protocol {
+            Some(p) => p,
+            None => erpc_proto::proto::by_name(&c.protocol)
+                .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
+        };
+        session_cfg.wire = WireConfig {
+            max_message_size: if c.max_message_size == 0 {
+                erpc_proto::DEFAULT_MAX_MESSAGE_SIZE
+            } else {
+                c.max_message_size
+            },
+            xfer: self.xfer,
+        };
+        session_cfg.codecs = self.codecs;
+        session_cfg.router = Arc::new(self.router);
+        session_cfg.plugins = plugins.clone();
+        session_cfg.default_body_codec = default_codec;
+        session_cfg.call_timeout = nonzero(c.call_timeout);
+        session_cfg.session_age = nonzero(c.default_session_age);
+        session_cfg.context_age = nonzero(c.default_context_age);
+        session_cfg.close_linger = c.shutdown_timeout;
+        session_cfg.heartbeat_ping = self.heartbeat_ping;
+        session_cfg.heartbeat_pong = self.heartbeat_pong;
+        session_cfg.auth = self.auth;
+        let socket = SocketOptions {
+            nodelay: c.tcp_nodelay,
+            keepalive: nonzero(c.tcp_keepalive),
+            recv_buffer: (c.read_buffer > 0).then_some(c.read_buffer),
+            send_buffer: (c.write_buffer > 0).then_some(c.write_buffer),
+        };
+        Ok(PeerParts {
+            log: LogConfig::new(c),
+            config: self.config,
+            session_cfg,
+            plugins,
+            socket,
+            handlers: self.handlers,
+        })
+    }
+}
+
+/// Runs every plugin's `post_new_peer`, the last step of building a peer.
+pub fn post_new_peer(plugins: &Plugins) -> Result<(), BuildError> {
+    for p in plugins.iter() {
+        p.post_new_peer()
+            .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+    }
+    Ok(())
+}
+
+/// The sans-IO session of one connection: the peer's configuration with this connection's
+/// protocol, side, auth direction (accepted sessions authenticate the dialer when the peer has
+/// an auth checker; a dialed session never checks) and heartbeat pinger (dialed sessions only).
+pub fn session_core(
+    peer: &SessionConfig,
+    protocol: &Arc<dyn Protocol>,
+    has_auth_checker: bool,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+) -> Core {
+    let mut cfg = peer.clone();
+    cfg.protocol = Arc::clone(protocol);
+    cfg.dialed = dialed;
+    if dialed {
+        if matches!(cfg.auth, Auth::Checker) {
+            cfg.auth = Auth::None;
+        }
+    } else if has_auth_checker {
+        cfg.auth = Auth::Checker;
+    } else {
+        cfg.auth = Auth::None;
+    }
+    if !dialed {
+        cfg.heartbeat_ping = None;
+    }
+    Core::new(
+        cfg,
+        SessionInfo::new(id, Some(remote.to_owned()), dialed),
+        Instant::now(),
+    )
+}
+
+/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
+pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
+    let family = match config.network.as_str() {
+        "tcp4" => IpFamily::V4,
+        "tcp6" => IpFamily::V6,
+        "unix" => return Endpoint::unix(addr),
+        _ => IpFamily::Any,
+    };
+    Endpoint::Tcp {
+        addr: addr.to_owned(),
+        family,
+    }
+}
+
+/// Where `listen` listens: `local_ip:listen_port` (for `unix`: the path in `local_ip`).
+pub fn listen_addr(config: &PeerConfig) -> String {
+    let c = config;
+    if c.network == "unix" {
+        c.local_ip.clone()
+    } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
+        format!("[{}]:{}", c.local_ip, c.listen_port)
+    } else {
+        format!("{}:{}", c.local_ip, c.listen_port)
+    }
+}
+
+/// The pause before a redial attempt (Go: 100 ms when zero).
+pub fn redial_interval(config: &PeerConfig) -> Duration {
+    if config.redial_interval.is_zero() {
+        Duration::from_millis(100)
+    } else {
+        config.redial_interval
+    }
+}
