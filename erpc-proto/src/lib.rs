@@ -16,6 +16,31 @@
 //! * [`xfer`]: transfer filters (gzip, md5, your own) applied to a frame's payload.
 //! * [`codec`]: body codecs (json, protobuf, thrift, xml, form, plain, your own).
 //!
+//! * [`session::Session`]: the state machine of one connection (the same type on both
+//!   sides): call/reply matching, pushes, deadlines, closing, auth, heartbeat, routing through
+//!   a [`router::Router`] and [`plugin`] hooks.
+//! * [`testing`] (feature `testing`): two sessions wired back to back with a virtual clock.
+//!
+//! # Embedding the core in your own event loop
+//!
+//! A driver owns the socket and a read buffer and does four things, in any order, as often as
+//! it likes:
+//!
+//! 1. after a read, [`Session::handle_input`](session::Session::handle_input) with the buffer
+//!    (whole frames are split off; a partial frame stays), or
+//!    [`handle_eof`](session::Session::handle_eof) when the peer closed;
+//! 2. drain [`poll_event`](session::Session::poll_event): run handlers for incoming calls and
+//!    pushes and answer with [`reply`](session::Session::reply); complete callers on
+//!    `CallDone`; close the socket after `Closed`;
+//! 3. write what [`poll_transmit`](session::Session::poll_transmit) returns (everything
+//!    queued, in one write);
+//! 4. sleep until the socket is readable or [`poll_timeout`](session::Session::poll_timeout),
+//!    then call [`handle_timeout`](session::Session::handle_timeout).
+//!
+//! `examples/event_loop.rs` does exactly this over non-blocking std sockets with no async
+//! runtime (`cargo run -p erpc-proto --example event_loop`); the `erpc-peer` crate does it
+//! as a future for tokio, async-std and smol.
+//!
 //! # Example: a frame byte for byte
 //!
 //! ```

@@ -1,37 +1,4 @@
-//! A deterministic two-session test bench: a dialing and an accepting [`Session`] wired back
-//! to back through in-memory "wires" with a virtual clock, optional latency, and byte streams
-//! cut at chosen or pseudo-random points.
-//!
-//! It is the tool for testing anything built on the core without sockets: tests, property
-//! tests and fuzzers replay any scenario exactly.
-//!
-//! ```
-//! use std::time::Duration;
-//! use erpc_proto::session::{CallOptions, Event, Reply, SessionConfig};
-//! use erpc_proto::testing::{Chunking, Pair, Side};
-//! use erpc_proto::{router::{Mapper, Router}, Message, MessageType};
-//!
-//! let mut router = Router::new(Mapper::Http);
-//! router.add_call("/math/add").unwrap();
-//! let mut server = SessionConfig::acceptor();
-//! server.router = router.into();
-//! let mut pair = Pair::new(SessionConfig::dialer(), server)
-//!     .with_latency(Duration::from_millis(5))
-//!     .with_chunking(Chunking::Every(1));
-//!
-//! let mut msg = Message::new(MessageType::CALL, 0, "/math/add");
-//! msg.body = "[1,2]".into();
-//! let now = pair.now();
-//! let id = pair.session(Side::Client).call(now, msg, CallOptions::default()).unwrap();
-//! pair.settle();
-//! let Some(Event::Call(call)) = pair.next_event(Side::Server) else { panic!() };
-//! let now = pair.now();
-//! pair.session(Side::Server).reply(now, call.token, Reply::ok("3")).unwrap();
-//! pair.settle();
-//! let Some(Event::CallDone(done)) = pair.next_event(Side::Client) else { panic!() };
-//! assert_eq!(done.id, id);
-//! assert_eq!(&done.result.unwrap().body[..], b"3");
-//! ```
+//! The two-session test bench: [`Pair`].
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -102,7 +69,40 @@ struct End {
     silenced: bool,
 }
 
-/// Two sessions wired back to back. See the [module docs](self).
+/// A deterministic two-session test bench: a dialing and an accepting [`Session`] wired back
+/// to back through in-memory "wires" with a virtual clock, optional latency, and byte streams
+/// cut at chosen or pseudo-random points.
+///
+/// It is the tool for testing anything built on the core without sockets: tests, property
+/// tests and fuzzers replay any scenario exactly.
+///
+/// ```
+/// use std::time::Duration;
+/// use erpc_proto::session::{CallOptions, Event, Reply, SessionConfig};
+/// use erpc_proto::testing::{Chunking, Pair, Side};
+/// use erpc_proto::{router::{Mapper, Router}, Message, MessageType};
+///
+/// let mut router = Router::new(Mapper::Http);
+/// router.add_call("/math/add").unwrap();
+/// let mut server = SessionConfig::acceptor();
+/// server.router = router.into();
+/// let mut pair = Pair::new(SessionConfig::dialer(), server)
+///     .with_latency(Duration::from_millis(5))
+///     .with_chunking(Chunking::Every(1));
+///
+/// let mut msg = Message::new(MessageType::CALL, 0, "/math/add");
+/// msg.body = "[1,2]".into();
+/// let now = pair.now();
+/// let id = pair.session(Side::Client).call(now, msg, CallOptions::default()).unwrap();
+/// pair.settle();
+/// let Some(Event::Call(call)) = pair.next_event(Side::Server) else { panic!() };
+/// let now = pair.now();
+/// pair.session(Side::Server).reply(now, call.token, Reply::ok("3")).unwrap();
+/// pair.settle();
+/// let Some(Event::CallDone(done)) = pair.next_event(Side::Client) else { panic!() };
+/// assert_eq!(done.id, id);
+/// assert_eq!(&done.result.unwrap().body[..], b"3");
+/// ```
 #[derive(Debug)]
 pub struct Pair {
     now: Instant,
