@@ -16,6 +16,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
 use rustc_hash::FxHashMap;
+use tracing::Instrument;
 
 use crate::context::{CallCtx, PushCtx};
 use crate::handler::{BoxFuture, Handler};
@@ -165,7 +166,8 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 let ctx = CallCtx::new(self.handle.clone(), m, c.reply_codec);
                 self.peer.log.call_received(m);
                 let sm = m.service_method.clone();
-                let fut = f(ctx, c.message);
+                let span = tracing::debug_span!("call", seq = m.seq, service_method = %sm);
+                let fut = f(ctx, c.message).instrument(span);
                 let token = c.token;
                 self.tasks.push(Box::pin(
                     fut.map(move |r| TaskDone::Reply(token, r, now, sm)),
@@ -182,7 +184,8 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 };
                 let ctx = PushCtx::new(self.handle.clone(), &p.message);
                 self.peer.log.push_received(&p.message);
-                let fut = f(ctx, p.message);
+                let span = tracing::debug_span!("push", seq = p.message.seq, service_method = %p.message.service_method);
+                let fut = f(ctx, p.message).instrument(span);
                 self.tasks.push(Box::pin(fut.map(|()| TaskDone::Push)));
             }
             Event::CallDone(d) => {

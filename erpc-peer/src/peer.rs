@@ -16,6 +16,7 @@ use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{Code, CodecId, Message, Status};
 use futures_channel::{mpsc, oneshot};
 use futures_util::future::{select, Either};
+use tracing::Instrument;
 
 use crate::config::PeerConfig;
 use crate::context::{CallCtx, PushCtx};
@@ -705,6 +706,7 @@ async fn dialed_task<R: Runtime>(
     loop {
         let id = handle.id();
         let core = new_core(&shared, &protocol, true, &id, &conn.remote_addr);
+        let conn_remote = conn.remote_addr.clone();
         let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
         let driver = Driver::new(
             conn.stream,
@@ -722,7 +724,8 @@ async fn dialed_task<R: Runtime>(
             lock(&shared.sessions).insert(id.clone(), handle.clone());
             in_hub = true;
         }
-        let ended = driver.await;
+        let span = tracing::debug_span!("session", id = %id, remote = %conn_remote, dialed = true);
+        let ended = driver.instrument(span).await;
         rx = ended.commands;
         let redial = shared.config.redial_times != 0
             && ended.opened
@@ -1011,6 +1014,7 @@ async fn serve_accepted<R: Runtime>(
         timer,
         None,
     )
+    .instrument(tracing::debug_span!("session", id = %handle.id(), dialed = false))
     .await;
     finish(&shared, &handle, ended.commands, true);
 }

@@ -1,5 +1,6 @@
 //! [`Peer`]: one endpoint that listens and dials; the threads behind its connections.
 
+use erpc_proto::proto::Protocol;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
@@ -202,6 +203,17 @@ impl Peer {
     /// Starts listening on `endpoint` and serving on a background thread. Returns the bound
     /// address (with the port chosen when it was 0).
     pub fn listen_on(&self, endpoint: Endpoint) -> Result<String, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.listen_on_with(endpoint, protocol)
+    }
+
+    /// Listens on `endpoint` speaking `protocol` there (e.g. `erpc_proto::proto::by_name("json")`),
+    /// whatever the peer's default.
+    pub fn listen_on_with(
+        &self,
+        endpoint: Endpoint,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<String, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::WRONG_CONN, "peer is closed"));
         }
@@ -215,7 +227,9 @@ impl Peer {
         let (done_tx, done) = mpsc::sync_channel::<()>(0);
         let shared = Arc::clone(&self.shared);
         let l = Arc::clone(&listener);
-        spawn_named("erpc-accept", move || accept_loop(shared, l, done_tx))?;
+        spawn_named("erpc-accept", move || {
+            accept_loop(shared, l, protocol, done_tx)
+        })?;
         lock(&self.shared.listeners).push(ListenerEntry { listener, done });
         Ok(addr)
     }
@@ -250,6 +264,21 @@ impl Peer {
 
     /// Dials an explicit endpoint.
     pub fn dial_endpoint(&self, endpoint: Endpoint) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.dial_endpoint_with(endpoint, protocol)
+    }
+
+    /// Dials `addr` speaking `protocol` on that session, whatever the peer's default.
+    pub fn dial_with(&self, addr: &str, protocol: Arc<dyn Protocol>) -> Result<Session, Status> {
+        self.dial_endpoint_with(self.endpoint(addr), protocol)
+    }
+
+    /// Dials an explicit endpoint with an explicit protocol.
+    pub fn dial_endpoint_with(
+        &self,
+        endpoint: Endpoint,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<Session, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }
@@ -259,7 +288,13 @@ impl Peer {
             let last = match connect_attempt(shared, &endpoint, false) {
                 Ok(link) => {
                     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-                    match start_dialed(shared, endpoint.clone(), link, ready_tx) {
+                    match start_dialed(
+                        shared,
+                        endpoint.clone(),
+                        Arc::clone(&protocol),
+                        link,
+                        ready_tx,
+                    ) {
                         Ok(handle) => {
                             let st = match ready_rx.recv() {
                                 Ok(Ok(())) => return Ok(handle),
@@ -406,10 +441,22 @@ fn secure_server(_: &Shared, _: &mut Socket) -> std::io::Result<Transport> {
 }
 
 /// The sans-IO session of one connection (see [`session_core`]).
-fn new_core(shared: &Shared, dialed: bool, id: &str, remote: &str) -> Core {
-    let cfg = &shared.session_cfg;
+fn new_core(
+    shared: &Shared,
+    protocol: &Arc<dyn Protocol>,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+) -> Core {
     let has_checker = shared.auth_checker.is_some();
-    session_core(cfg, &cfg.protocol, has_checker, dialed, id, remote)
+    session_core(
+        &shared.session_cfg,
+        protocol,
+        has_checker,
+        dialed,
+        id,
+        remote,
+    )
 }
 
 fn new_handle(
@@ -438,6 +485,7 @@ fn new_handle(
 fn start_dialed(
     shared: &Arc<Shared>,
     endpoint: Endpoint,
+    protocol: Arc<dyn Protocol>,
     link: Link,
     ready: SyncSender<Result<(), Status>>,
 ) -> Result<Session, Status> {
@@ -448,7 +496,7 @@ fn start_dialed(
     let shared2 = Arc::clone(shared);
     let h = handle.clone();
     spawn_named("erpc-conn", move || {
-        dialed_thread(&shared2, endpoint, link, &h, rx, ready);
+        dialed_thread(&shared2, endpoint, &protocol, link, &h, rx, ready);
         drop(guard);
     })?;
     Ok(handle)
@@ -457,6 +505,7 @@ fn start_dialed(
 fn dialed_thread(
     shared: &Shared,
     endpoint: Endpoint,
+    protocol: &Arc<dyn Protocol>,
     mut link: Link,
     handle: &Session,
     rx: Receiver<Inbox>,
@@ -469,7 +518,7 @@ fn dialed_thread(
     loop {
         gen += 1;
         let id = handle.id();
-        let core = new_core(shared, true, &id, &link.remote_addr);
+        let core = new_core(shared, protocol, true, &id, &link.remote_addr);
         if !in_hub {
             lock(&shared.sessions).insert(id.clone(), handle.clone());
             in_hub = true;
@@ -598,7 +647,12 @@ fn leave_hub(shared: &Shared, handle: &Session) {
     }
 }
 
-fn accept_loop(shared: Arc<Shared>, listener: Arc<Listener>, _done: SyncSender<()>) {
+fn accept_loop(
+    shared: Arc<Shared>,
+    listener: Arc<Listener>,
+    protocol: Arc<dyn Protocol>,
+    _done: SyncSender<()>,
+) {
     let mut backoff = Duration::from_millis(5);
     loop {
         if shared.is_closing() {
@@ -612,8 +666,9 @@ fn accept_loop(shared: Arc<Shared>, listener: Arc<Listener>, _done: SyncSender<(
                 backoff = Duration::from_millis(5);
                 let guard = LiveGuard::new(&shared);
                 let s = Arc::clone(&shared);
+                let p = Arc::clone(&protocol);
                 if let Err(st) = spawn_named("erpc-conn", move || {
-                    serve_accepted(&s, conn);
+                    serve_accepted(&s, &p, conn);
                     drop(guard);
                 }) {
                     tracing::warn!(status = %st, "connection dropped");
@@ -633,7 +688,7 @@ fn accept_loop(shared: Arc<Shared>, listener: Arc<Listener>, _done: SyncSender<(
     tracing::debug!("accept loop stopped");
 }
 
-fn serve_accepted(shared: &Shared, conn: Connected<Socket>) {
+fn serve_accepted(shared: &Shared, protocol: &Arc<dyn Protocol>, conn: Connected<Socket>) {
     let Connected {
         stream: mut socket,
         local_addr,
@@ -660,7 +715,7 @@ fn serve_accepted(shared: &Shared, conn: Connected<Socket>) {
     };
     let (tx, rx) = mpsc::channel();
     let handle = new_handle(shared, tx, id.clone(), &link, false);
-    let core = new_core(shared, false, &id, &link.remote_addr);
+    let core = new_core(shared, protocol, false, &id, &link.remote_addr);
     lock(&shared.sessions).insert(id, handle.clone());
     if shared.is_closing() {
         handle.close();
