@@ -31,6 +31,10 @@ const READ_CHUNK: usize = 64 * 1024;
 const FIRST_READ_CHUNK: usize = 4 * 1024;
 /// Loop turns per poll before yielding to the executor.
 const BUDGET: usize = 64;
+/// Callers woken per poll before the driver yields, so that an executor's local run queue
+/// (tokio's holds 256 tasks) takes them without spilling into its shared queue; the rest are
+/// woken on the next poll, right after.
+const WAKE_BUDGET: usize = 128;
 
 enum TaskDone {
     Reply(ReplyToken, Reply, Instant, erpc_proto::ServiceMethod),
@@ -75,6 +79,8 @@ pub(crate) struct Driver<S, T> {
     opened: bool,
     closed_locally: bool,
     ready: Option<oneshot::Sender<Result<(), Status>>>,
+    /// Callers woken during the current poll.
+    woken: usize,
 }
 
 impl<S: Stream, T: Timer> Driver<S, T> {
@@ -108,6 +114,7 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             opened,
             closed_locally: false,
             ready,
+            woken: 0,
         };
         if opened {
             d.signal_ready(Ok(()));
@@ -295,8 +302,14 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             }
         }
 
-        while let Some(ev) = self.core.poll_event() {
+        while self.woken < WAKE_BUDGET {
+            let Some(ev) = self.core.poll_event() else {
+                break;
+            };
             progress = true;
+            if matches!(ev, Event::CallDone(_)) {
+                self.woken += 1;
+            }
             self.on_event(now, ev);
         }
 
@@ -357,8 +370,14 @@ impl<S: Stream, T: Timer> Future for Driver<S, T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended> {
         let this = &mut *self;
+        this.woken = 0;
         for _ in 0..BUDGET {
             let progress = this.turn(cx);
+            if this.woken >= WAKE_BUDGET {
+                // Let the woken callers run before waking more (see WAKE_BUDGET).
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             if this.reason.is_some()
                 && (this.wbuf.is_empty() || this.write_failed)
                 && !this.needs_flush
