@@ -32,7 +32,7 @@ pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
 pub use handler::{BoxFuture, IntoReply, Response};
-pub use peer::{BuildError, Peer, PeerBuilder, Service};
+pub use peer::{BuildError, Peer, PeerBuilder, Service, SubRoute};
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer};
 pub use session::{CallFuture, Session};
 

@@ -172,6 +172,25 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// A sub-route (Go's `SubRoute`): handlers registered through it get routes under
+    /// `prefix` (mapped like Go: `"math"` → `/math/...` with the HTTP mapper) and `plugins`,
+    /// which run for those routes after the global plugins. Finish with
+    /// [`SubRoute::done`].
+    ///
+    /// ```ignore
+    /// let builder = builder
+    ///     .sub_route("math", vec![Arc::new(MyAuditPlugin)])
+    ///     .call("Add", add) // /math/add
+    ///     .done();
+    /// ```
+    pub fn sub_route(self, prefix: &str, plugins: Vec<Arc<dyn Plugin>>) -> SubRoute<R> {
+        SubRoute {
+            prefix: prefix.to_owned(),
+            plugins,
+            builder: self,
+        }
+    }
+
     /// Registers every handler method of `service` (see [`Service`]).
     pub fn service<S: Service>(self, service: S) -> Self {
         Arc::new(service).register(self)
@@ -324,6 +343,61 @@ impl<R: Runtime> PeerBuilder<R> {
         };
         post_new_peer(&peer.shared.plugins)?;
         Ok(peer)
+    }
+}
+
+/// Handlers registered under a prefix with their own plugins; see [`PeerBuilder::sub_route`].
+pub struct SubRoute<R: Runtime> {
+    builder: PeerBuilder<R>,
+    prefix: String,
+    plugins: Vec<Arc<dyn Plugin>>,
+}
+
+impl<R: Runtime> std::fmt::Debug for SubRoute<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubRoute")
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+impl<R: Runtime> SubRoute<R> {
+    /// Registers a call handler at the mapped route of `name` under the prefix.
+    pub fn call<A, F, Fut>(mut self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply,
+    {
+        let route = self.builder.route(&self.prefix, name);
+        let h = Handler::Call(call_fn(handler, self.builder.core.codecs.clone()));
+        let plugins = self.plugins.clone();
+        self.builder
+            .core
+            .add_with_plugins(RouteKind::Call, &route, plugins, h);
+        self
+    }
+
+    /// Registers a push handler at the mapped route of `name` under the prefix.
+    pub fn push<A, F, Fut>(mut self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(PushCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        let route = self.builder.route(&self.prefix, name);
+        let h = Handler::Push(push_fn(handler, self.builder.core.codecs.clone()));
+        let plugins = self.plugins.clone();
+        self.builder
+            .core
+            .add_with_plugins(RouteKind::Push, &route, plugins, h);
+        self
+    }
+
+    /// Back to the peer builder.
+    pub fn done(self) -> PeerBuilder<R> {
+        self.builder
     }
 }
 

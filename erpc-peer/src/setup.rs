@@ -103,7 +103,19 @@ impl<H: Clone> BuilderCore<H> {
 
     /// Registers `h` at exactly `service_method` (a failure is reported by `build`).
     pub fn add(&mut self, kind: RouteKind, service_method: &str, h: H) {
-        match self.router.add_route(kind, service_method, Vec::new()) {
+        self.add_with_plugins(kind, service_method, Vec::new(), h);
+    }
+
+    /// Registers `h` at exactly `service_method` with route plugins that run after the
+    /// global ones (Go's sub-route plugins).
+    pub fn add_with_plugins(
+        &mut self,
+        kind: RouteKind,
+        service_method: &str,
+        plugins: Vec<Arc<dyn Plugin>>,
+        h: H,
+    ) {
+        match self.router.add_route(kind, service_method, plugins) {
             Ok(id) => {
                 self.set_handler(id, h);
                 self.routes
