@@ -18,14 +18,11 @@ use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use erpc_proto::proto::{HttpProto, JsonProto, PbProto, Protocol, RawProto, ThriftProto};
 use erpc_proto::testing::BenchmarkMessage;
-use erpc_proto::{CodecId, Message, MessageType, WireConfig};
+use erpc_proto::{Message, WireConfig};
 use prost::Message as _;
 
 fn call(seq: i32, body: Bytes) -> Message {
-    let mut msg = Message::new(MessageType::CALL, seq, "Hello.Say");
-    msg.body_codec = CodecId::PROTOBUF;
-    msg.body = body;
-    msg
+    BenchmarkMessage::call(seq, body)
 }
 
 /// Frames decoded per timed batch.

@@ -22,10 +22,7 @@ use erpc_proto::{CodecId, Message, MessageType, WireConfig};
 use prost::Message as _;
 
 fn call(seq: i32, body: Bytes) -> Message {
-    let mut msg = Message::new(MessageType::CALL, seq, "Hello.Say");
-    msg.body_codec = CodecId::PROTOBUF;
-    msg.body = body;
-    msg
+    BenchmarkMessage::call(seq, body)
 }
 
 /// Frames decoded per timed batch in `raw/decode`.

@@ -195,6 +195,15 @@ impl BenchmarkMessage {
         }
     }
 
+    /// The CALL frame content of Go's benchmark: `Hello.Say`, codec `p`, `body` (the encoded
+    /// message), with this seq.
+    pub fn call(seq: i32, body: bytes::Bytes) -> crate::Message {
+        let mut msg = crate::Message::new(crate::MessageType::CALL, seq, "Hello.Say");
+        msg.body_codec = crate::CodecId::PROTOBUF;
+        msg.body = body;
+        msg
+    }
+
     /// What the Go benchmark server's `Hello.Say` handler answers: this message with
     /// `field1 = "OK"` and `field2 = 100` (527 bytes for [`BenchmarkMessage::filled`]).
     pub fn into_reply(mut self) -> BenchmarkMessage {
