@@ -3,13 +3,16 @@
 //! server sets `field1 = "OK"` and `field2 = 100` and replies. The client runs C concurrent
 //! callers over K connections until N calls are done and prints one JSON line (the
 //! bench-peers contract). Every runtime adapter runs the same workload (`--runtime`).
+//!
+//! `--payload bytes` measures the framework alone, like bench-peers' `raw` floor: the same
+//! 581 bytes go to `Hello.Echo`, which returns them unchanged, and neither side runs a codec.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use erpc_peer::{Peer, PeerBuilder};
-use erpc_proto::codec::Proto;
+use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, PeerConfig, Runtime, Status};
 use futures_util::StreamExt;
@@ -33,14 +36,31 @@ pub(crate) enum RuntimeKind {
 }
 
 impl RuntimeKind {
-    fn impl_name(self) -> &'static str {
-        match self {
-            RuntimeKind::Tokio => "erpc-rs",
-            RuntimeKind::AsyncStd => "erpc-rs-async-std",
-            RuntimeKind::Smol => "erpc-rs-smol",
-            RuntimeKind::Blocking => "erpc-rs-blocking",
-        }
+    /// The `impl` of the JSON line: `erpc-rs[-RUNTIME][-bytes]`.
+    fn impl_name(self, payload: Payload) -> String {
+        let runtime = match self {
+            RuntimeKind::Tokio => "",
+            RuntimeKind::AsyncStd => "-async-std",
+            RuntimeKind::Smol => "-smol",
+            RuntimeKind::Blocking => "-blocking",
+        };
+        let payload = match payload {
+            Payload::Proto => "",
+            Payload::Bytes => "-bytes",
+        };
+        format!("erpc-rs{runtime}{payload}")
     }
+}
+
+/// What each benchmark call carries.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Payload {
+    /// Go's benchmark: `Hello.Say` decodes the protobuf message and replies with a modified
+    /// one (both sides run the protobuf codec on every call).
+    Proto,
+    /// The framework alone: the encoded message as opaque bytes to `Hello.Echo`, which echoes
+    /// them (no codec on either side, like bench-peers' `raw` floor).
+    Bytes,
 }
 
 /// `erpc bench-server`.
@@ -90,6 +110,9 @@ pub(crate) struct ClientArgs {
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
     #[arg(long)]
     table: bool,
+    /// What each call carries.
+    #[arg(long, value_enum, default_value = "proto")]
+    payload: Payload,
 }
 
 fn peer_config(proto: &str) -> PeerConfig {
@@ -112,6 +135,55 @@ async fn say(
     Proto(msg): Proto<BenchmarkMessage>,
 ) -> Result<Proto<BenchmarkMessage>, Status> {
     Ok(Proto(msg.into_reply()))
+}
+
+/// `Hello.Echo`: the body back unchanged (the framework-only workload).
+async fn echo(_ctx: CallCtx, body: Raw) -> Result<Raw, Status> {
+    Ok(body)
+}
+
+/// One benchmark call on an async session; `Ok(true)` when the reply is the expected one.
+async fn call_once(s: &erpc_peer::Session, args: &Args) -> Result<bool, Status> {
+    match args {
+        Args::Proto(m) => {
+            let r: Proto<BenchmarkMessage> = s.call("Hello.Say", &**m).await?;
+            Ok(r.is_ok_reply())
+        }
+        Args::Bytes(b) => {
+            let r: Raw = s.call("Hello.Echo", b).await?;
+            Ok(r.0 == b.0)
+        }
+    }
+}
+
+/// [`call_once`] on a blocking session.
+fn call_once_blocking(s: &erpc_runtime_blocking::Session, args: &Args) -> Result<bool, Status> {
+    match args {
+        Args::Proto(m) => {
+            let r: Proto<BenchmarkMessage> = s.call("Hello.Say", &**m)?;
+            Ok(r.is_ok_reply())
+        }
+        Args::Bytes(b) => {
+            let r: Raw = s.call("Hello.Echo", b)?;
+            Ok(r.0 == b.0)
+        }
+    }
+}
+
+/// The arguments every call sends.
+#[derive(Clone)]
+enum Args {
+    Proto(Box<Proto<BenchmarkMessage>>),
+    Bytes(Raw),
+}
+
+impl Args {
+    fn new(payload: Payload) -> Args {
+        match payload {
+            Payload::Proto => Args::Proto(Box::new(Proto(BenchmarkMessage::filled()))),
+            Payload::Bytes => Args::Bytes(Raw(BenchmarkMessage::filled().encode_to_vec().into())),
+        }
+    }
 }
 
 /// Runs `f` to completion on the chosen async runtime, with `R` handed to it.
@@ -180,6 +252,7 @@ async fn start_async_server<R: Runtime>(
 ) -> Result<(Peer<R>, String), BoxError> {
     let peer = PeerBuilder::new(rt, peer_config(proto))
         .call("Hello.Say", say)
+        .call("Hello.Echo", echo)
         .build()?;
     let bound = peer.listen_on(peer.endpoint(addr)).await?;
     Ok((peer, bound))
@@ -195,6 +268,10 @@ fn start_blocking_server(
             |_ctx: erpc_runtime_blocking::CallCtx, Proto(msg): Proto<BenchmarkMessage>| {
                 Ok::<_, Status>(Proto(msg.into_reply()))
             },
+        )
+        .call(
+            "Hello.Echo",
+            |_ctx: erpc_runtime_blocking::CallCtx, body: Raw| Ok::<_, Status>(body),
         )
         .build()?;
     let bound = peer.listen_on(peer.endpoint(addr))?;
@@ -222,7 +299,7 @@ pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
 #[derive(Debug, serde::Serialize)]
 struct Report {
     #[serde(rename = "impl")]
-    implementation: &'static str,
+    implementation: String,
     concurrency: usize,
     conns: usize,
     total: usize,
@@ -240,7 +317,7 @@ struct Report {
 impl Report {
     /// Nearest-rank statistics over every call's latency (ns).
     fn new(
-        kind: RuntimeKind,
+        (kind, payload): (RuntimeKind, Payload),
         c: usize,
         k: usize,
         n: usize,
@@ -264,7 +341,7 @@ impl Report {
             all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
         };
         Report {
-            implementation: kind.impl_name(),
+            implementation: kind.impl_name(payload),
             concurrency: c,
             conns: k,
             total: n,
@@ -290,22 +367,22 @@ struct Plan {
     k: usize,
     warmup: usize,
     kind: RuntimeKind,
+    payload: Payload,
 }
 
 impl AsyncRun<Report> for Plan {
     async fn run<R: Runtime>(self, rt: R) -> Result<Report, BoxError> {
         let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
-        let msg = Proto(BenchmarkMessage::filled());
+        let args = Args::new(self.payload);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
             let s = client.dial(&self.addr).await?;
             // One unmeasured round trip per connection.
-            let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &msg).await?;
+            call_once(&s, &args).await?;
             sessions.push(s);
         }
         for i in 0..self.warmup {
-            let _: Proto<BenchmarkMessage> =
-                sessions[i % sessions.len()].call("Hello.Say", &msg).await?;
+            call_once(&sessions[i % sessions.len()], &args).await?;
         }
         let issued = Arc::new(AtomicUsize::new(0));
         let pb = progress::bar(self.n as u64);
@@ -314,16 +391,15 @@ impl AsyncRun<Report> for Plan {
         for i in 0..self.c.max(1) {
             let s = sessions[i % sessions.len()].clone();
             let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
-            let body = Proto(msg.0.clone());
+            let args = args.clone();
             rt.spawn(async move {
                 let mut lat = Vec::with_capacity(n / 64 + 1);
                 let mut errors = 0usize;
                 while issued.fetch_add(1, Ordering::Relaxed) < n {
                     let t0 = Instant::now();
-                    let r: Result<Proto<BenchmarkMessage>, Status> =
-                        s.call("Hello.Say", &body).await;
+                    let r = call_once(&s, &args).await;
                     lat.push(t0.elapsed().as_nanos() as u64);
-                    if !matches!(r, Ok(reply) if reply.is_ok_reply()) {
+                    if !matches!(r, Ok(true)) {
                         errors += 1;
                     }
                     if let Some(pb) = &pb {
@@ -345,7 +421,13 @@ impl AsyncRun<Report> for Plan {
         }
         client.close().await;
         Ok(Report::new(
-            self.kind, self.c, self.k, self.n, secs, all, errors,
+            (self.kind, self.payload),
+            self.c,
+            self.k,
+            self.n,
+            secs,
+            all,
+            errors,
         ))
     }
 }
@@ -353,15 +435,15 @@ impl AsyncRun<Report> for Plan {
 /// The blocking adapter's client: one thread per caller.
 fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     let client = erpc_runtime_blocking::builder(peer_config(&p.proto)).build()?;
-    let msg = Proto(BenchmarkMessage::filled());
+    let args = Args::new(p.payload);
     let mut sessions = Vec::new();
     for _ in 0..p.k.max(1) {
         let s = client.dial(&p.addr)?;
-        let _: Proto<BenchmarkMessage> = s.call("Hello.Say", &msg)?;
+        call_once_blocking(&s, &args)?;
         sessions.push(s);
     }
     for i in 0..p.warmup {
-        let _: Proto<BenchmarkMessage> = sessions[i % sessions.len()].call("Hello.Say", &msg)?;
+        call_once_blocking(&sessions[i % sessions.len()], &args)?;
     }
     let issued = AtomicUsize::new(0);
     let pb = progress::bar(p.n as u64);
@@ -370,17 +452,16 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
         let handles: Vec<_> = (0..p.c.max(1))
             .map(|i| {
                 let s = &sessions[i % sessions.len()];
-                let (issued, pb, msg) = (&issued, &pb, &msg);
+                let (issued, pb, args) = (&issued, &pb, &args);
                 std::thread::Builder::new()
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, move || {
                         let (mut lat, mut errors) = (Vec::new(), 0usize);
                         while issued.fetch_add(1, Ordering::Relaxed) < p.n {
                             let t0 = Instant::now();
-                            let r: Result<Proto<BenchmarkMessage>, Status> =
-                                s.call("Hello.Say", msg);
+                            let r = call_once_blocking(s, args);
                             lat.push(t0.elapsed().as_nanos() as u64);
-                            if !matches!(r, Ok(reply) if reply.is_ok_reply()) {
+                            if !matches!(r, Ok(true)) {
                                 errors += 1;
                             }
                             if let Some(pb) = pb {
@@ -404,7 +485,15 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     client.close();
     let errors = results.iter().map(|r| r.1).sum();
     let all = results.into_iter().flat_map(|r| r.0).collect();
-    Ok(Report::new(p.kind, p.c, p.k, p.n, secs, all, errors))
+    Ok(Report::new(
+        (p.kind, p.payload),
+        p.c,
+        p.k,
+        p.n,
+        secs,
+        all,
+        errors,
+    ))
 }
 
 fn run(p: &Plan, threads: Option<usize>) -> Result<Report, BoxError> {
@@ -477,6 +566,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         k: args.conns,
         warmup: args.warmup,
         kind: args.runtime,
+        payload: args.payload,
     };
     let result = (|| -> Result<(), BoxError> {
         if args.table {

@@ -55,3 +55,18 @@ fn benchmark_over_other_protocols() {
         assert_eq!(r["errors"], 0, "{proto}");
     }
 }
+
+#[test]
+fn framework_only_payload_on_every_runtime() {
+    for (runtime, name) in [
+        ("tokio", "erpc-rs-bytes"),
+        ("smol", "erpc-rs-smol-bytes"),
+        ("blocking", "erpc-rs-blocking-bytes"),
+    ] {
+        let r = bench(runtime, &["--payload", "bytes"]);
+        assert_eq!(r["impl"], name);
+        // An echo that did not return the 581 bytes unchanged counts as an error.
+        assert_eq!(r["errors"], 0, "{runtime}");
+        assert_eq!(r["bytes"], 581);
+    }
+}

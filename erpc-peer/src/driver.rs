@@ -36,6 +36,12 @@ const BUDGET: usize = 64;
 /// spills tokio's 256-task local run queue into its shared queue and lets whole batches
 /// pile up; 32 measured best for 100 and 1,000 callers on one connection.
 const WAKE_BUDGET: usize = 32;
+/// Handlers whose results are taken per turn before their replies are written: a read can
+/// bring hundreds of calls, and writing only after all of them ran keeps the first replies
+/// waiting for the last handler (the caller's side idles meanwhile). Writing every 32 replies
+/// pipelines the two sides; it matches [`WAKE_BUDGET`], the batch the calling side releases
+/// (measured on one connection with 100 callers: 195k -> 265k calls/s, see issue 7's note).
+const REPLY_BATCH: usize = 32;
 
 enum TaskDone {
     Reply(ReplyToken, Reply, Instant, erpc_proto::ServiceMethod),
@@ -269,8 +275,12 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             }
         }
 
-        // Handlers that finished.
-        while let Poll::Ready(Some(done)) = self.tasks.poll_next_unpin(cx) {
+        // Handlers that finished (at most a batch per turn, so that their replies go out
+        // before the next batch runs).
+        for _ in 0..REPLY_BATCH {
+            let Poll::Ready(Some(done)) = self.tasks.poll_next_unpin(cx) else {
+                break;
+            };
             progress = true;
             self.on_task(now, done);
         }
