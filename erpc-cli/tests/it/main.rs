@@ -1,0 +1,9 @@
+//! Integration tests of `erpc-cli`, one binary with a module per concern (every extra test
+//! binary relinks the dependencies and costs build time).
+
+mod bench;
+mod call;
+mod common;
+mod decode;
+mod transports;
+mod watch;

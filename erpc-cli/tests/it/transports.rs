@@ -1,0 +1,94 @@
+//! `erpc serve` and `erpc call` over unix sockets, TLS and every protocol.
+
+use crate::common;
+use common::{run, Server, TempDir};
+
+#[test]
+#[cfg(unix)]
+fn unix_socket() {
+    let dir = TempDir::new("unix");
+    let addr = format!("unix:{}", dir.0.join("erpc.sock").display());
+    let s = Server::start_at(&addr, &["--push-interval", "0"]);
+    assert_eq!(s.addr, addr);
+    let r = run(&["call", &addr, "/math/add", "[1,2,3,4,5]"]);
+    assert_eq!(r.ok(), "15\n");
+    let r = run(&["call", &addr, "/echo/string", r#""over unix""#]);
+    assert_eq!(r.ok(), "\"over unix\"\n");
+}
+
+#[test]
+fn tls_self_signed() {
+    let s = Server::start(&["--push-interval", "0", "--tls-self-signed"]);
+    let r = run(&["call", &s.addr, "/math/add", "[1,2,3,4,5]", "--insecure"]);
+    assert_eq!(r.ok(), "15\n");
+    let r = run(&[
+        "call",
+        &s.addr,
+        "/err/code",
+        "--insecure",
+        "--tls-name",
+        "localhost",
+    ]);
+    assert_eq!(r.error_line(), "error: 1001 custom error: custom cause");
+    // The certificate is not trusted without --insecure (nor by the system).
+    let r = run(&["call", &s.addr, "/math/add", "[1]", "--tls"]);
+    let line = r.error_line();
+    assert!(line.contains("105 Dial Failed"), "{line}");
+    // Plain text to a TLS server: one clear line, too.
+    let r = run(&["call", &s.addr, "/math/add", "[1]", "--timeout", "5s"]);
+    r.error_line();
+}
+
+#[test]
+fn every_protocol() {
+    for proto in ["raw", "json", "pb", "thrift", "http"] {
+        let s = Server::start(&["--push-interval", "0", "--proto", proto]);
+        let r = run(&[
+            "call",
+            &s.addr,
+            "/math/add",
+            "[1,2,3,4,5]",
+            "--proto",
+            proto,
+            "--meta",
+            "author=x",
+        ]);
+        assert_eq!(r.ok(), "15\n", "proto {proto}");
+        let r = run(&["call", &s.addr, "/err/code", "--proto", proto]);
+        assert_eq!(
+            r.error_line(),
+            "error: 1001 custom error: custom cause",
+            "proto {proto}"
+        );
+        let r = run(&[
+            "call",
+            &s.addr,
+            "/math/add",
+            "[1,2]",
+            "--proto",
+            proto,
+            "--xfer",
+            "gzip",
+        ]);
+        assert_eq!(r.ok(), "3\n", "proto {proto}");
+    }
+}
+
+#[test]
+fn protocol_limits_are_clear_errors() {
+    let r = run(&["push", "127.0.0.1:9", "/push/echo", "1", "--proto", "http"]);
+    assert!(
+        r.error_line().contains("httproto cannot carry a PUSH"),
+        "{r:#?}"
+    );
+    let r = run(&[
+        "call",
+        "127.0.0.1:9",
+        "/math/add",
+        "--proto",
+        "http",
+        "--xfer",
+        "md5",
+    ]);
+    assert!(r.error_line().contains("only the gzip filter"), "{r:#?}");
+}

@@ -1,0 +1,13 @@
+//! Integration tests of `erpc-runtime-async-std`, one binary with a module per concern (every extra test
+//! binary relinks the dependencies and costs build time).
+
+#[macro_use]
+mod common;
+mod concurrency;
+mod readme;
+mod redial;
+mod service_macro;
+mod shutdown;
+mod signal;
+mod tls;
+mod unix;

@@ -1,0 +1,103 @@
+//! Many calls in flight on one session at once, from many threads: every caller gets its own
+//! answer, handlers of one session run in parallel on the worker pool, and a handler can call
+//! back to its caller over the same session.
+
+use crate::common;
+use std::sync::{Arc, Barrier};
+use std::time::Duration;
+
+use common::{local, wait, within};
+use erpc_runtime_blocking::{builder, CallCtx, Status};
+
+const THREADS: i64 = 200;
+/// The first this-many calls wait for each other inside the handler: they can only finish if
+/// the server runs the handlers of one session in parallel.
+const GATHER: usize = 40;
+
+#[test]
+fn two_hundred_threads_call_over_one_session() {
+    let barrier = Arc::new(Barrier::new(GATHER));
+    let server = builder(local())
+        .call("/work", move |_ctx: CallCtx, (n, text): (i64, String)| {
+            if n < GATHER as i64 {
+                barrier.wait();
+            }
+            // Finish in a scrambled order so that replies overtake each other.
+            std::thread::sleep(Duration::from_micros(((n * 7919) % 5) as u64 * 200));
+            Ok::<_, Status>((n * 3, format!("{text}!")))
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(common::client()).build().unwrap();
+    let sess = client.dial(&addr).unwrap();
+
+    let start = Arc::new(Barrier::new(THREADS as usize));
+    let results: Vec<_> = (0..THREADS)
+        .map(|n| {
+            let sess = sess.clone();
+            let start = start.clone();
+            common::background(move || {
+                start.wait();
+                let arg = (n, format!("arg-{n}"));
+                (n, sess.call::<_, (i64, String)>("/work", &arg))
+            })
+        })
+        .collect();
+    let mut seen = vec![false; THREADS as usize];
+    for rx in &results {
+        let (n, r) = wait("a call", rx);
+        let (tripled, text) = r.unwrap_or_else(|st| panic!("call {n} failed: {st}"));
+        assert_eq!(tripled, n * 3, "call {n} got another call's answer");
+        assert_eq!(
+            text,
+            format!("arg-{n}!"),
+            "call {n} got another call's answer"
+        );
+        assert!(!seen[n as usize], "call {n} answered twice");
+        seen[n as usize] = true;
+    }
+    assert!(seen.iter().all(|s| *s));
+    assert_eq!(
+        server.count_sessions(),
+        1,
+        "all calls went over one session"
+    );
+    assert_eq!(client.count_sessions(), 1);
+    assert_eq!(server.pool_stats().rejected_calls, 0);
+    within("close", move || {
+        client.close();
+        server.close();
+    });
+}
+
+#[test]
+fn handler_calls_back_to_its_caller() {
+    // The server's handler asks the client (over the same session) before answering.
+    let server = builder(local())
+        .call("/double_of_client_number", |ctx: CallCtx, n: i64| {
+            let base: i64 = ctx.session().call("/number", &n)?;
+            Ok::<_, Status>(base * 2)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(common::client())
+        .call("/number", |_ctx: CallCtx, n: i64| Ok::<_, Status>(n + 100))
+        .build()
+        .unwrap();
+    let sess = client.dial(&addr).unwrap();
+    let rxs: Vec<_> = (0..20)
+        .map(|n| {
+            let sess = sess.clone();
+            common::background(move || sess.call::<_, i64>("/double_of_client_number", &n))
+        })
+        .collect();
+    for (n, rx) in rxs.iter().enumerate() {
+        assert_eq!(wait("nested call", rx).unwrap(), (n as i64 + 100) * 2);
+    }
+    within("close", move || {
+        client.close();
+        server.close();
+    });
+}

@@ -1,0 +1,14 @@
+//! Integration tests of `erpc-runtime-blocking`, one binary with a module per concern (every extra test
+//! binary relinks the dependencies and costs build time).
+
+mod auth;
+mod common;
+mod concurrency;
+mod pool;
+mod protocols;
+mod readme;
+mod redial;
+mod shutdown;
+mod signal;
+mod tls;
+mod unix;

@@ -1,0 +1,21 @@
+//! Integration tests of `erpc-runtime-tokio`, one binary with a module per concern (every extra test
+//! binary relinks the dependencies and costs build time).
+
+mod auth;
+mod common;
+mod concurrency;
+mod config;
+mod go_wire;
+mod hostile;
+mod limits;
+mod networks;
+mod protocols;
+mod readme;
+mod redial;
+mod server_killed;
+mod service_macro;
+mod shutdown;
+mod sub_route;
+mod symmetry;
+mod tls;
+mod unix;
