@@ -184,6 +184,22 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
     where
         F: Future<Output = ()> + Send + 'static;
 
+    /// Runs a handler's future (a call or push handler, an auth check) in the background.
+    /// The default spawns it like any other task; an adapter whose tasks are expensive
+    /// (threads) runs handlers on a bounded worker pool instead.
+    fn spawn_handler<F>(&self, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.spawn(fut)
+    }
+
+    /// The current time on this runtime's clock. The peer layer reads the clock only here
+    /// and passes the time into its sans-IO core.
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
     /// A timer firing at `deadline`.
     fn timer(&self, deadline: Instant) -> Self::Timer;
 
