@@ -13,15 +13,15 @@ use bytes::{Buf, BytesMut};
 use erpc_proto::session::{CallId, CloseReason, Event, Reply, ReplyToken, Session as Core};
 use erpc_proto::{Code, Message, Status};
 use futures_channel::{mpsc, oneshot};
-use futures_util::stream::FuturesUnordered;
-use futures_util::{FutureExt, StreamExt};
+use futures_util::task::AtomicWaker;
+use futures_util::StreamExt;
 use rustc_hash::FxHashMap;
 use tracing::Instrument;
 
 use crate::context::{CallCtx, PushCtx};
-use crate::handler::{BoxFuture, Handler};
+use crate::handler::Handler;
 use crate::peer::PeerCore;
-use crate::runtime::{Stream, Timer};
+use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::{Command, Session};
 
 /// Largest single read; the read buffer starts small (idle sessions stay cheap) and grows to
@@ -50,6 +50,34 @@ enum TaskDone {
     AuthVerdict(Reply),
 }
 
+/// Results of the handlers a driver spawned, on their way back to it: the handler tasks push,
+/// the driver takes them all at once. At most one entry per handler running, so the queue is
+/// bounded by the number of handlers the driver started.
+#[derive(Default)]
+struct Completions {
+    queue: std::sync::Mutex<Vec<TaskDone>>,
+    waker: AtomicWaker,
+}
+
+impl Completions {
+    fn push(&self, done: TaskDone) {
+        let was_empty = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.push(done);
+            q.len() == 1
+        };
+        // The driver takes the whole queue when it wakes: one wake per batch is enough.
+        if was_empty {
+            self.waker.wake();
+        }
+    }
+
+    fn take_into(&self, dst: &mut std::collections::VecDeque<TaskDone>) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        dst.extend(q.drain(..));
+    }
+}
+
 /// Where a driver's commands come from: the session's channel, plus commands that arrived
 /// while the previous connection was being replaced (applied first).
 pub(crate) struct Inbox {
@@ -67,7 +95,8 @@ pub(crate) struct Ended {
     pub(crate) commands: mpsc::UnboundedReceiver<Command>,
 }
 
-pub(crate) struct Driver<S, T> {
+pub(crate) struct Driver<R: Runtime, S> {
+    rt: R,
     stream: S,
     core: Core,
     peer: Arc<PeerCore>,
@@ -76,9 +105,13 @@ pub(crate) struct Driver<S, T> {
     rbuf: BytesMut,
     scratch: Box<[u8]>,
     wbuf: BytesMut,
-    timer: T,
+    timer: R::Timer,
     timer_at: Option<Instant>,
-    tasks: FuturesUnordered<BoxFuture<TaskDone>>,
+    done: Arc<Completions>,
+    /// Handler results taken from `done`, not yet handed to the core.
+    finished: std::collections::VecDeque<TaskDone>,
+    /// Handlers started and not finished.
+    running: usize,
     calls: FxHashMap<CallId, oneshot::Sender<Result<Message, Status>>>,
     read_closed: bool,
     write_failed: bool,
@@ -91,18 +124,21 @@ pub(crate) struct Driver<S, T> {
     woken: usize,
 }
 
-impl<S: Stream, T: Timer> Driver<S, T> {
+impl<R: Runtime, S: Stream> Driver<R, S> {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
+        rt: R,
         stream: S,
         core: Core,
         peer: Arc<PeerCore>,
         handle: Session,
         inbox: Inbox,
-        timer: T,
+        timer: R::Timer,
         ready: Option<oneshot::Sender<Result<(), Status>>>,
     ) -> Self {
         let opened = core.is_open();
         let mut d = Driver {
+            rt,
             stream,
             core,
             peer,
@@ -113,7 +149,9 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             wbuf: BytesMut::new(),
             timer,
             timer_at: None,
-            tasks: FuturesUnordered::new(),
+            done: Arc::default(),
+            finished: std::collections::VecDeque::new(),
+            running: 0,
             calls: FxHashMap::default(),
             read_closed: false,
             write_failed: false,
@@ -184,9 +222,7 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 let span = tracing::debug_span!("call", seq = m.seq, service_method = %sm);
                 let fut = f(ctx, c.message).instrument(span);
                 let token = c.token;
-                self.tasks.push(Box::pin(
-                    fut.map(move |r| TaskDone::Reply(token, r, now, sm)),
-                ));
+                self.spawn(async move { TaskDone::Reply(token, fut.await, now, sm) });
             }
             Event::Push(p) => {
                 let handler = self
@@ -201,7 +237,10 @@ impl<S: Stream, T: Timer> Driver<S, T> {
                 self.peer.log.push_received(&p.message);
                 let span = tracing::debug_span!("push", seq = p.message.seq, service_method = %p.message.service_method);
                 let fut = f(ctx, p.message).instrument(span);
-                self.tasks.push(Box::pin(fut.map(|()| TaskDone::Push)));
+                self.spawn(async move {
+                    fut.await;
+                    TaskDone::Push
+                });
             }
             Event::CallDone(d) => {
                 self.peer.log.call_done(&d);
@@ -212,7 +251,7 @@ impl<S: Stream, T: Timer> Driver<S, T> {
             Event::AuthRequest(m) => match &self.peer.auth_checker {
                 Some(check) => {
                     let fut = check(m);
-                    self.tasks.push(Box::pin(fut.map(TaskDone::AuthVerdict)));
+                    self.spawn(async move { TaskDone::AuthVerdict(fut.await) });
                 }
                 None => {
                     let st = Status::with_cause(Code::UNAUTHORIZED, "no auth checker configured");
@@ -234,7 +273,16 @@ impl<S: Stream, T: Timer> Driver<S, T> {
         }
     }
 
+    /// Runs a handler as its own task, so that it never holds up the connection; its result
+    /// comes back through `done`.
+    fn spawn(&mut self, fut: impl Future<Output = TaskDone> + Send + 'static) {
+        self.running += 1;
+        let done = Arc::clone(&self.done);
+        self.rt.spawn_handler(async move { done.push(fut.await) });
+    }
+
     fn on_task(&mut self, now: Instant, done: TaskDone) {
+        self.running -= 1;
         match done {
             TaskDone::Reply(token, reply, started, sm) => {
                 self.peer
@@ -278,8 +326,14 @@ impl<S: Stream, T: Timer> Driver<S, T> {
 
         // Handlers that finished (at most a batch per turn, so that their replies go out
         // before the next batch runs).
+        if self.running > 0 {
+            self.done.waker.register(cx.waker());
+            if self.finished.is_empty() {
+                self.done.take_into(&mut self.finished);
+            }
+        }
         for _ in 0..REPLY_BATCH {
-            let Poll::Ready(Some(done)) = self.tasks.poll_next_unpin(cx) else {
+            let Some(done) = self.finished.pop_front() else {
                 break;
             };
             progress = true;
@@ -377,7 +431,11 @@ impl<S: Stream, T: Timer> Driver<S, T> {
     }
 }
 
-impl<S: Stream, T: Timer> Future for Driver<S, T> {
+// The driver never pins its fields (the stream and the timer are `Unpin`; the runtime handle
+// is only cloned), so it may move while pinned.
+impl<R: Runtime, S> Unpin for Driver<R, S> {}
+
+impl<R: Runtime, S: Stream> Future for Driver<R, S> {
     type Output = Ended;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended> {

@@ -783,6 +783,7 @@ async fn dialed_task<R: Runtime>(
         let conn_remote = conn.remote_addr.clone();
         let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
         let driver = Driver::new(
+            shared.rt.clone(),
             conn.stream,
             core,
             Arc::clone(&shared.core),
@@ -1077,6 +1078,7 @@ async fn serve_accepted<R: Runtime>(
     }
     let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
     let ended = Driver::new(
+        shared.rt.clone(),
         conn.stream,
         core,
         Arc::clone(&shared.core),
