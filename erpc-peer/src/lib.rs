@@ -15,6 +15,7 @@
 
 mod call;
 mod config;
+mod conn;
 mod context;
 mod driver;
 mod handler;
@@ -27,7 +28,8 @@ mod setup;
 pub mod tls;
 
 pub use call::{CallBuilder, CallReply, SessionHandle};
-pub use config::{format_go_duration, parse_go_duration, PeerConfig};
+pub use config::{format_go_duration, limits, parse_go_duration, PeerConfig};
+pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;

@@ -14,29 +14,21 @@ use erpc_proto::router::RouteKind;
 use erpc_proto::session::{HeartbeatPing, Reply, Session as Core, SessionConfig};
 use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{Code, CodecId, Message, Status};
-use futures_channel::{mpsc, oneshot};
+use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use tracing::Instrument;
 
 use crate::config::PeerConfig;
+use crate::conn::stats::{HandlerSlots, PeerStats};
+use crate::conn::{ConnCore, Limits, PeerCore};
 use crate::context::{CallCtx, PushCtx};
-use crate::driver::{Driver, Inbox};
-use crate::handler::{call_fn, push_fn, BoxFuture, Handler, IntoReply};
-use crate::log::LogConfig;
+use crate::driver::{Driver, Ended};
+use crate::handler::{call_fn, push_fn, AuthCheckFn, Handler, IntoReply};
 use crate::runtime::{Connected, Endpoint, Runtime, SocketOptions, Stream, Timer};
-use crate::session::{lock, Command, Session};
+use crate::session::{lock, RtClock, Session, SessionParts};
 use crate::setup::{
     endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore,
 };
-
-pub(crate) type AuthCheckFn = Arc<dyn Fn(Message) -> BoxFuture<Reply> + Send + Sync>;
-
-/// The parts of a peer every connection driver reads.
-pub(crate) struct PeerCore {
-    pub(crate) handlers: Vec<Option<Handler>>,
-    pub(crate) auth_checker: Option<AuthCheckFn>,
-    pub(crate) log: LogConfig,
-}
 
 type BoxedStream = Box<dyn Stream>;
 
@@ -320,6 +312,8 @@ impl<R: Runtime> PeerBuilder<R> {
     /// every route and `post_new_peer`.
     pub fn build(self) -> Result<Peer<R>, BuildError> {
         let parts = self.core.build()?;
+        let limits = Limits::from_config(&parts.config);
+        let slots = HandlerSlots::new(parts.config.peer_handlers_limit());
         let peer = Peer {
             shared: Arc::new(Shared {
                 rt: self.rt,
@@ -328,6 +322,9 @@ impl<R: Runtime> PeerBuilder<R> {
                     handlers: parts.handlers,
                     auth_checker: self.auth_checker,
                     log: parts.log,
+                    limits,
+                    slots,
+                    counters: Default::default(),
                 }),
                 session_cfg: parts.session_cfg,
                 plugins: parts.plugins,
@@ -593,6 +590,22 @@ impl<R: Runtime> Peer<R> {
         lock(&self.shared.sessions).len()
     }
 
+    /// The peer's figures: sessions, connection tasks, handlers running, bytes queued, bytes
+    /// in and out, calls and pushes served.
+    pub fn stats(&self) -> PeerStats {
+        let c = &self.shared.core.counters;
+        PeerStats {
+            sessions: self.count_sessions(),
+            connections: self.shared.live.load(Ordering::Acquire),
+            handlers_running: self.shared.core.slots.used(),
+            queued_bytes: c.queued_bytes.load(Ordering::Relaxed),
+            bytes_in: c.bytes_in.load(Ordering::Relaxed),
+            bytes_out: c.bytes_out.load(Ordering::Relaxed),
+            calls_served: c.calls_served.load(Ordering::Relaxed),
+            pushes_served: c.pushes_served.load(Ordering::Relaxed),
+        }
+    }
+
     /// Closes gracefully: stops accepting, asks every session to finish its calls in flight
     /// within `shutdown_timeout`, then drops whatever is left. Idempotent.
     pub async fn close(&self) {
@@ -727,21 +740,47 @@ fn new_core<R: Runtime>(
 
 fn new_handle<R: Runtime>(
     shared: &Shared<R>,
-    tx: mpsc::UnboundedSender<Command>,
     id: String,
     conn: &Connected<BoxedStream>,
     dialed: bool,
 ) -> Session {
-    Session::new(
-        tx,
+    Session::new(SessionParts {
         id,
-        conn.local_addr.clone(),
-        conn.remote_addr.clone(),
+        local_addr: conn.local_addr.clone(),
+        remote_addr: conn.remote_addr.clone(),
         dialed,
-        shared.session_cfg.codecs.clone(),
-        shared.session_cfg.default_body_codec,
-        shared.config.shutdown_timeout,
+        codecs: shared.session_cfg.codecs.clone(),
+        default_codec: shared.session_cfg.default_body_codec,
+        close_linger: shared.config.shutdown_timeout,
+        call_timeout: shared.session_cfg.call_timeout,
+        max_queued_commands: shared.config.queued_commands_limit(),
+        clock: Arc::new(RtClock(shared.rt.clone())),
+    })
+}
+
+/// Runs one connection of `handle` to its end.
+async fn drive<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    protocol: &Arc<dyn Protocol>,
+    conn: Connected<BoxedStream>,
+    handle: &Session,
+    dialed: bool,
+    ready: Option<oneshot::Sender<Result<(), Status>>>,
+) -> Ended {
+    let id = handle.id();
+    let core = new_core(shared, protocol, dialed, &id, &conn.remote_addr);
+    let now = shared.rt.now();
+    let cc = ConnCore::new(now, core, Arc::clone(&shared.core), handle.clone(), ready);
+    let span = tracing::debug_span!("session", id = %id, remote = %conn.remote_addr, dialed);
+    Driver::new(
+        shared.rt.clone(),
+        conn.stream,
+        cc,
+        Arc::clone(&shared.core),
+        handle.clone(),
     )
+    .instrument(span)
+    .await
 }
 
 /// Starts the task of a dialed connection; it redials per the configuration.
@@ -752,14 +791,13 @@ fn start_dialed<R: Runtime>(
     conn: Connected<BoxedStream>,
     ready: oneshot::Sender<Result<(), Status>>,
 ) -> Session {
-    let (tx, rx) = mpsc::unbounded();
     let id = conn.local_addr.clone();
-    let handle = new_handle(shared, tx, id, &conn, true);
+    let handle = new_handle(shared, id, &conn, true);
     let guard = LiveGuard::new(shared);
     let shared2 = Arc::clone(shared);
     let h = handle.clone();
     shared.rt.spawn(async move {
-        dialed_task(shared2, endpoint, protocol, conn, h, rx, ready).await;
+        dialed_task(shared2, endpoint, protocol, conn, h, ready).await;
         drop(guard);
     });
     handle
@@ -771,37 +809,17 @@ async fn dialed_task<R: Runtime>(
     protocol: Arc<dyn Protocol>,
     mut conn: Connected<BoxedStream>,
     handle: Session,
-    mut rx: mpsc::UnboundedReceiver<Command>,
     ready: oneshot::Sender<Result<(), Status>>,
 ) {
     let mut ready = Some(ready);
     let mut in_hub = false;
-    let mut held: Vec<Held> = Vec::new();
     loop {
         let id = handle.id();
-        let core = new_core(&shared, &protocol, true, &id, &conn.remote_addr);
-        let conn_remote = conn.remote_addr.clone();
-        let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
-        let driver = Driver::new(
-            shared.rt.clone(),
-            conn.stream,
-            core,
-            Arc::clone(&shared.core),
-            handle.clone(),
-            Inbox {
-                rx,
-                held: release(&mut held),
-            },
-            timer,
-            ready.take(),
-        );
         if !in_hub {
             lock(&shared.sessions).insert(id.clone(), handle.clone());
             in_hub = true;
         }
-        let span = tracing::debug_span!("session", id = %id, remote = %conn_remote, dialed = true);
-        let ended = driver.instrument(span).await;
-        rx = ended.commands;
+        let ended = drive(&shared, &protocol, conn, &handle, true, ready.take()).await;
         let redial = shared.config.redial_times != 0
             && ended.opened
             && !ended.closed_locally
@@ -810,7 +828,7 @@ async fn dialed_task<R: Runtime>(
             break;
         }
         tracing::info!(session = %id, reason = %ended.reason, "connection lost; redialing");
-        match redial_loop(&shared, &endpoint, &mut rx, &mut held).await {
+        match redial_loop(&shared, &endpoint, &handle).await {
             Redial::Connected(c) => {
                 *lock(&handle.inner.local_addr) = c.local_addr.clone();
                 *lock(&handle.inner.remote_addr) = c.remote_addr.clone();
@@ -824,16 +842,7 @@ async fn dialed_task<R: Runtime>(
             Redial::Closed => break,
         }
     }
-    for h in held.drain(..) {
-        fail(h.cmd, Status::from_code(Code::CONN_CLOSED));
-    }
-    finish(&shared, &handle, rx, in_hub);
-}
-
-/// A command that arrived while a dialed session was redialing, with the time it gives up.
-struct Held {
-    cmd: Command,
-    deadline: Option<Instant>,
+    finish(&shared, &handle, in_hub);
 }
 
 enum Redial {
@@ -843,36 +852,34 @@ enum Redial {
 }
 
 /// Redial attempts: the first at once, then `redial_times` more (forever if negative), each
-/// after `redial_interval`. Meanwhile the session's commands are still read: calls and pushes
-/// wait for the new connection until their deadline (then fail with 408), a close stops the
+/// after `redial_interval`. Meanwhile calls and pushes wait in the session's command queue
+/// until their deadline (then they fail with 408 and are never sent); a close stops the
 /// redial.
 async fn redial_loop<R: Runtime>(
     shared: &Arc<Shared<R>>,
     endpoint: &Endpoint,
-    rx: &mut mpsc::UnboundedReceiver<Command>,
-    held: &mut Vec<Held>,
+    handle: &Session,
 ) -> Redial {
-    use futures_util::{FutureExt, StreamExt};
+    use futures_util::FutureExt;
     use std::task::Poll;
 
     enum Wake {
         Attempt(Result<Connected<BoxedStream>, Status>),
         Slept,
-        Cmd(Option<Command>),
+        Queue,
         Deadline,
     }
 
-    let default_timeout = shared.session_cfg.call_timeout;
+    let queue = &handle.inner.queue;
     let mut left = shared.config.redial_times;
     let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
     let mut pause: Option<R::Timer> = None;
     let mut deadline_timer: Option<(Instant, R::Timer)> = None;
     loop {
-        if shared.closing.load(Ordering::Acquire) {
+        if shared.closing.load(Ordering::Acquire) || queue.close_requested() {
             return Redial::Closed;
         }
-        let earliest = held.iter().filter_map(|h| h.deadline).min();
-        match (earliest, &mut deadline_timer) {
+        match (queue.expire(shared.rt.now()), &mut deadline_timer) {
             (Some(t), Some((at, timer))) if *at != t => {
                 timer.reset(t);
                 *at = t;
@@ -881,6 +888,7 @@ async fn redial_loop<R: Runtime>(
             (None, _) => deadline_timer = None,
             _ => {}
         }
+        let seen = queue.len();
         let wake = std::future::poll_fn(|cx| {
             if let Some(a) = attempt.as_mut() {
                 if let Poll::Ready(r) = a.poll_unpin(cx) {
@@ -892,8 +900,10 @@ async fn redial_loop<R: Runtime>(
                     return Poll::Ready(Wake::Slept);
                 }
             }
-            if let Poll::Ready(c) = rx.poll_next_unpin(cx) {
-                return Poll::Ready(Wake::Cmd(c));
+            // New commands (for their deadlines) and close requests.
+            queue.register(cx.waker());
+            if queue.close_requested() || queue.len() != seen {
+                return Poll::Ready(Wake::Queue);
             }
             if let Some((_, t)) = deadline_timer.as_mut() {
                 if t.poll_unpin(cx).is_ready() {
@@ -901,8 +911,8 @@ async fn redial_loop<R: Runtime>(
                 }
             }
             Poll::Pending
-        })
-        .await;
+        });
+        let wake = wake.await;
         match wake {
             Wake::Attempt(Ok(c)) => return Redial::Connected(c),
             Wake::Attempt(Err(st)) => {
@@ -917,84 +927,23 @@ async fn redial_loop<R: Runtime>(
                 pause = Some(
                     shared
                         .rt
-                        .timer(Instant::now() + redial_interval(&shared.config)),
+                        .timer(shared.rt.now() + redial_interval(&shared.config)),
                 );
             }
             Wake::Slept => {
                 pause = None;
                 attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
             }
-            Wake::Cmd(None) => return Redial::Closed,
-            Wake::Cmd(Some(Command::Close { .. })) => return Redial::Closed,
-            Wake::Cmd(Some(cmd)) => {
-                let timeout = match &cmd {
-                    Command::Call { opts, .. } => opts.timeout.unwrap_or(default_timeout),
-                    _ => default_timeout,
-                };
-                held.push(Held {
-                    cmd,
-                    deadline: timeout.map(|d| Instant::now() + d),
-                });
-            }
-            Wake::Deadline => {
-                deadline_timer = None;
-                let now = Instant::now();
-                let (expired, kept): (Vec<Held>, Vec<Held>) = std::mem::take(held)
-                    .into_iter()
-                    .partition(|h| h.deadline.is_some_and(|d| d <= now));
-                *held = kept;
-                for h in expired {
-                    let st = Status::with_cause(
-                        Code::HANDLE_TIMEOUT,
-                        "context deadline exceeded (redialing)",
-                    );
-                    fail(h.cmd, st);
-                }
-            }
+            Wake::Queue => {}
+            Wake::Deadline => deadline_timer = None,
         }
     }
-}
-
-/// Completes a command that will never run.
-fn fail(cmd: Command, st: Status) {
-    match cmd {
-        Command::Call { tx, .. } => {
-            let _ = tx.send(Err(st));
-        }
-        Command::Push { tx, .. } => {
-            let _ = tx.send(Err(st));
-        }
-        Command::Close { .. } => {}
-    }
-}
-
-/// Held commands for a new driver, with what is left of each call's deadline.
-fn release(held: &mut Vec<Held>) -> Vec<Command> {
-    let now = Instant::now();
-    held.drain(..)
-        .map(|h| match h.cmd {
-            Command::Call { msg, mut opts, tx } => {
-                if let Some(d) = h.deadline {
-                    opts =
-                        erpc_proto::session::CallOptions::timeout(d.saturating_duration_since(now));
-                }
-                Command::Call { msg, opts, tx }
-            }
-            other => other,
-        })
-        .collect()
 }
 
 /// The session is gone for good: fail queued commands, leave the hub, notify.
-fn finish<R: Runtime>(
-    shared: &Shared<R>,
-    handle: &Session,
-    mut rx: mpsc::UnboundedReceiver<Command>,
-    in_hub: bool,
-) {
-    rx.close();
-    while let Ok(cmd) = rx.try_recv() {
-        fail(cmd, Status::from_code(Code::CONN_CLOSED));
+fn finish<R: Runtime>(shared: &Shared<R>, handle: &Session, in_hub: bool) {
+    for cmd in handle.inner.queue.end() {
+        cmd.fail(Status::from_code(Code::CONN_CLOSED));
     }
     if in_hub {
         let id = handle.id();
@@ -1069,30 +1018,13 @@ async fn serve_accepted<R: Runtime>(
         tracing::debug!(status = %st, session = %id, "post_accept refused the connection");
         return;
     }
-    let (tx, rx) = mpsc::unbounded();
-    let handle = new_handle(&shared, tx, id.clone(), &conn, false);
-    let core = new_core(&shared, &protocol, false, &id, &conn.remote_addr);
+    let handle = new_handle(&shared, id.clone(), &conn, false);
     lock(&shared.sessions).insert(id, handle.clone());
     if shared.closing.load(Ordering::Acquire) {
         handle.close();
     }
-    let timer = shared.rt.timer(Instant::now() + Duration::from_secs(3600));
-    let ended = Driver::new(
-        shared.rt.clone(),
-        conn.stream,
-        core,
-        Arc::clone(&shared.core),
-        handle.clone(),
-        Inbox {
-            rx,
-            held: Vec::new(),
-        },
-        timer,
-        None,
-    )
-    .instrument(tracing::debug_span!("session", id = %handle.id(), dialed = false))
-    .await;
-    finish(&shared, &handle, ended.commands, true);
+    drive(&shared, &protocol, conn, &handle, false, None).await;
+    finish(&shared, &handle, true);
 }
 
 #[cfg(feature = "tls")]
