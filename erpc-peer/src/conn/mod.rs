@@ -14,7 +14,9 @@
 //! * **Reading** pauses while decoded incoming work waits to start (a handler limit or the
 //!   output mark), or while *2M* bytes are queued (replies the session writes by itself: 404s,
 //!   heartbeat answers). A peer that sends without reading is thus held back by its own TCP
-//!   window, and memory stays within about *2M* plus one read and one frame.
+//!   window, and the output stays within about *2M*, plus the replies of the handlers that
+//!   were already running when the mark was reached (at most `max_handlers` replies), plus
+//!   one read and one frame of input.
 //! * Why pause rather than reject: pausing loses nothing and pushes back on the sender
 //!   through TCP; rejecting would keep reading and answer each call with an error, which
 //!   costs the same bytes as serving it when the client does not read. A side that only
