@@ -53,7 +53,8 @@ pub mod adapter {
     pub use crate::handler::{call_args, log_push_panic, panic_reply, push_args};
     pub use crate::log::LogConfig;
     pub use crate::setup::{
-        endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore, PeerParts,
+        endpoint, listen_addr, post_new_peer, redial_interval, session_core, session_core_at,
+        BuilderCore, PeerParts,
     };
 }
 

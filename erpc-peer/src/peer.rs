@@ -27,7 +27,7 @@ use crate::handler::{call_fn, push_fn, AuthCheckFn, Handler, IntoReply};
 use crate::runtime::{Connected, Endpoint, Runtime, SocketOptions, Stream, Timer};
 use crate::session::{lock, RtClock, Session, SessionParts};
 use crate::setup::{
-    endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore,
+    endpoint, listen_addr, post_new_peer, redial_interval, session_core_at, BuilderCore,
 };
 
 type BoxedStream = Box<dyn Stream>;
@@ -728,13 +728,14 @@ fn new_core<R: Runtime>(
     remote: &str,
 ) -> Core {
     let has_checker = shared.core.auth_checker.is_some();
-    session_core(
+    session_core_at(
         &shared.session_cfg,
         protocol,
         has_checker,
         dialed,
         id,
         remote,
+        shared.rt.now(),
     )
 }
 

@@ -278,6 +278,27 @@ pub fn session_core(
     id: &str,
     remote: &str,
 ) -> Core {
+    session_core_at(
+        peer,
+        protocol,
+        has_auth_checker,
+        dialed,
+        id,
+        remote,
+        Instant::now(),
+    )
+}
+
+/// [`session_core`] started at `now` (the runtime's clock, or a test's virtual one).
+pub fn session_core_at(
+    peer: &SessionConfig,
+    protocol: &Arc<dyn Protocol>,
+    has_auth_checker: bool,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+    now: Instant,
+) -> Core {
     let mut cfg = peer.clone();
     cfg.protocol = Arc::clone(protocol);
     cfg.dialed = dialed;
@@ -296,7 +317,7 @@ pub fn session_core(
     Core::new(
         cfg,
         SessionInfo::new(id, Some(remote.to_owned()), dialed),
-        Instant::now(),
+        now,
     )
 }
 

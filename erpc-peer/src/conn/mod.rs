@@ -447,6 +447,7 @@ impl ConnCore {
 
     /// `n` bytes of [`transmit`](ConnCore::transmit) were written.
     pub(crate) fn handle_written(&mut self, now: Instant, n: usize) {
+        let n = n.min(self.out.len());
         if n == 0 {
             return;
         }
@@ -658,3 +659,6 @@ impl ConnCore {
         self.publish_stats();
     }
 }
+
+#[cfg(test)]
+mod tests;
