@@ -17,7 +17,7 @@ use futures_channel::oneshot;
 use super::queue::Command;
 use super::stats::{HandlerSlots, PeerCounters};
 use super::*;
-use crate::handler::{call_fn, Handler};
+use crate::handler::{call_fn, AuthCheckFn, Handler};
 use crate::session::{Clock, SessionParts};
 use crate::setup::{session_core_at, BuilderCore};
 use crate::{CallCtx, PeerConfig};
@@ -64,10 +64,9 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         )),
     );
     let parts = b.build().unwrap();
-    let auth_checker: Option<crate::handler::AuthCheckFn> = auth.then(|| {
-        let f: crate::handler::AuthCheckFn = Arc::new(|_m| {
-            Box::pin(async { erpc_proto::session::Reply::ok(Bytes::from_static(b"ok")) })
-        });
+    let auth_checker: Option<AuthCheckFn> = auth.then(|| {
+        let f: AuthCheckFn =
+            Arc::new(|_m| Box::pin(async { Reply::ok(Bytes::from_static(b"ok")) }));
         f
     });
     let peer = Arc::new(PeerCore {
@@ -152,7 +151,7 @@ impl Rig {
             let done = match w {
                 Work::Call { msg, done, .. } => {
                     self.conn.peer.slots.release();
-                    Finished::Reply(done, erpc_proto::session::Reply::ok(msg.body))
+                    Finished::Reply(done, Reply::ok(msg.body))
                 }
                 Work::Push { .. } => {
                     self.conn.peer.slots.release();
@@ -160,7 +159,7 @@ impl Rig {
                 }
                 Work::Auth { .. } => {
                     self.conn.peer.slots.release();
-                    Finished::AuthVerdict(erpc_proto::session::Reply::ok(Bytes::from_static(b"ok")))
+                    Finished::AuthVerdict(Reply::ok(Bytes::from_static(b"ok")))
                 }
             };
             self.conn.handler_done(self.now, done);
@@ -363,7 +362,7 @@ fn a_cancelled_call_is_forgotten_and_its_late_reply_dropped() {
     while let Some(ev) = r.remote.poll_event() {
         if let Event::Call(c) = ev {
             r.remote
-                .reply(r.now, c.token, erpc_proto::session::Reply::ok(Bytes::new()))
+                .reply(r.now, c.token, Reply::ok(Bytes::new()))
                 .unwrap();
         }
     }
