@@ -16,9 +16,9 @@ use erpc_proto::session::{Auth, HeartbeatPing, Session as Core, SessionConfig};
 use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{CodecId, Meta, WireConfig};
 
+use crate::builder::BuildError;
 use crate::config::PeerConfig;
 use crate::log::LogConfig;
-use crate::peer::BuildError;
 use crate::runtime::{Endpoint, IpFamily, SocketOptions};
 
 /// The runtime-independent half of a peer builder; `H` is the adapter's handler type.
@@ -278,15 +278,9 @@ pub fn session_core(
     id: &str,
     remote: &str,
 ) -> Core {
-    session_core_at(
-        peer,
-        protocol,
-        has_auth_checker,
-        dialed,
-        id,
-        remote,
-        Instant::now(),
-    )
+    #[allow(clippy::disallowed_methods)] // For adapters without a `Runtime` clock.
+    let now = Instant::now();
+    session_core_at(peer, protocol, has_auth_checker, dialed, id, remote, now)
 }
 
 /// [`session_core`] started at `now` (the runtime's clock, or a test's virtual one).
