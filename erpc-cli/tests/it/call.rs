@@ -203,7 +203,7 @@ fn a_connection_lost_mid_call_is_reported_as_such() {
     let s = Server::start(&["--push-interval", "100ms"]);
     let addr = s.addr.clone();
     let client = std::thread::spawn(move || run(&["call", &addr, "/slow/sleep", "5000"]));
-    std::thread::sleep(std::time::Duration::from_millis(600));
+    std::thread::sleep(Duration::from_millis(600));
     drop(s);
     let r = client.join().unwrap();
     let line = r.error_line();
