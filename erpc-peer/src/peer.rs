@@ -22,7 +22,7 @@ use crate::state::{io_status, until_closed, LiveGuard, Shared};
 /// An eRPC peer: listens and dials with the same routes; every session, dialed or accepted,
 /// can call and push to the other side. Cheap to clone.
 ///
-/// Build one with [`PeerBuilder`] (through a runtime adapter, which picks `R`).
+/// Build one with [`PeerBuilder`](crate::PeerBuilder) (through a runtime adapter, which picks `R`).
 pub struct Peer<R: Runtime> {
     pub(crate) shared: Arc<Shared<R>>,
 }
