@@ -1308,4 +1308,58 @@ mod tests {
         s.seq = -1;
         assert_eq!(s.next_seq(), 0, "0 is a valid seq after the wrap");
     }
+
+    /// A client and a server session wired by hand; the server routes `/a`.
+    fn wired(now: Instant) -> (Session, Session) {
+        let mut r = crate::router::Router::new(crate::router::Mapper::Http);
+        r.add_call("/a").unwrap();
+        let mut sc = SessionConfig::acceptor();
+        sc.router = Arc::new(r);
+        sc.context_age = Some(Duration::from_secs(60));
+        let c = Session::new(SessionConfig::dialer(), SessionInfo::default(), now);
+        let s = Session::new(sc, SessionInfo::default(), now);
+        (c, s)
+    }
+
+    fn timers_bounded(s: &Session) -> bool {
+        s.timers.len() <= 2 * (s.pending.len() + s.in_flight.len()) + TIMER_SLACK
+    }
+
+    #[test]
+    fn timer_heap_stays_proportional_to_pending_calls() {
+        let now = origin();
+        let (mut c, mut s) = wired(now);
+        for round in 0..20 {
+            for _ in 0..1000 {
+                let m = Message::new(MessageType::CALL, 0, "/a");
+                c.call(now, m, CallOptions::default()).unwrap();
+            }
+            let mut buf = BytesMut::new();
+            c.poll_transmit_into(&mut buf);
+            s.handle_input(now, &mut buf);
+            let mut calls = Vec::new();
+            while let Some(ev) = s.poll_event() {
+                let Event::Call(call) = ev else { panic!() };
+                calls.push(call);
+            }
+            // Newest first: the heap heads stay live the longest, dead entries pile up
+            // behind them until compaction.
+            if round % 2 == 0 {
+                calls.reverse();
+            }
+            for call in calls {
+                s.reply(now, call.token, Reply::ok("")).unwrap();
+                assert!(timers_bounded(&s), "server: {}", s.timers.len());
+                let mut buf = BytesMut::new();
+                s.poll_transmit_into(&mut buf);
+                c.handle_input(now, &mut buf);
+                assert!(timers_bounded(&c), "client: {}", c.timers.len());
+            }
+            assert_eq!(c.pending_calls(), 0);
+            assert!(c.timers.is_empty() && s.timers.is_empty());
+            assert_eq!(c.poll_timeout(), None);
+            assert_eq!(s.poll_timeout(), None);
+            while c.poll_event().is_some() {}
+        }
+    }
 }

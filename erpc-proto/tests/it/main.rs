@@ -15,3 +15,4 @@ mod session_calls;
 mod session_plugins;
 mod session_prop;
 mod session_router;
+mod session_timers;
