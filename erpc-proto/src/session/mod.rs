@@ -666,7 +666,10 @@ impl Session {
     }
 
     /// Fires every timer due at `now`: call deadlines (the call completes with 408), handler
-    /// budgets (the session replies 408), heartbeats, session age, the graceful-close linger.
+    /// budgets (the session replies 408), heartbeats, session age, the linger of a graceful
+    /// close or after an EOF. Afterwards nothing is due at or before `now`:
+    /// [`poll_timeout`](Session::poll_timeout) is later, or `None`. Calling it early, or
+    /// late by any amount, is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if self.state == State::Closed {
