@@ -415,3 +415,49 @@ async fn the_handlers_of_one_connection_run_on_every_worker() {
     assert_eq!(within("first", first).await.unwrap().unwrap().body, 1);
     assert_eq!(within("second", second).await.unwrap().unwrap().body, 2);
 }
+
+#[tokio::test]
+async fn replies_still_go_out_after_the_client_half_closes() {
+    let server = builder(local())
+        .call("/slow/echo", |_ctx: CallCtx, body: Raw| async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            Ok::<_, Status>(body)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let mut calls = BytesMut::new();
+    for seq in 1..=3 {
+        calls.extend_from_slice(&frame(
+            MessageType::CALL,
+            seq,
+            "/slow/echo",
+            Bytes::from_static(b"hi"),
+        ));
+    }
+    s.write_all(&calls).await.unwrap();
+    // CALL, then shutdown(SHUT_WR): the handlers are still running.
+    s.shutdown().await.unwrap();
+    let mut got = BytesMut::new();
+    let mut buf = [0u8; 4096];
+    within("replies, then EOF", async {
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    let mut seqs = Vec::new();
+    while let Some(m) = RawProto.decode(&mut got, &WireConfig::default()).unwrap() {
+        assert_eq!(m.mtype, MessageType::REPLY);
+        assert_eq!(&m.body[..], b"hi");
+        seqs.push(m.seq);
+    }
+    seqs.sort();
+    assert_eq!(seqs, vec![1, 2, 3]);
+    eventually("session gone", || server.count_sessions() == 0).await;
+}

@@ -162,3 +162,49 @@ async fn readiness_probes_are_tolerated() {
     within("client close", client.close()).await;
     within("server close", server.close()).await;
 }
+
+#[tokio::test]
+async fn an_absurd_heartbeat_rate_does_not_take_the_connection_down() {
+    use erpc_proto::proto::{Protocol, RawProto};
+    use erpc_proto::{Message, MessageType, WireConfig};
+    let server = builder(local())
+        .heartbeat_pong()
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let mut out = bytes::BytesMut::new();
+    for (seq, rate) in [(1, "5000000000000000000"), (2, "18446744073709551615")] {
+        let mut m = Message::new(MessageType::PUSH, seq, "/heartbeat");
+        m.meta.set("hb_", rate);
+        RawProto
+            .encode(&m, &WireConfig::default(), &mut out)
+            .unwrap();
+    }
+    let mut call = Message::new(MessageType::CALL, 3, "/echo");
+    call.body_codec = erpc_proto::CodecId::JSON;
+    call.body = bytes::Bytes::from_static(b"41");
+    RawProto
+        .encode(&call, &WireConfig::default(), &mut out)
+        .unwrap();
+    s.write_all(&out).await.unwrap();
+    let mut got = bytes::BytesMut::new();
+    let mut buf = [0u8; 1024];
+    let reply = within("the call after the heartbeats is answered", async {
+        loop {
+            let n = s.read(&mut buf).await.unwrap();
+            assert!(n > 0, "the server dropped the connection");
+            got.extend_from_slice(&buf[..n]);
+            if let Some(m) = RawProto.decode(&mut got, &WireConfig::default()).unwrap() {
+                return m;
+            }
+        }
+    })
+    .await;
+    assert_eq!(reply.seq, 3);
+    assert_eq!(&reply.body[..], b"41");
+    assert_eq!(server.count_sessions(), 1);
+}
