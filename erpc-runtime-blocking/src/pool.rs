@@ -8,11 +8,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::session::lock;
+use erpc_peer::BoxFuture;
+
+use crate::rt::{block_on, lock};
 
 /// Work for the pool.
 pub(crate) trait Job: Send + 'static {
     fn run(self);
+}
+
+/// A handler's future: the worker runs it to completion (this crate's handlers complete on
+/// their first poll).
+impl Job for BoxFuture<()> {
+    fn run(self) {
+        block_on(self);
+    }
 }
 
 /// Sizing of the handler worker pool (see [`PeerBuilder::worker_pool`](crate::PeerBuilder::worker_pool)).
@@ -73,6 +83,7 @@ pub struct PoolStats {
 }
 
 struct State<J> {
+    cfg: PoolConfig,
     jobs: VecDeque<J>,
     workers: usize,
     idle: usize,
@@ -80,7 +91,6 @@ struct State<J> {
 }
 
 struct Inner<J> {
-    cfg: PoolConfig,
     state: Mutex<State<J>>,
     work: Condvar,
     rejected_calls: AtomicU64,
@@ -90,6 +100,13 @@ struct Inner<J> {
 /// A bounded thread pool. Cheap to clone.
 pub(crate) struct Pool<J> {
     inner: Arc<Inner<J>>,
+}
+
+impl<J> std::fmt::Debug for Pool<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cfg = lock(&self.inner.state).cfg;
+        f.debug_struct("Pool").field("config", &cfg).finish()
+    }
 }
 
 impl<J> Clone for Pool<J> {
@@ -104,11 +121,11 @@ impl<J: Job> Pool<J> {
     pub(crate) fn new(cfg: PoolConfig) -> Self {
         Pool {
             inner: Arc::new(Inner {
-                cfg: PoolConfig {
-                    max_workers: cfg.max_workers.max(1),
-                    ..cfg
-                },
                 state: Mutex::new(State {
+                    cfg: PoolConfig {
+                        max_workers: cfg.max_workers.max(1),
+                        ..cfg
+                    },
                     jobs: VecDeque::new(),
                     workers: 0,
                     idle: 0,
@@ -135,7 +152,7 @@ impl<J: Job> Pool<J> {
             inner.work.notify_one();
             return Ok(());
         }
-        if st.workers < inner.cfg.max_workers {
+        if st.workers < st.cfg.max_workers {
             let me = self.clone();
             let spawned = std::thread::Builder::new()
                 .name("erpc-worker".into())
@@ -147,12 +164,31 @@ impl<J: Job> Pool<J> {
             }
             tracing::warn!("could not start a worker thread");
         }
-        if backlog < inner.cfg.queue {
+        if backlog < st.cfg.queue {
             st.jobs.push_back(job);
             inner.work.notify_one();
             return Ok(());
         }
         Err(job)
+    }
+
+    /// Queues `job` even when the pool is full (for work that cannot be refused).
+    pub(crate) fn force_submit(&self, job: J) {
+        if let Err(job) = self.try_submit(job) {
+            let mut st = lock(&self.inner.state);
+            st.jobs.push_back(job);
+            if st.workers == 0 {
+                let me = self.clone();
+                if std::thread::Builder::new()
+                    .name("erpc-worker".into())
+                    .spawn(move || me.work())
+                    .is_ok()
+                {
+                    st.workers += 1;
+                }
+            }
+            self.inner.work.notify_one();
+        }
     }
 
     fn work(self) {
@@ -171,9 +207,10 @@ impl<J: Job> Pool<J> {
                 break;
             }
             st.idle += 1;
+            let idle_timeout = st.cfg.idle_timeout;
             let (guard, waited) = inner
                 .work
-                .wait_timeout(st, inner.cfg.idle_timeout)
+                .wait_timeout(st, idle_timeout)
                 .unwrap_or_else(|e| e.into_inner());
             st = guard;
             st.idle -= 1;
@@ -199,7 +236,15 @@ impl<J: Job> Pool<J> {
     }
 
     pub(crate) fn config(&self) -> PoolConfig {
-        self.inner.cfg
+        lock(&self.inner.state).cfg
+    }
+
+    /// Changes the sizing (before the pool runs anything).
+    pub(crate) fn resize(&self, cfg: PoolConfig) {
+        lock(&self.inner.state).cfg = PoolConfig {
+            max_workers: cfg.max_workers.max(1),
+            ..cfg
+        };
     }
 
     pub(crate) fn stats(&self) -> PoolStats {
