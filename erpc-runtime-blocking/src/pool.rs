@@ -86,8 +86,23 @@ struct State<J> {
     cfg: PoolConfig,
     jobs: VecDeque<J>,
     workers: usize,
+    /// Threads waiting for work.
     idle: usize,
+    /// Idle threads woken and not yet running (at most one at a time: each woken thread
+    /// wakes the next if work is left, so a burst of small jobs wakes only as many threads
+    /// as it keeps busy).
+    waking: usize,
     closed: bool,
+}
+
+impl<J> State<J> {
+    /// Wakes an idle thread for the queued work unless one is already on its way.
+    fn wake_one(&mut self, cv: &Condvar) {
+        if !self.jobs.is_empty() && self.idle > self.waking && self.waking == 0 {
+            self.waking += 1;
+            cv.notify_one();
+        }
+    }
 }
 
 struct Inner<J> {
@@ -129,6 +144,7 @@ impl<J: Job> Pool<J> {
                     jobs: VecDeque::new(),
                     workers: 0,
                     idle: 0,
+                    waking: 0,
                     closed: false,
                 }),
                 work: Condvar::new(),
@@ -149,7 +165,7 @@ impl<J: Job> Pool<J> {
         let backlog = st.jobs.len().saturating_sub(st.idle);
         if st.jobs.len() < st.idle {
             st.jobs.push_back(job);
-            inner.work.notify_one();
+            st.wake_one(&inner.work);
             return Ok(());
         }
         if st.workers < st.cfg.max_workers {
@@ -166,7 +182,7 @@ impl<J: Job> Pool<J> {
         }
         if backlog < st.cfg.queue {
             st.jobs.push_back(job);
-            inner.work.notify_one();
+            st.wake_one(&inner.work);
             return Ok(());
         }
         Err(job)
@@ -187,7 +203,7 @@ impl<J: Job> Pool<J> {
                     st.workers += 1;
                 }
             }
-            self.inner.work.notify_one();
+            st.wake_one(&self.inner.work);
         }
     }
 
@@ -196,6 +212,7 @@ impl<J: Job> Pool<J> {
         let mut st = lock(&inner.state);
         loop {
             if let Some(job) = st.jobs.pop_front() {
+                st.wake_one(&inner.work);
                 drop(st);
                 // Handlers catch their own panics; this keeps the count right if anything
                 // else in a job does.
@@ -214,6 +231,7 @@ impl<J: Job> Pool<J> {
                 .unwrap_or_else(|e| e.into_inner());
             st = guard;
             st.idle -= 1;
+            st.waking = st.waking.saturating_sub(1);
             if waited.timed_out() && st.jobs.is_empty() {
                 break;
             }
