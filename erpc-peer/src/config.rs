@@ -72,6 +72,73 @@ pub struct PeerConfig {
     pub read_buffer: usize,
     /// erpc-rs: `SO_SNDBUF`; 0: the OS default.
     pub write_buffer: usize,
+    /// erpc-rs: the high-water mark of bytes queued for a session's socket (default 4 MiB).
+    /// At the mark the session stops taking calls and pushes from its handles (they wait)
+    /// and stops starting handlers, until the queue drains below half the mark; reading
+    /// pauses while incoming work waits or the queue holds twice the mark, so a peer that
+    /// sends without reading is held back by its own TCP window. 0: the default.
+    pub max_queued_bytes: usize,
+    /// erpc-rs: handlers (call, push, auth) running at once per session (default 1024). At
+    /// the limit the session stops reading until one finishes. 0: the default.
+    pub max_handlers: usize,
+    /// erpc-rs: handlers running at once in the whole peer (default 65,536). At the limit
+    /// every session waits for a free slot before it starts another handler. 0: the default.
+    pub max_peer_handlers: usize,
+    /// erpc-rs: calls and pushes a session's handles may queue for its connection (default
+    /// 1024). When the queue is full `call`/`push` wait for room (until their deadline) and
+    /// `try_push` fails at once. 0: the default.
+    pub max_queued_commands: usize,
+    /// erpc-rs: a session whose queued bytes have not moved for this long is closed (its
+    /// pending calls fail with 102); zero: never. Default 30 s.
+    #[serde(with = "go_duration")]
+    pub write_timeout: Duration,
+    /// erpc-rs: with an auth checker, an accepted session that has not authenticated within
+    /// this is closed (a dialed one waiting for its AUTH_REPLY too); zero: never. Default
+    /// 10 s.
+    #[serde(with = "go_duration")]
+    pub auth_timeout: Duration,
+}
+
+/// Defaults of the flow-control limits of [`PeerConfig`].
+pub mod limits {
+    /// [`PeerConfig::max_queued_bytes`](super::PeerConfig::max_queued_bytes): 4 MiB.
+    pub const MAX_QUEUED_BYTES: usize = 4 << 20;
+    /// [`PeerConfig::max_handlers`](super::PeerConfig::max_handlers): 1024.
+    pub const MAX_HANDLERS: usize = 1024;
+    /// [`PeerConfig::max_peer_handlers`](super::PeerConfig::max_peer_handlers): 65,536.
+    pub const MAX_PEER_HANDLERS: usize = 1 << 16;
+    /// [`PeerConfig::max_queued_commands`](super::PeerConfig::max_queued_commands): 1024.
+    pub const MAX_QUEUED_COMMANDS: usize = 1024;
+}
+
+impl PeerConfig {
+    /// [`max_queued_bytes`](PeerConfig::max_queued_bytes) with 0 meaning the default.
+    pub fn queued_bytes_limit(&self) -> usize {
+        nonzero_or(self.max_queued_bytes, limits::MAX_QUEUED_BYTES)
+    }
+
+    /// [`max_handlers`](PeerConfig::max_handlers) with 0 meaning the default.
+    pub fn handlers_limit(&self) -> usize {
+        nonzero_or(self.max_handlers, limits::MAX_HANDLERS)
+    }
+
+    /// [`max_peer_handlers`](PeerConfig::max_peer_handlers) with 0 meaning the default.
+    pub fn peer_handlers_limit(&self) -> usize {
+        nonzero_or(self.max_peer_handlers, limits::MAX_PEER_HANDLERS)
+    }
+
+    /// [`max_queued_commands`](PeerConfig::max_queued_commands) with 0 meaning the default.
+    pub fn queued_commands_limit(&self) -> usize {
+        nonzero_or(self.max_queued_commands, limits::MAX_QUEUED_COMMANDS)
+    }
+}
+
+fn nonzero_or(v: usize, default: usize) -> usize {
+    if v == 0 {
+        default
+    } else {
+        v
+    }
 }
 
 impl Default for PeerConfig {
@@ -97,6 +164,12 @@ impl Default for PeerConfig {
             tcp_keepalive: Duration::from_secs(15),
             read_buffer: 0,
             write_buffer: 0,
+            max_queued_bytes: limits::MAX_QUEUED_BYTES,
+            max_handlers: limits::MAX_HANDLERS,
+            max_peer_handlers: limits::MAX_PEER_HANDLERS,
+            max_queued_commands: limits::MAX_QUEUED_COMMANDS,
+            write_timeout: Duration::from_secs(30),
+            auth_timeout: Duration::from_secs(10),
         }
     }
 }

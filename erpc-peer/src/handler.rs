@@ -20,6 +20,7 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 pub(crate) type CallFn = Arc<dyn Fn(CallCtx, Message) -> BoxFuture<Reply> + Send + Sync>;
 pub(crate) type PushFn = Arc<dyn Fn(PushCtx, Message) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type AuthCheckFn = Arc<dyn Fn(Message) -> BoxFuture<Reply> + Send + Sync>;
 
 /// A registered handler.
 #[derive(Clone)]

@@ -13,26 +13,32 @@
 //! inside the driver (no task spawn per message); everything the core queued is written with
 //! one write; reads are 64 KiB.
 
+mod builder;
 mod call;
 mod config;
+mod conn;
 mod context;
 mod driver;
 mod handler;
+mod lifecycle;
 mod log;
 mod peer;
 pub mod runtime;
 mod session;
 mod setup;
+mod state;
 #[cfg(feature = "tls")]
 pub mod tls;
 
+pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};
-pub use config::{format_go_duration, parse_go_duration, PeerConfig};
+pub use config::{format_go_duration, limits, parse_go_duration, PeerConfig};
+pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
 pub use handler::{BoxFuture, IntoReply, Response};
-pub use peer::{BuildError, Peer, PeerBuilder, Service, SubRoute};
+pub use peer::Peer;
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer};
 pub use session::{CallFuture, Session};
 
@@ -51,7 +57,8 @@ pub mod adapter {
     pub use crate::handler::{call_args, log_push_panic, panic_reply, push_args};
     pub use crate::log::LogConfig;
     pub use crate::setup::{
-        endpoint, listen_addr, post_new_peer, redial_interval, session_core, BuilderCore, PeerParts,
+        endpoint, listen_addr, post_new_peer, redial_interval, session_core, session_core_at,
+        BuilderCore, PeerParts,
     };
 }
 

@@ -63,17 +63,16 @@ impl Endpoint {
         Endpoint::Unix(path.into())
     }
 
-    /// Resolves `host:port` to socket addresses of the allowed family (blocking DNS for names;
-    /// literal addresses do not block). An empty host means `127.0.0.1` for dialing.
-    pub fn resolve(&self, listening: bool) -> io::Result<Vec<std::net::SocketAddr>> {
-        use std::net::ToSocketAddrs;
+    /// The `host:port` to look up for a TCP endpoint (an empty host made explicit: localhost
+    /// when dialing, every address when listening, in the allowed family).
+    pub fn lookup_target(&self, listening: bool) -> io::Result<String> {
         let Endpoint::Tcp { addr, family } = self else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "not a TCP endpoint",
             ));
         };
-        let addr = if let Some(port) = addr.strip_prefix(':') {
+        Ok(if let Some(port) = addr.strip_prefix(':') {
             match (listening, family) {
                 (true, IpFamily::V6) => format!("[::]:{port}"),
                 (true, _) => format!("0.0.0.0:{port}"),
@@ -82,9 +81,20 @@ impl Endpoint {
             }
         } else {
             addr.clone()
+        })
+    }
+
+    /// The addresses of `addrs` in the endpoint's family; an error when none is left.
+    pub fn filter_family(
+        &self,
+        addrs: impl IntoIterator<Item = std::net::SocketAddr>,
+    ) -> io::Result<Vec<std::net::SocketAddr>> {
+        let family = match self {
+            Endpoint::Tcp { family, .. } => *family,
+            Endpoint::Unix(_) => IpFamily::Any,
         };
-        let list: Vec<_> = addr
-            .to_socket_addrs()?
+        let list: Vec<_> = addrs
+            .into_iter()
             .filter(|a| match family {
                 IpFamily::Any => true,
                 IpFamily::V4 => a.is_ipv4(),
@@ -94,10 +104,28 @@ impl Endpoint {
         if list.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrNotAvailable,
-                format!("no {family:?} address for {addr}"),
+                format!("no {family:?} address for {self}"),
             ));
         }
         Ok(list)
+    }
+
+    /// The address when the endpoint is a literal `ip:port` (no lookup needed).
+    pub fn literal(&self, listening: bool) -> Option<std::net::SocketAddr> {
+        self.lookup_target(listening).ok()?.parse().ok()
+    }
+
+    /// Resolves `host:port` to socket addresses of the allowed family, blocking the calling
+    /// thread for a DNS lookup when the host is a name (literal addresses never block). The
+    /// async adapters look names up without blocking (see their `connect`); this is for
+    /// listening and for the blocking adapter.
+    pub fn resolve(&self, listening: bool) -> io::Result<Vec<std::net::SocketAddr>> {
+        use std::net::ToSocketAddrs;
+        if let Some(a) = self.literal(listening) {
+            return self.filter_family([a]);
+        }
+        let target = self.lookup_target(listening)?;
+        self.filter_family(target.to_socket_addrs()?)
     }
 }
 
@@ -196,6 +224,7 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
 
     /// The current time on this runtime's clock. The peer layer reads the clock only here
     /// and passes the time into its sans-IO core.
+    #[allow(clippy::disallowed_methods)] // The one place the peer layer reads the clock.
     fn now(&self) -> Instant {
         Instant::now()
     }

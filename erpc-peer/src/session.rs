@@ -10,32 +10,43 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
+use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody, Raw};
 use erpc_proto::session::CallOptions;
 use erpc_proto::{Code, CodecId, Message, Status};
-use futures_channel::{mpsc, oneshot};
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
 
 use crate::call::{decode_reply, encode_push, CallBuilder, CallReply, SessionHandle};
+use crate::conn::queue::{Command, CommandQueue, Refused};
+use crate::conn::stats::{SessionCounters, SessionStats};
+use crate::handler::BoxFuture;
+use crate::runtime::Runtime;
 
-pub(crate) enum Command {
-    Call {
-        msg: Message,
-        opts: CallOptions,
-        tx: oneshot::Sender<Result<Message, Status>>,
-    },
-    Push {
-        msg: Message,
-        tx: oneshot::Sender<Result<(), Status>>,
-    },
-    Close {
-        linger: Option<Duration>,
-    },
+/// The clock and timers of the runtime a session runs on, for deadlines on the handle side.
+pub(crate) trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()>;
+}
+
+/// [`Clock`] of a [`Runtime`].
+pub(crate) struct RtClock<R>(pub(crate) R);
+
+impl<R: Runtime> Clock for RtClock<R> {
+    fn now(&self) -> Instant {
+        self.0.now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<()> {
+        Box::pin(self.0.timer(deadline))
+    }
 }
 
 pub(crate) struct SessionInner {
-    pub(crate) tx: mpsc::UnboundedSender<Command>,
+    pub(crate) queue: CommandQueue,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) counters: SessionCounters,
     pub(crate) id: Mutex<String>,
     pub(crate) local_addr: Mutex<String>,
     pub(crate) remote_addr: Mutex<String>,
@@ -43,9 +54,25 @@ pub(crate) struct SessionInner {
     pub(crate) codecs: CodecRegistry,
     pub(crate) default_codec: CodecId,
     pub(crate) close_linger: Duration,
+    /// The deadline of calls (and of queueing a push) that set none.
+    pub(crate) call_timeout: Option<Duration>,
     data: Mutex<HashMap<String, Arc<dyn Any + Send + Sync>>>,
     pub(crate) closed: AtomicBool,
     pub(crate) closed_event: event_listener::Event,
+}
+
+/// What a new session handle is made of.
+pub(crate) struct SessionParts {
+    pub(crate) id: String,
+    pub(crate) local_addr: String,
+    pub(crate) remote_addr: String,
+    pub(crate) dialed: bool,
+    pub(crate) codecs: CodecRegistry,
+    pub(crate) default_codec: CodecId,
+    pub(crate) close_linger: Duration,
+    pub(crate) call_timeout: Option<Duration>,
+    pub(crate) max_queued_commands: usize,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// A connection's session: call and push to the peer, inspect it, close it.
@@ -65,27 +92,20 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        tx: mpsc::UnboundedSender<Command>,
-        id: String,
-        local_addr: String,
-        remote_addr: String,
-        dialed: bool,
-        codecs: CodecRegistry,
-        default_codec: CodecId,
-        close_linger: Duration,
-    ) -> Session {
+    pub(crate) fn new(p: SessionParts) -> Session {
         Session {
             inner: Arc::new(SessionInner {
-                tx,
-                id: Mutex::new(id),
-                local_addr: Mutex::new(local_addr),
-                remote_addr: Mutex::new(remote_addr),
-                dialed,
-                codecs,
-                default_codec,
-                close_linger,
+                queue: CommandQueue::new(p.max_queued_commands),
+                clock: p.clock,
+                counters: SessionCounters::default(),
+                id: Mutex::new(p.id),
+                local_addr: Mutex::new(p.local_addr),
+                remote_addr: Mutex::new(p.remote_addr),
+                dialed: p.dialed,
+                codecs: p.codecs,
+                default_codec: p.default_codec,
+                close_linger: p.close_linger,
+                call_timeout: p.call_timeout,
                 data: Mutex::new(HashMap::new()),
                 closed: AtomicBool::new(false),
                 closed_event: event_listener::Event::new(),
@@ -172,18 +192,13 @@ impl Session {
 
     /// Sends a raw CALL message (body already encoded) and returns the raw REPLY.
     pub async fn call_message(&self, msg: Message, opts: CallOptions) -> Result<Message, Status> {
-        let rx = self.start_call(msg, opts)?;
-        rx.await.unwrap_or_else(|_| Err(conn_closed()))
+        let mut fut = CallFuture::<Raw>::new(self.clone(), Ok(msg), opts);
+        std::future::poll_fn(|cx| fut.poll_message(cx)).await
     }
 
-    /// Hands a CALL to the connection's task; the reply comes on the receiver.
-    fn start_call(&self, msg: Message, opts: CallOptions) -> Result<ReplyReceiver, Status> {
-        let (tx, rx) = oneshot::channel();
-        self.send(Command::Call { msg, opts, tx })?;
-        Ok(rx)
-    }
-
-    /// Pushes `args` to `service_method` (one-way). `Ok` means the frame was queued.
+    /// Pushes `args` to `service_method` (one-way). `Ok` means the frame was queued for the
+    /// socket. When the session's command queue is full this waits for room, at most the
+    /// peer's call timeout (then 408); see [`try_push`](Session::try_push).
     pub async fn push<A: EncodeBody + ?Sized>(
         &self,
         service_method: &str,
@@ -193,31 +208,85 @@ impl Session {
             .await
     }
 
-    /// Pushes a raw PUSH message (body already encoded).
+    /// Pushes a raw PUSH message (body already encoded); waits like [`push`](Session::push).
     pub async fn push_message(&self, msg: Message) -> Result<(), Status> {
+        let deadline = self.deadline(None);
         let (tx, rx) = oneshot::channel();
-        self.send(Command::Push { msg, tx })?;
+        self.enqueue(Command::Push { msg, deadline, tx }, deadline)
+            .await?;
         rx.await.unwrap_or_else(|_| Err(conn_closed()))
+    }
+
+    /// Pushes without waiting: `Ok` once the push is in the session's command queue (the
+    /// connection sends it next); an error at once when the queue is full (503-like 500
+    /// status `command queue full`) or the session is closed (102). For broadcasts to many
+    /// sessions, where one that does not drain must not hold up the rest.
+    pub fn try_push<A: EncodeBody + ?Sized>(
+        &self,
+        service_method: &str,
+        args: &A,
+    ) -> Result<(), Status> {
+        let msg = encode_push(self, service_method, args)?;
+        let (tx, _rx) = oneshot::channel();
+        let deadline = self.deadline(None);
+        match self
+            .inner
+            .queue
+            .try_push(Command::Push { msg, deadline, tx })
+        {
+            Ok(()) => Ok(()),
+            Err(Refused::Full(_)) => Err(queue_full()),
+            Err(Refused::Ended) => Err(conn_closed()),
+        }
+    }
+
+    /// The session's figures: bytes and commands queued, handlers running, calls pending,
+    /// bytes in and out, calls and pushes served.
+    pub fn stats(&self) -> SessionStats {
+        self.inner.counters.snapshot(self.inner.queue.len())
     }
 
     /// Closes gracefully: new calls are refused, calls in flight finish within the peer's
     /// shutdown timeout.
     pub fn close(&self) {
-        let _ = self.inner.tx.unbounded_send(Command::Close {
-            linger: Some(self.inner.close_linger),
-        });
+        self.inner.queue.close(Some(self.inner.close_linger));
     }
 
     /// Closes at once: pending calls fail with 102.
     pub fn close_now(&self) {
-        let _ = self
-            .inner
-            .tx
-            .unbounded_send(Command::Close { linger: None });
+        self.inner.queue.close(None);
     }
 
-    fn send(&self, cmd: Command) -> Result<(), Status> {
-        self.inner.tx.unbounded_send(cmd).map_err(|_| conn_closed())
+    /// When a command made now with `timeout` (`None`: the session's default) gives up.
+    fn deadline(&self, timeout: Option<Option<Duration>>) -> Option<Instant> {
+        let t = timeout.unwrap_or(self.inner.call_timeout)?;
+        self.inner.clock.now().checked_add(t)
+    }
+
+    /// Queues `cmd`, waiting for room until `deadline`.
+    async fn enqueue(&self, cmd: Command, deadline: Option<Instant>) -> Result<(), Status> {
+        let mut cmd = match self.inner.queue.try_push(cmd) {
+            Ok(()) => return Ok(()),
+            Err(Refused::Ended) => return Err(conn_closed()),
+            Err(Refused::Full(c)) => c,
+        };
+        let mut sleep = deadline.map(|d| self.inner.clock.sleep_until(d));
+        loop {
+            let room = self.inner.queue.listen_room();
+            cmd = match self.inner.queue.try_push(cmd) {
+                Ok(()) => return Ok(()),
+                Err(Refused::Ended) => return Err(conn_closed()),
+                Err(Refused::Full(c)) => c,
+            };
+            match sleep.as_mut() {
+                Some(s) => {
+                    if let Either::Right(_) = select(room, s.as_mut()).await {
+                        return Err(queue_timeout());
+                    }
+                }
+                None => room.await,
+            }
+        }
     }
 
     pub(crate) fn mark_closed(&self) {
@@ -232,8 +301,23 @@ fn conn_closed() -> Status {
     Status::from_code(Code::CONN_CLOSED)
 }
 
+fn queue_full() -> Status {
+    Status::new(
+        Code::INTERNAL_SERVER_ERROR,
+        "command queue full",
+        Some("the session's connection is not draining its queue (max_queued_commands)"),
+    )
+}
+
+fn queue_timeout() -> Status {
+    Status::with_cause(
+        Code::HANDLE_TIMEOUT,
+        "context deadline exceeded (the session's command queue stayed full)",
+    )
+}
+
 impl SessionHandle for Session {
-    type Reply<'a, R> = CallFuture<'a, R>;
+    type Reply<'a, R> = CallFuture<R>;
 
     fn remote_addr(&self) -> String {
         Session::remote_addr(self)
@@ -247,27 +331,26 @@ impl SessionHandle for Session {
         self.inner.default_codec
     }
 
-    fn send_call<'a, R: DecodeBody>(
-        &'a self,
+    fn send_call<R: DecodeBody>(
+        &self,
         call: Result<Message, Status>,
         opts: CallOptions,
-    ) -> CallFuture<'a, R> {
-        CallFuture {
-            session: self,
-            state: match call {
-                Ok(msg) => CallState::Unsent(msg, opts),
-                Err(st) => CallState::Failed(st),
-            },
-            _reply: PhantomData,
-        }
+    ) -> CallFuture<R> {
+        CallFuture::new(self.clone(), call, opts)
     }
 }
 
 /// The reply to a call from [`CallBuilder::send`] on an async [`Session`]. Like any future it
-/// does nothing until polled: the call is sent when it is first polled.
+/// does nothing until polled: the call is sent when it is first polled (its deadline counts
+/// from then). It owns a handle on the session (`Send + 'static`, so it can be spawned).
+///
+/// Dropping it before it completes cancels the call: a call still queued is never sent, a
+/// call already sent is forgotten by the connection at once (its entry and timer freed; a
+/// late reply is dropped quietly). The peer's handler may still run: eRPC has no
+/// cancellation on the wire.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
-pub struct CallFuture<'a, R> {
-    session: &'a Session,
+pub struct CallFuture<R> {
+    session: Session,
     state: CallState,
     _reply: PhantomData<fn() -> R>,
 }
@@ -275,50 +358,102 @@ pub struct CallFuture<'a, R> {
 enum CallState {
     Unsent(Message, CallOptions),
     Failed(Status),
-    Sent(ReplyReceiver),
+    /// Waiting for room in the command queue.
+    Queueing(u64, BoxFuture<Result<(), Status>>, ReplyReceiver),
+    Sent(u64, ReplyReceiver),
     Done,
 }
 
-impl<R> fmt::Debug for CallFuture<'_, R> {
+impl<R> fmt::Debug for CallFuture<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
             CallState::Unsent(..) => "unsent",
             CallState::Failed(_) => "failed",
-            CallState::Sent(_) => "sent",
+            CallState::Queueing(..) => "queueing",
+            CallState::Sent(..) => "sent",
             CallState::Done => "done",
         };
         f.debug_struct("CallFuture")
-            .field("session", self.session)
+            .field("session", &self.session)
             .field("state", &state)
             .finish()
     }
 }
 
-impl<R: DecodeBody> Future for CallFuture<'_, R> {
-    type Output = Result<CallReply<R>, Status>;
+impl<R> CallFuture<R> {
+    fn new(session: Session, call: Result<Message, Status>, opts: CallOptions) -> Self {
+        CallFuture {
+            session,
+            state: match call {
+                Ok(msg) => CallState::Unsent(msg, opts),
+                Err(st) => CallState::Failed(st),
+            },
+            _reply: PhantomData,
+        }
+    }
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
+    /// Drives the call to its raw reply.
+    fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Status>> {
         loop {
-            match std::mem::replace(&mut this.state, CallState::Done) {
-                CallState::Unsent(msg, opts) => match this.session.start_call(msg, opts) {
-                    Ok(rx) => this.state = CallState::Sent(rx),
-                    Err(st) => return Poll::Ready(Err(st)),
-                },
+            match std::mem::replace(&mut self.state, CallState::Done) {
+                CallState::Unsent(msg, opts) => {
+                    let inner = &self.session.inner;
+                    let deadline = self.session.deadline(opts.timeout);
+                    let key = inner.queue.next_key();
+                    let (tx, rx) = oneshot::channel();
+                    let cmd = Command::Call {
+                        msg,
+                        deadline,
+                        key,
+                        tx,
+                    };
+                    match inner.queue.try_push(cmd) {
+                        Ok(()) => self.state = CallState::Sent(key, rx),
+                        Err(Refused::Ended) => return Poll::Ready(Err(conn_closed())),
+                        Err(Refused::Full(cmd)) => {
+                            let s = self.session.clone();
+                            let wait = Box::pin(async move { s.enqueue(cmd, deadline).await });
+                            self.state = CallState::Queueing(key, wait, rx);
+                        }
+                    }
+                }
                 CallState::Failed(st) => return Poll::Ready(Err(st)),
-                CallState::Sent(mut rx) => {
+                CallState::Queueing(key, mut wait, rx) => match wait.as_mut().poll(cx) {
+                    Poll::Pending => {
+                        self.state = CallState::Queueing(key, wait, rx);
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(Ok(())) => self.state = CallState::Sent(key, rx),
+                    Poll::Ready(Err(st)) => return Poll::Ready(Err(st)),
+                },
+                CallState::Sent(key, mut rx) => {
                     let Poll::Ready(reply) = Pin::new(&mut rx).poll(cx) else {
-                        this.state = CallState::Sent(rx);
+                        self.state = CallState::Sent(key, rx);
                         return Poll::Pending;
                     };
-                    let reply = reply.unwrap_or_else(|_| Err(conn_closed()));
-                    return Poll::Ready(
-                        reply.and_then(|m| decode_reply(m, &this.session.inner.codecs)),
-                    );
+                    return Poll::Ready(reply.unwrap_or_else(|_| Err(conn_closed())));
                 }
                 CallState::Done => panic!("CallFuture polled after completion"),
             }
         }
+    }
+}
+
+impl<R> Drop for CallFuture<R> {
+    fn drop(&mut self) {
+        if let CallState::Sent(key, _) = self.state {
+            self.session.inner.queue.cancel(key);
+        }
+    }
+}
+
+impl<R: DecodeBody> Future for CallFuture<R> {
+    type Output = Result<CallReply<R>, Status>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let reply = std::task::ready!(this.poll_message(cx));
+        Poll::Ready(reply.and_then(|m| decode_reply(m, &this.session.inner.codecs)))
     }
 }
 

@@ -16,9 +16,9 @@ use erpc_proto::session::{Auth, HeartbeatPing, Session as Core, SessionConfig};
 use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{CodecId, Meta, WireConfig};
 
+use crate::builder::BuildError;
 use crate::config::PeerConfig;
 use crate::log::LogConfig;
-use crate::peer::BuildError;
 use crate::runtime::{Endpoint, IpFamily, SocketOptions};
 
 /// The runtime-independent half of a peer builder; `H` is the adapter's handler type.
@@ -278,6 +278,21 @@ pub fn session_core(
     id: &str,
     remote: &str,
 ) -> Core {
+    #[allow(clippy::disallowed_methods)] // For adapters without a `Runtime` clock.
+    let now = Instant::now();
+    session_core_at(peer, protocol, has_auth_checker, dialed, id, remote, now)
+}
+
+/// [`session_core`] started at `now` (the runtime's clock, or a test's virtual one).
+pub fn session_core_at(
+    peer: &SessionConfig,
+    protocol: &Arc<dyn Protocol>,
+    has_auth_checker: bool,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+    now: Instant,
+) -> Core {
     let mut cfg = peer.clone();
     cfg.protocol = Arc::clone(protocol);
     cfg.dialed = dialed;
@@ -296,7 +311,7 @@ pub fn session_core(
     Core::new(
         cfg,
         SessionInfo::new(id, Some(remote.to_owned()), dialed),
-        Instant::now(),
+        now,
     )
 }
 

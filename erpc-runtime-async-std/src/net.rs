@@ -163,7 +163,15 @@ pub(crate) async fn connect(
 ) -> io::Result<Connected<AsyncIoStream>> {
     match endpoint {
         Endpoint::Tcp { .. } => {
-            let addrs = endpoint.resolve(false)?;
+            // A host name is looked up on a blocking thread (async-net), so the peer's dial
+            // timeout bounds the lookup too.
+            let addrs = match endpoint.literal(false) {
+                Some(a) => endpoint.filter_family([a])?,
+                None => {
+                    let target = endpoint.lookup_target(false)?;
+                    endpoint.filter_family(async_net::resolve(target).await?)?
+                }
+            };
             let s = TcpStream::connect(&addrs[..]).await?;
             tcp_connected(s, opts)
         }

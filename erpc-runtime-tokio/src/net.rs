@@ -146,7 +146,15 @@ impl Runtime for Tokio {
     ) -> io::Result<Connected<Self::Stream>> {
         match endpoint {
             Endpoint::Tcp { .. } => {
-                let addrs = endpoint.resolve(false)?;
+                // A host name is looked up on tokio's blocking pool, so the peer's dial
+                // timeout bounds the lookup too.
+                let addrs = match endpoint.literal(false) {
+                    Some(a) => endpoint.filter_family([a])?,
+                    None => {
+                        let target = endpoint.lookup_target(false)?;
+                        endpoint.filter_family(tokio::net::lookup_host(target).await?)?
+                    }
+                };
                 let s = TcpStream::connect(&addrs[..]).await?;
                 tcp_connected(s, opts)
             }

@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 mod concurrency;
+mod flow_control;
 mod readme;
 mod redial;
 mod service_macro;

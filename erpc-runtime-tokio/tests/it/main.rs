@@ -5,6 +5,7 @@ mod auth;
 mod common;
 mod concurrency;
 mod config;
+mod flow_control;
 mod go_wire;
 mod hostile;
 mod limits;

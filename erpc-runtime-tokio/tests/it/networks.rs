@@ -92,3 +92,26 @@ async fn tcp4_and_a_port_only_address() {
     within("client close", client.close()).await;
     within("server close", server.close()).await;
 }
+
+#[tokio::test]
+async fn a_host_name_is_looked_up_within_the_dial_timeout() {
+    let server = echo(PeerConfig {
+        local_ip: "127.0.0.1".into(),
+        ..PeerConfig::default()
+    });
+    let addr = server.listen().await.unwrap();
+    let port = addr.rsplit(':').next().unwrap();
+    let client = builder(PeerConfig {
+        network: "tcp4".into(),
+        dial_timeout: std::time::Duration::from_secs(5),
+        ..PeerConfig::default()
+    })
+    .build()
+    .unwrap();
+    // `localhost` is a name: it is looked up on tokio's blocking pool, not on an executor
+    // thread, so the dial timeout bounds it.
+    let sess = within("dial localhost", client.dial(&format!("localhost:{port}")))
+        .await
+        .unwrap();
+    echo_ok(&sess, 9).await;
+}

@@ -1,0 +1,394 @@
+//! The connection core without sockets or runtime: an `erpc_proto` session plays the remote
+//! peer over an in-memory byte stream, time is virtual, handlers are run by the test.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use erpc_proto::codec::Raw;
+use erpc_proto::plugin::SessionInfo;
+use erpc_proto::proto::Protocol;
+use erpc_proto::router::RouteKind;
+use erpc_proto::session::{CallOptions, Event, Session as Core, SessionConfig};
+use erpc_proto::{Code, CodecId, Message, MessageType, Status};
+use futures_channel::oneshot;
+
+use super::queue::Command;
+use super::stats::{HandlerSlots, PeerCounters};
+use super::*;
+use crate::handler::{call_fn, AuthCheckFn, Handler};
+use crate::session::{Clock, SessionParts};
+use crate::setup::{session_core_at, BuilderCore};
+use crate::{CallCtx, PeerConfig};
+
+/// A clock that only moves when the test says so.
+struct Virtual(Instant);
+
+impl Clock for Virtual {
+    fn now(&self) -> Instant {
+        self.0
+    }
+
+    fn sleep_until(&self, _deadline: Instant) -> crate::BoxFuture<()> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[allow(clippy::disallowed_methods)]
+fn origin() -> Instant {
+    Instant::now()
+}
+
+/// The connection core of an accepted connection and the remote peer's session.
+struct Rig {
+    now: Instant,
+    conn: ConnCore,
+    remote: Core,
+    rbuf: BytesMut,
+    remote_rbuf: BytesMut,
+    /// Work the core handed out, not run yet.
+    work: VecDeque<Work>,
+}
+
+fn rig(config: PeerConfig, auth: bool) -> Rig {
+    let now = origin();
+    let mut b: BuilderCore<Handler> = BuilderCore::new(config);
+    let codecs = b.codecs.clone();
+    b.add(
+        RouteKind::Call,
+        "/echo",
+        Handler::Call(call_fn(
+            |_ctx: CallCtx, body: Raw| async move { Ok::<_, Status>(body) },
+            codecs,
+        )),
+    );
+    let parts = b.build().unwrap();
+    let auth_checker: Option<AuthCheckFn> = auth.then(|| {
+        let f: AuthCheckFn =
+            Arc::new(|_m| Box::pin(async { Reply::ok(Bytes::from_static(b"ok")) }));
+        f
+    });
+    let peer = Arc::new(PeerCore {
+        handlers: parts.handlers,
+        auth_checker,
+        log: parts.log,
+        limits: Limits::from_config(&parts.config),
+        slots: HandlerSlots::new(parts.config.peer_handlers_limit()),
+        counters: PeerCounters::default(),
+    });
+    let protocol: Arc<dyn Protocol> = Arc::clone(&parts.session_cfg.protocol);
+    let core = session_core_at(
+        &parts.session_cfg,
+        &protocol,
+        auth,
+        false,
+        "s",
+        "remote",
+        now,
+    );
+    let handle = Session::new(SessionParts {
+        id: "s".into(),
+        local_addr: "local".into(),
+        remote_addr: "remote".into(),
+        dialed: false,
+        codecs: parts.session_cfg.codecs.clone(),
+        default_codec: parts.session_cfg.default_body_codec,
+        close_linger: Duration::from_secs(1),
+        call_timeout: Some(Duration::from_secs(60)),
+        max_queued_commands: 16,
+        clock: Arc::new(Virtual(now)),
+    });
+    let conn = ConnCore::new(now, core, peer, handle, None);
+    let remote = Core::new(SessionConfig::dialer(), SessionInfo::default(), now);
+    Rig {
+        now,
+        conn,
+        remote,
+        rbuf: BytesMut::new(),
+        remote_rbuf: BytesMut::new(),
+        work: VecDeque::new(),
+    }
+}
+
+impl Rig {
+    /// The remote side calls `/echo` with `body`.
+    fn remote_call(&mut self, body: Bytes) {
+        let mut m = Message::new(MessageType::CALL, 0, "/echo");
+        m.body_codec = CodecId::PLAIN;
+        m.body = body;
+        self.remote
+            .call(self.now, m, CallOptions::no_timeout())
+            .unwrap();
+    }
+
+    /// Moves the remote's bytes to the core, if the core reads.
+    fn deliver(&mut self) -> bool {
+        self.collect_work();
+        if !self.conn.wants_read() {
+            return false;
+        }
+        let Some(bytes) = self.remote.poll_transmit() else {
+            return false;
+        };
+        self.rbuf.extend_from_slice(&bytes);
+        let n = bytes.len();
+        self.conn.handle_read(self.now, n, &mut self.rbuf);
+        true
+    }
+
+    /// Takes the work the core hands out.
+    fn collect_work(&mut self) {
+        self.conn.new_turn();
+        while let Some(w) = self.conn.poll_work(self.now) {
+            self.work.push_back(w);
+        }
+    }
+
+    /// Runs every collected handler (the echo replies with its body), as the driver would.
+    fn run_handlers(&mut self) {
+        while let Some(w) = self.work.pop_front() {
+            let done = match w {
+                Work::Call { msg, done, .. } => {
+                    self.conn.peer.slots.release();
+                    Finished::Reply(done, Reply::ok(msg.body))
+                }
+                Work::Push { .. } => {
+                    self.conn.peer.slots.release();
+                    Finished::Push
+                }
+                Work::Auth { .. } => {
+                    self.conn.peer.slots.release();
+                    Finished::AuthVerdict(Reply::ok(Bytes::from_static(b"ok")))
+                }
+            };
+            self.conn.handler_done(self.now, done);
+        }
+    }
+
+    /// The socket takes everything queued; the remote reads it.
+    fn drain_output(&mut self) -> usize {
+        let out = self.conn.transmit().to_vec();
+        self.conn.handle_written(self.now, out.len());
+        self.remote_rbuf.extend_from_slice(&out);
+        self.remote.handle_input(self.now, &mut self.remote_rbuf);
+        out.len()
+    }
+
+    fn remote_replies(&mut self) -> usize {
+        let mut n = 0;
+        while let Some(ev) = self.remote.poll_event() {
+            if let Event::CallDone(d) = ev {
+                assert!(d.result.is_ok(), "{:?}", d.result);
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+fn config() -> PeerConfig {
+    PeerConfig {
+        max_queued_bytes: 256 * 1024,
+        max_handlers: 16,
+        write_timeout: Duration::from_secs(5),
+        ..PeerConfig::default()
+    }
+}
+
+#[test]
+fn reading_pauses_when_the_socket_does_not_drain_and_resumes_when_it_does() {
+    let mut r = rig(config(), false);
+    let body = Bytes::from(vec![1u8; 16 * 1024]);
+    for _ in 0..200 {
+        r.remote_call(body.clone());
+    }
+    // The socket never takes a byte: the core must stop reading with a bounded queue.
+    let mut rounds = 0;
+    loop {
+        let read = r.deliver();
+        r.collect_work();
+        r.run_handlers();
+        rounds += 1;
+        if !read && r.work.is_empty() {
+            break;
+        }
+        assert!(rounds < 10_000, "no pause");
+    }
+    assert!(!r.conn.wants_read());
+    assert!(!r.conn.wants_commands());
+    let q = r.conn.queued_bytes();
+    assert!(q >= 256 * 1024, "paused below the mark: {q}");
+    assert!(
+        q <= 2 * 256 * 1024 + 16 * 17 * 1024,
+        "queue grew past its bound: {q}"
+    );
+    assert!(r.conn.running() <= 16);
+
+    // Now the socket drains: every call is answered exactly once.
+    let mut answered = 0;
+    for _ in 0..10_000 {
+        r.drain_output();
+        answered += r.remote_replies();
+        r.deliver();
+        r.collect_work();
+        r.run_handlers();
+        if answered == 200 {
+            break;
+        }
+    }
+    assert_eq!(answered, 200);
+    assert!(r.conn.wants_commands());
+}
+
+#[test]
+fn the_handler_limit_pauses_reading() {
+    let mut r = rig(config(), false);
+    for _ in 0..40 {
+        r.remote_call(Bytes::from_static(b"x"));
+    }
+    r.deliver();
+    r.collect_work();
+    assert_eq!(r.work.len(), 16, "started past the per-session limit");
+    assert!(!r.conn.wants_read(), "reads while work waits");
+    r.run_handlers();
+    r.collect_work();
+    assert_eq!(r.work.len(), 16);
+    r.run_handlers();
+    r.collect_work();
+    assert_eq!(r.work.len(), 8);
+    r.run_handlers();
+    r.collect_work();
+    assert!(r.conn.wants_read());
+    assert_eq!(r.conn.peer.slots.used(), 0);
+}
+
+#[test]
+fn the_peer_wide_limit_is_shared() {
+    let mut r = rig(
+        PeerConfig {
+            max_peer_handlers: 3,
+            ..config()
+        },
+        false,
+    );
+    for _ in 0..5 {
+        r.remote_call(Bytes::from_static(b"x"));
+    }
+    r.deliver();
+    r.collect_work();
+    assert_eq!(r.work.len(), 3);
+    assert!(r.conn.blocked_on_peer());
+    r.run_handlers();
+    r.collect_work();
+    assert_eq!(r.work.len(), 2);
+    assert!(!r.conn.blocked_on_peer());
+}
+
+#[test]
+fn output_that_does_not_move_closes_after_the_write_timeout() {
+    let mut r = rig(config(), false);
+    r.remote_call(Bytes::from_static(b"x"));
+    r.deliver();
+    r.collect_work();
+    r.run_handlers();
+    assert!(r.conn.queued_bytes() > 0);
+    let t = r.conn.poll_timeout().expect("a write deadline");
+    assert_eq!(t, r.now + Duration::from_secs(5));
+    r.now = t;
+    r.conn.handle_timeout(r.now);
+    r.collect_work();
+    let reason = r.conn.close_reason().expect("closed").to_string();
+    assert!(reason.contains("write timeout"), "{reason}");
+    assert!(r.conn.is_flushed());
+}
+
+#[test]
+fn written_bytes_restart_the_write_timeout() {
+    let mut r = rig(config(), false);
+    r.remote_call(Bytes::from(vec![0u8; 1000]));
+    r.deliver();
+    r.collect_work();
+    r.run_handlers();
+    r.now += Duration::from_secs(4);
+    r.conn.handle_written(r.now, 10);
+    assert_eq!(r.conn.poll_timeout(), Some(r.now + Duration::from_secs(5)));
+    r.drain_output();
+    assert_eq!(r.conn.poll_timeout(), None);
+}
+
+#[test]
+fn an_unauthenticated_session_closes_after_the_auth_timeout() {
+    let mut r = rig(
+        PeerConfig {
+            auth_timeout: Duration::from_millis(300),
+            ..config()
+        },
+        true,
+    );
+    assert_eq!(
+        r.conn.poll_timeout(),
+        Some(r.now + Duration::from_millis(300))
+    );
+    r.now += Duration::from_millis(300);
+    r.conn.handle_timeout(r.now);
+    r.collect_work();
+    assert!(r.conn.close_reason().is_some());
+    assert!(!r.conn.opened());
+}
+
+#[test]
+fn a_cancelled_call_is_forgotten_and_its_late_reply_dropped() {
+    let mut r = rig(config(), false);
+    let (tx, mut rx) = oneshot::channel();
+    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
+    msg.body_codec = CodecId::PLAIN;
+    r.conn.apply(
+        r.now,
+        Command::Call {
+            msg,
+            deadline: Some(r.now + Duration::from_secs(10)),
+            key: 7,
+            tx,
+        },
+    );
+    r.conn.publish_stats();
+    assert_eq!(r.conn.handle.stats().calls_pending, 1);
+    r.conn.cancel(7);
+    r.conn.publish_stats();
+    assert_eq!(r.conn.handle.stats().calls_pending, 0);
+    // The remote answers anyway: nothing is completed, nothing breaks.
+    r.drain_output();
+    while let Some(ev) = r.remote.poll_event() {
+        if let Event::Call(c) = ev {
+            r.remote
+                .reply(r.now, c.token, Reply::ok(Bytes::new()))
+                .unwrap();
+        }
+    }
+    let bytes = r.remote.poll_transmit().unwrap();
+    r.rbuf.extend_from_slice(&bytes);
+    r.conn.handle_read(r.now, bytes.len(), &mut r.rbuf);
+    r.collect_work();
+    assert!(r.conn.close_reason().is_none());
+    assert!(matches!(rx.try_recv(), Err(_) | Ok(None)));
+}
+
+#[test]
+fn a_call_past_its_deadline_is_never_sent() {
+    let mut r = rig(config(), false);
+    let (tx, mut rx) = oneshot::channel();
+    let msg = Message::new(MessageType::CALL, 0, "/remote");
+    r.conn.apply(
+        r.now,
+        Command::Call {
+            msg,
+            deadline: Some(r.now),
+            key: 1,
+            tx,
+        },
+    );
+    assert_eq!(r.conn.queued_bytes(), 0, "an expired call was written");
+    let st = rx.try_recv().unwrap().unwrap().unwrap_err();
+    assert_eq!(st.code(), Code::HANDLE_TIMEOUT);
+}

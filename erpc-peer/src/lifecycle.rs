@@ -1,0 +1,445 @@
+//! The life of connections: dialing (connect, TLS, `post_dial`), the task of a dialed
+//! session with its redials, the accept loop and the task of an accepted session, and what
+//! happens when a session is gone for good.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use erpc_proto::plugin::SessionInfo;
+use erpc_proto::proto::Protocol;
+use erpc_proto::session::Session as Core;
+use erpc_proto::{Code, Status};
+use futures_channel::oneshot;
+use futures_util::future::{select, Either};
+use tracing::Instrument;
+
+use crate::conn::ConnCore;
+use crate::driver::{Driver, Ended};
+use crate::runtime::{Connected, Endpoint, Runtime, Stream, Timer};
+use crate::session::{lock, RtClock, Session, SessionParts};
+use crate::setup::{redial_interval, session_core_at};
+use crate::state::{io_status, sleep, BoxedStream, LiveGuard, Shared};
+
+/// One connection attempt: connect (bounded by the dial timeout), TLS, `post_dial`.
+pub(crate) async fn connect_attempt<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: &Endpoint,
+    is_redial: bool,
+) -> Result<Connected<BoxedStream>, Status> {
+    // The dial timeout bounds the TLS handshake too (Go: per attempt, handshake included), so
+    // a server that never answers the handshake cannot hold the dial forever.
+    let connect = async {
+        let conn = shared
+            .rt
+            .connect(endpoint, shared.socket)
+            .await
+            .map_err(|e| io_status(Code::DIAL_FAILED, format!("dial {endpoint}: {e}")))?;
+        secure_client(shared, conn).await
+    };
+    let conn = if shared.config.dial_timeout.is_zero() {
+        connect.await?
+    } else {
+        let t = shared
+            .rt
+            .timer(shared.rt.now() + shared.config.dial_timeout);
+        match select(Box::pin(connect), t).await {
+            Either::Left((r, _)) => r?,
+            Either::Right(_) => {
+                return Err(io_status(
+                    Code::DIAL_FAILED,
+                    format!("dial {endpoint}: dial timeout"),
+                ))
+            }
+        }
+    };
+    let info = SessionInfo::new(
+        conn.local_addr.clone(),
+        Some(conn.remote_addr.clone()),
+        true,
+    );
+    for p in shared.plugins.iter() {
+        p.post_dial(&info, is_redial)?;
+    }
+    Ok(conn)
+}
+
+#[cfg(feature = "tls")]
+async fn secure_client<R: Runtime, S: Stream>(
+    shared: &Arc<Shared<R>>,
+    conn: Connected<S>,
+) -> Result<Connected<BoxedStream>, Status> {
+    match &shared.tls.client {
+        Some((connector, name)) => {
+            let stream = connector
+                .connect(name.clone(), conn.stream)
+                .await
+                .map_err(|e| io_status(Code::DIAL_FAILED, format!("TLS handshake: {e}")))?;
+            Ok(Connected {
+                stream: Box::new(stream),
+                local_addr: conn.local_addr,
+                remote_addr: conn.remote_addr,
+            })
+        }
+        None => Ok(boxed(conn)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn secure_client<R: Runtime, S: Stream>(
+    _: &Arc<Shared<R>>,
+    conn: Connected<S>,
+) -> Result<Connected<BoxedStream>, Status> {
+    Ok(boxed(conn))
+}
+
+fn boxed<S: Stream>(c: Connected<S>) -> Connected<BoxedStream> {
+    Connected {
+        stream: Box::new(c.stream),
+        local_addr: c.local_addr,
+        remote_addr: c.remote_addr,
+    }
+}
+
+fn new_core<R: Runtime>(
+    shared: &Shared<R>,
+    protocol: &Arc<dyn Protocol>,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+) -> Core {
+    let has_checker = shared.core.auth_checker.is_some();
+    session_core_at(
+        &shared.session_cfg,
+        protocol,
+        has_checker,
+        dialed,
+        id,
+        remote,
+        shared.rt.now(),
+    )
+}
+
+fn new_handle<R: Runtime>(
+    shared: &Shared<R>,
+    id: String,
+    conn: &Connected<BoxedStream>,
+    dialed: bool,
+) -> Session {
+    Session::new(SessionParts {
+        id,
+        local_addr: conn.local_addr.clone(),
+        remote_addr: conn.remote_addr.clone(),
+        dialed,
+        codecs: shared.session_cfg.codecs.clone(),
+        default_codec: shared.session_cfg.default_body_codec,
+        close_linger: shared.config.shutdown_timeout,
+        call_timeout: shared.session_cfg.call_timeout,
+        max_queued_commands: shared.config.queued_commands_limit(),
+        clock: Arc::new(RtClock(shared.rt.clone())),
+    })
+}
+
+/// Runs one connection of `handle` to its end.
+async fn drive<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    protocol: &Arc<dyn Protocol>,
+    conn: Connected<BoxedStream>,
+    handle: &Session,
+    dialed: bool,
+    ready: Option<oneshot::Sender<Result<(), Status>>>,
+) -> Ended {
+    let id = handle.id();
+    let core = new_core(shared, protocol, dialed, &id, &conn.remote_addr);
+    let now = shared.rt.now();
+    let cc = ConnCore::new(now, core, Arc::clone(&shared.core), handle.clone(), ready);
+    let span = tracing::debug_span!("session", id = %id, remote = %conn.remote_addr, dialed);
+    Driver::new(
+        shared.rt.clone(),
+        conn.stream,
+        cc,
+        Arc::clone(&shared.core),
+        handle.clone(),
+    )
+    .instrument(span)
+    .await
+}
+
+/// Starts the task of a dialed connection; it redials per the configuration.
+pub(crate) fn start_dialed<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: Endpoint,
+    protocol: Arc<dyn Protocol>,
+    conn: Connected<BoxedStream>,
+    ready: oneshot::Sender<Result<(), Status>>,
+) -> Session {
+    let id = conn.local_addr.clone();
+    let handle = new_handle(shared, id, &conn, true);
+    let guard = LiveGuard::new(shared);
+    let shared2 = Arc::clone(shared);
+    let h = handle.clone();
+    shared.rt.spawn(async move {
+        dialed_task(shared2, endpoint, protocol, conn, h, ready).await;
+        drop(guard);
+    });
+    handle
+}
+
+async fn dialed_task<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    endpoint: Endpoint,
+    protocol: Arc<dyn Protocol>,
+    mut conn: Connected<BoxedStream>,
+    handle: Session,
+    ready: oneshot::Sender<Result<(), Status>>,
+) {
+    let mut ready = Some(ready);
+    let mut in_hub = false;
+    loop {
+        let id = handle.id();
+        if !in_hub {
+            lock(&shared.sessions).insert(id.clone(), handle.clone());
+            in_hub = true;
+        }
+        let ended = drive(&shared, &protocol, conn, &handle, true, ready.take()).await;
+        let redial = shared.config.redial_times != 0
+            && ended.opened
+            && !ended.closed_locally
+            && !shared.closing.load(Ordering::Acquire);
+        if !redial {
+            break;
+        }
+        tracing::info!(session = %id, reason = %ended.reason, "connection lost; redialing");
+        match redial_loop(&shared, &endpoint, &handle).await {
+            Redial::Connected(c) => {
+                *lock(&handle.inner.local_addr) = c.local_addr.clone();
+                *lock(&handle.inner.remote_addr) = c.remote_addr.clone();
+                conn = c;
+                tracing::info!(session = %id, "redial ok");
+            }
+            Redial::GaveUp => {
+                tracing::warn!(session = %id, "redial failed");
+                break;
+            }
+            Redial::Closed => break,
+        }
+    }
+    finish(&shared, &handle, in_hub);
+}
+
+enum Redial {
+    Connected(Connected<BoxedStream>),
+    GaveUp,
+    Closed,
+}
+
+/// Redial attempts: the first at once, then `redial_times` more (forever if negative), each
+/// after `redial_interval`. Meanwhile calls and pushes wait in the session's command queue
+/// until their deadline (then they fail with 408 and are never sent); a close stops the
+/// redial.
+async fn redial_loop<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    endpoint: &Endpoint,
+    handle: &Session,
+) -> Redial {
+    use futures_util::FutureExt;
+    use std::task::Poll;
+
+    enum Wake {
+        Attempt(Result<Connected<BoxedStream>, Status>),
+        Slept,
+        Queue,
+        Deadline,
+    }
+
+    let queue = &handle.inner.queue;
+    let mut left = shared.config.redial_times;
+    let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+    let mut pause: Option<R::Timer> = None;
+    let mut deadline_timer: Option<(Instant, R::Timer)> = None;
+    loop {
+        if shared.closing.load(Ordering::Acquire) || queue.close_requested() {
+            return Redial::Closed;
+        }
+        match (queue.expire(shared.rt.now()), &mut deadline_timer) {
+            (Some(t), Some((at, timer))) if *at != t => {
+                timer.reset(t);
+                *at = t;
+            }
+            (Some(t), None) => deadline_timer = Some((t, shared.rt.timer(t))),
+            (None, _) => deadline_timer = None,
+            _ => {}
+        }
+        let seen = queue.len();
+        let wake = std::future::poll_fn(|cx| {
+            if let Some(a) = attempt.as_mut() {
+                if let Poll::Ready(r) = a.poll_unpin(cx) {
+                    return Poll::Ready(Wake::Attempt(r));
+                }
+            }
+            if let Some(p) = pause.as_mut() {
+                if p.poll_unpin(cx).is_ready() {
+                    return Poll::Ready(Wake::Slept);
+                }
+            }
+            // New commands (for their deadlines) and close requests.
+            queue.register(cx.waker());
+            if queue.close_requested() || queue.len() != seen {
+                return Poll::Ready(Wake::Queue);
+            }
+            if let Some((_, t)) = deadline_timer.as_mut() {
+                if t.poll_unpin(cx).is_ready() {
+                    return Poll::Ready(Wake::Deadline);
+                }
+            }
+            Poll::Pending
+        });
+        let wake = wake.await;
+        match wake {
+            Wake::Attempt(Ok(c)) => return Redial::Connected(c),
+            Wake::Attempt(Err(st)) => {
+                attempt = None;
+                tracing::debug!(status = %st, "redial attempt failed");
+                if left == 0 {
+                    return Redial::GaveUp;
+                }
+                if left > 0 {
+                    left -= 1;
+                }
+                pause = Some(
+                    shared
+                        .rt
+                        .timer(shared.rt.now() + redial_interval(&shared.config)),
+                );
+            }
+            Wake::Slept => {
+                pause = None;
+                attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+            }
+            Wake::Queue => {}
+            Wake::Deadline => deadline_timer = None,
+        }
+    }
+}
+
+/// The session is gone for good: fail queued commands, leave the hub, notify.
+fn finish<R: Runtime>(shared: &Shared<R>, handle: &Session, in_hub: bool) {
+    for cmd in handle.inner.queue.end() {
+        cmd.fail(Status::from_code(Code::CONN_CLOSED));
+    }
+    if in_hub {
+        let id = handle.id();
+        let mut hub = lock(&shared.sessions);
+        if hub
+            .get(&id)
+            .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
+        {
+            hub.remove(&id);
+        }
+    }
+    handle.mark_closed();
+    let info = SessionInfo::new(handle.id(), Some(handle.remote_addr()), handle.dialed());
+    shared
+        .plugins
+        .run_logged("post_disconnect", |p| p.post_disconnect(&info));
+}
+
+pub(crate) async fn accept_loop<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    listener: R::Listener,
+    protocol: Arc<dyn Protocol>,
+) {
+    let mut backoff = Duration::from_millis(5);
+    loop {
+        if shared.closing.load(Ordering::Acquire) {
+            break;
+        }
+        let closed = shared.close_event.listen();
+        if shared.closing.load(Ordering::Acquire) {
+            break;
+        }
+        let accept = Box::pin(shared.rt.accept(&listener, shared.socket));
+        match select(accept, closed).await {
+            Either::Left((Ok(conn), _)) => {
+                backoff = Duration::from_millis(5);
+                let guard = LiveGuard::new(&shared);
+                let s = Arc::clone(&shared);
+                let p = Arc::clone(&protocol);
+                shared.rt.spawn(async move {
+                    serve_accepted(s, p, conn).await;
+                    drop(guard);
+                });
+            }
+            Either::Left((Err(e), _)) => {
+                // Out of descriptors and the like: back off (5 ms doubling to 1 s, as Go).
+                tracing::warn!(error = %e, "accept failed");
+                sleep(&shared.rt, backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(1));
+            }
+            Either::Right(_) => break,
+        }
+    }
+    tracing::debug!("accept loop stopped");
+}
+
+async fn serve_accepted<R: Runtime>(
+    shared: Arc<Shared<R>>,
+    protocol: Arc<dyn Protocol>,
+    conn: Connected<R::Stream>,
+) {
+    let conn = match secure_server(&shared, conn).await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!(error = %e, "TLS handshake failed");
+            return;
+        }
+    };
+    let id = conn.remote_addr.clone();
+    let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
+    if let Err(st) = shared.plugins.run(|p| p.post_accept(&info)) {
+        tracing::debug!(status = %st, session = %id, "post_accept refused the connection");
+        return;
+    }
+    let handle = new_handle(&shared, id.clone(), &conn, false);
+    lock(&shared.sessions).insert(id, handle.clone());
+    if shared.closing.load(Ordering::Acquire) {
+        handle.close();
+    }
+    drive(&shared, &protocol, conn, &handle, false, None).await;
+    finish(&shared, &handle, true);
+}
+
+#[cfg(feature = "tls")]
+async fn secure_server<R: Runtime>(
+    shared: &Shared<R>,
+    conn: Connected<R::Stream>,
+) -> std::io::Result<Connected<BoxedStream>> {
+    match &shared.tls.server {
+        Some(acceptor) => {
+            let t = shared.rt.timer(shared.rt.now() + Duration::from_secs(10));
+            let stream = match select(Box::pin(acceptor.accept(conn.stream)), t).await {
+                Either::Left((r, _)) => r?,
+                Either::Right(_) => {
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "TLS handshake timeout",
+                    ))
+                }
+            };
+            Ok(Connected {
+                stream: Box::new(stream),
+                local_addr: conn.local_addr,
+                remote_addr: conn.remote_addr,
+            })
+        }
+        None => Ok(boxed(conn)),
+    }
+}
+
+#[cfg(not(feature = "tls"))]
+async fn secure_server<R: Runtime>(
+    _: &Shared<R>,
+    conn: Connected<R::Stream>,
+) -> std::io::Result<Connected<BoxedStream>> {
+    Ok(boxed(conn))
+}

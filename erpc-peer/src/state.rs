@@ -1,0 +1,62 @@
+//! The state a peer's façade ([`Peer`](crate::Peer)), its builder and its connection tasks
+//! share: the session table, the live-task count, the closing flag.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use erpc_proto::plugin::Plugins;
+use erpc_proto::session::SessionConfig;
+use erpc_proto::{Code, Status};
+
+use crate::config::PeerConfig;
+use crate::conn::PeerCore;
+use crate::runtime::{Runtime, SocketOptions, Stream};
+use crate::session::Session;
+
+/// A connection's stream once TLS (if any) is on.
+pub(crate) type BoxedStream = Box<dyn Stream>;
+
+/// What a peer's façade, its builder and its connection tasks share.
+pub(crate) struct Shared<R: Runtime> {
+    pub(crate) rt: R,
+    pub(crate) config: PeerConfig,
+    pub(crate) core: Arc<PeerCore>,
+    pub(crate) session_cfg: SessionConfig,
+    pub(crate) plugins: Plugins,
+    pub(crate) socket: SocketOptions,
+    #[cfg(feature = "tls")]
+    pub(crate) tls: crate::tls::TlsSettings,
+    pub(crate) sessions: Mutex<HashMap<String, Session>>,
+    pub(crate) live: AtomicUsize,
+    pub(crate) live_event: event_listener::Event,
+    pub(crate) closing: AtomicBool,
+    pub(crate) close_event: event_listener::Event,
+}
+
+pub(crate) fn io_status(code: Code, e: impl std::fmt::Display) -> Status {
+    Status::with_cause(code, e.to_string())
+}
+
+/// Keeps the live-connection count of a peer while a connection task runs.
+pub(crate) struct LiveGuard<R: Runtime>(Arc<Shared<R>>);
+
+impl<R: Runtime> LiveGuard<R> {
+    pub(crate) fn new(shared: &Arc<Shared<R>>) -> Self {
+        shared.live.fetch_add(1, Ordering::AcqRel);
+        LiveGuard(Arc::clone(shared))
+    }
+}
+
+impl<R: Runtime> Drop for LiveGuard<R> {
+    fn drop(&mut self) {
+        self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.0.live_event.notify(usize::MAX);
+    }
+}
+
+/// Sleeps `d` on the runtime's clock.
+pub(crate) async fn sleep<R: Runtime>(rt: &R, d: Duration) {
+    rt.timer(rt.now() + d).await;
+}

@@ -1,0 +1,386 @@
+//! Flow control and ownership on real sockets: a client that never reads is held back by its
+//! own TCP window (the server's memory stays within its marks, checked through the stats
+//! API), handler limits pause reading, full command queues answer with a status, dropped
+//! call futures cancel, timeouts close stuck connections.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use erpc_proto::proto::{Protocol, RawProto};
+use erpc_proto::{Code, CodecId, Message, MessageType, WireConfig};
+use erpc_runtime_tokio::{builder, CallCtx, PeerConfig, PushCtx, Raw, Status};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::common::{echo_ok, eventually, local, within, within_for};
+
+const MARK: usize = 1 << 20;
+
+fn frame(mtype: MessageType, seq: i32, service_method: &str, body: Bytes) -> BytesMut {
+    let mut m = Message::new(mtype, seq, service_method);
+    m.body_codec = CodecId::PLAIN;
+    m.body = body;
+    let mut out = BytesMut::new();
+    RawProto
+        .encode(&m, &WireConfig::default(), &mut out)
+        .expect("encodes");
+    out
+}
+
+/// Writes `frame` again and again until the peer stops taking bytes for `stall` (or
+/// `limit` bytes went out); returns how many bytes went out.
+async fn write_until_stalled(
+    s: &mut TcpStream,
+    frame: &[u8],
+    stall: Duration,
+    limit: usize,
+) -> usize {
+    let mut sent = 0;
+    while sent < limit {
+        match tokio::time::timeout(stall, s.write_all(frame)).await {
+            Ok(Ok(())) => sent += frame.len(),
+            Ok(Err(_)) | Err(_) => break,
+        }
+    }
+    sent
+}
+
+fn limited() -> PeerConfig {
+    PeerConfig {
+        max_queued_bytes: MARK,
+        max_handlers: 64,
+        ..local()
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_never_reads_is_held_back_by_tcp() {
+    let server = builder(limited())
+        .call("/echo/bytes", |_ctx: CallCtx, body: Raw| async move {
+            Ok::<_, Status>(body)
+        })
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+
+    let mut hog = TcpStream::connect(&addr).await.unwrap();
+    let call = frame(
+        MessageType::CALL,
+        1,
+        "/echo/bytes",
+        Bytes::from(vec![7u8; 16 * 1024]),
+    );
+    let limit = 256 << 20;
+    let sent = write_until_stalled(&mut hog, &call, Duration::from_millis(500), limit).await;
+    assert!(
+        sent < limit,
+        "the server never stopped reading ({sent} bytes taken)"
+    );
+
+    let st = server.stats();
+    assert!(
+        st.queued_bytes <= 2 * MARK + 64 * 17 * 1024,
+        "server queued {} bytes, mark {MARK}",
+        st.queued_bytes
+    );
+    assert!(st.handlers_running <= 64);
+    // Bytes the server took in: its queue plus what the kernel buffers hold; far less than
+    // what an unbounded server would have read by now.
+    assert!(st.bytes_in < 64 << 20, "server read {} bytes", st.bytes_in);
+
+    // Everyone else is still served.
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let good = within("dial", client.dial(&addr)).await.unwrap();
+    echo_ok(&good, 5).await;
+
+    // The hog goes: everything it held is freed.
+    drop(hog);
+    eventually("hog's session gone", || server.count_sessions() == 1).await;
+    eventually("queue freed", || server.stats().queued_bytes == 0).await;
+    echo_ok(&good, 6).await;
+}
+
+#[tokio::test]
+async fn pushes_from_a_client_are_bounded_by_the_handler_limit() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let (r, m) = (running.clone(), most.clone());
+    let server = builder(PeerConfig {
+        max_handlers: 8,
+        ..limited()
+    })
+    .push("/push/slow", move |_ctx: PushCtx, _body: Raw| {
+        let (r, m) = (r.clone(), m.clone());
+        async move {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            m.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            r.fetch_sub(1, Ordering::SeqCst);
+        }
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let mut hog = TcpStream::connect(&addr).await.unwrap();
+    let push = frame(
+        MessageType::PUSH,
+        1,
+        "/push/slow",
+        Bytes::from(vec![1u8; 16 * 1024]),
+    );
+    let limit = 256 << 20;
+    let sent = write_until_stalled(&mut hog, &push, Duration::from_millis(300), limit).await;
+    assert!(sent < limit, "the server never stopped reading");
+    assert!(
+        most.load(Ordering::SeqCst) <= 8,
+        "{} handlers ran at once",
+        most.load(Ordering::SeqCst)
+    );
+    assert!(server.stats().handlers_running <= 8);
+    drop(hog);
+    eventually("hog's session gone", || server.count_sessions() == 0).await;
+    eventually("handlers done", || server.stats().handlers_running == 0).await;
+}
+
+#[tokio::test]
+async fn pipelined_calls_read_slowly_are_all_answered_once() {
+    const N: i32 = 100_000;
+    let server = builder(PeerConfig {
+        max_queued_bytes: 64 * 1024,
+        ..local()
+    })
+    .call("/echo/bytes", |_ctx: CallCtx, body: Raw| async move {
+        Ok::<_, Status>(body)
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let s = TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let writer = tokio::spawn(async move {
+        let mut batch = BytesMut::new();
+        for seq in 1..=N {
+            batch.extend_from_slice(&frame(
+                MessageType::CALL,
+                seq,
+                "/echo/bytes",
+                Bytes::from_static(b"x"),
+            ));
+            if batch.len() > 32 * 1024 {
+                wr.write_all(&batch).await.unwrap();
+                batch.clear();
+            }
+        }
+        wr.write_all(&batch).await.unwrap();
+        wr
+    });
+    let mut seen = HashSet::new();
+    let mut buf = BytesMut::new();
+    let mut chunk = vec![0u8; 2048];
+    within_for(Duration::from_secs(120), "all replies", async {
+        let mut reads = 0u64;
+        while seen.len() < N as usize {
+            let n = rd.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "server closed after {} replies", seen.len());
+            buf.extend_from_slice(&chunk[..n]);
+            while let Some(m) = RawProto.decode(&mut buf, &WireConfig::default()).unwrap() {
+                assert_eq!(m.mtype, MessageType::REPLY);
+                assert!(m.status.is_ok(), "{:?}", m.status);
+                assert!(seen.insert(m.seq), "seq {} answered twice", m.seq);
+            }
+            reads += 1;
+            if reads % 64 == 0 {
+                // Read slowly: let the server's queue fill up.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+    })
+    .await;
+    let _wr = writer.await.unwrap();
+    assert_eq!(seen.len(), N as usize);
+    assert!((1..=N).all(|s| seen.contains(&s)));
+}
+
+#[tokio::test]
+async fn dropping_a_call_future_cancels_the_call() {
+    let server = builder(local())
+        .call("/slow", |_ctx: CallCtx, _n: i64| async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<_, Status>(0i64)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    for _ in 0..10 {
+        let fut = sess.call_with("/slow").send::<_, i64>(&1);
+        let r = tokio::time::timeout(Duration::from_millis(20), fut).await;
+        assert!(r.is_err(), "the slow call answered");
+    }
+    eventually("cancelled calls freed", || sess.stats().calls_pending == 0).await;
+}
+
+#[tokio::test]
+async fn call_futures_can_be_spawned() {
+    let server = builder(local())
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let tasks: Vec<_> = (0..50i64)
+        .map(|i| tokio::spawn(sess.call_with("/echo").send::<_, i64>(&i)))
+        .collect();
+    for (i, t) in tasks.into_iter().enumerate() {
+        assert_eq!(
+            within("spawned call", t).await.unwrap().unwrap().body,
+            i as i64
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_dialed_session_without_handles_stays_in_the_peer() {
+    let server = builder(local())
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig::default())
+        .call("/back", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n + 1)
+        })
+        .build()
+        .unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let id = sess.id();
+    drop(sess);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Owned by the peer's table, as in Go: reachable and usable until closed.
+    assert_eq!(client.count_sessions(), 1);
+    let again = client.session(&id).expect("still in the table");
+    echo_ok(&again, 3).await;
+    drop(again);
+    // The server can still call the client over it.
+    let mut served = None;
+    server.range_sessions(|s| {
+        served = Some(s.clone());
+        false
+    });
+    let back: i64 = within("call back", served.unwrap().call("/back", &1))
+        .await
+        .unwrap();
+    assert_eq!(back, 2);
+}
+
+#[tokio::test]
+async fn a_full_command_queue_answers_try_push_at_once() {
+    // A server that stops reading: one slow push handler at a time.
+    let server = builder(PeerConfig {
+        max_handlers: 1,
+        ..local()
+    })
+    .push("/stuck", |_ctx: PushCtx, _b: Raw| async move {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig {
+        max_queued_bytes: 64 * 1024,
+        max_queued_commands: 4,
+        call_timeout: Duration::from_millis(300),
+        write_timeout: Duration::ZERO,
+        ..PeerConfig::default()
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let body = Raw(Bytes::from(vec![0u8; 64 * 1024]));
+    // Push until the queue stays full: the server stopped reading, the kernel buffers and
+    // the client's output mark filled, the client's connection stopped taking commands.
+    let mut refusals = 0;
+    let mut last = None;
+    within("queue stays full", async {
+        while refusals < 5 {
+            match sess.try_push("/stuck", &body) {
+                Ok(()) => refusals = 0,
+                Err(st) => {
+                    refusals += 1;
+                    last = Some(st);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    let st = last.unwrap();
+    assert_eq!(st.code(), Code::INTERNAL_SERVER_ERROR, "{st}");
+    assert!(st.msg().contains("command queue full"), "{st}");
+    let stats = sess.stats();
+    assert!(stats.queued_commands <= 4, "{stats:?}");
+    assert!(stats.queued_bytes <= 64 * 1024 + 128 * 1024, "{stats:?}");
+    // A waiting push gives up at its deadline (the call timeout) with 408.
+    let st = within("push deadline", sess.push("/stuck", &body))
+        .await
+        .unwrap_err();
+    assert_eq!(st.code(), Code::HANDLE_TIMEOUT, "{st}");
+    sess.close_now();
+}
+
+#[tokio::test]
+async fn a_stuck_writer_is_closed_after_the_write_timeout() {
+    let server = builder(PeerConfig {
+        write_timeout: Duration::from_millis(300),
+        ..limited()
+    })
+    .call("/echo/bytes", |_ctx: CallCtx, body: Raw| async move {
+        Ok::<_, Status>(body)
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let mut hog = TcpStream::connect(&addr).await.unwrap();
+    let call = frame(
+        MessageType::CALL,
+        1,
+        "/echo/bytes",
+        Bytes::from(vec![7u8; 16 * 1024]),
+    );
+    write_until_stalled(&mut hog, &call, Duration::from_millis(200), 64 << 20).await;
+    eventually("stuck session closed", || server.count_sessions() == 0).await;
+}
+
+#[tokio::test]
+async fn an_unauthenticated_connection_is_closed_after_the_auth_timeout() {
+    let server = builder(PeerConfig {
+        auth_timeout: Duration::from_millis(200),
+        ..local()
+    })
+    .auth_checker(CodecId::PLAIN, |_m| async move {
+        Ok(Bytes::from_static(b"pass"))
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = within("server closes", silent.read(&mut buf))
+        .await
+        .unwrap_or(0);
+    assert_eq!(n, 0, "expected the server to close without a word");
+    eventually("session gone", || server.count_sessions() == 0).await;
+}
