@@ -46,8 +46,8 @@
 //!   hands what it read to the connection's thread through a queue of a few chunks; when the
 //!   queue is full the reader waits, the socket's receive buffer fills and TCP pushes back on
 //!   the sender. **Writes** go straight to the socket from the connection's thread and block
-//!   until the kernel took the bytes, at most 30 seconds per write (`PeerConfig` has no write
-//!   timeout; a peer that stops reading for that long fails its connection). Because a
+//!   until the kernel took the bytes, at most [`PeerConfig::write_timeout`] per write (a
+//!   peer that stops reading for that long fails its connection). Because a
 //!   connection blocked writing does not read meanwhile, two peers that both send far more
 //!   than their socket buffers at the same moment slow down to that timeout rather than
 //!   buffer without bound.

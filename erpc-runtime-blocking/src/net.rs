@@ -25,26 +25,36 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Reads the reader thread may queue before it waits for the connection to take them (then
 /// the socket's receive buffer fills and TCP pushes back on the sender).
 const READ_QUEUE: usize = 4;
-/// How long one write may block before the connection fails: the bound on a peer that
-/// stopped reading (PeerConfig has no write timeout).
-pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What the reader thread hands over: bytes, the end of the stream, or a read error.
 type Chunk = io::Result<Bytes>;
 
 /// The open connections of a runtime, to cut those a graceful close left behind.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Conns {
     inner: Arc<ConnsInner>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ConnsInner {
+    /// How long one write may block before it fails the connection (`None`: no bound).
+    write_timeout: Option<Duration>,
     next: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Socket>>>,
 }
 
 impl Conns {
+    /// Connections whose writes block at most `write_timeout` each (zero: without limit).
+    pub(crate) fn new(write_timeout: Duration) -> Self {
+        Conns {
+            inner: Arc::new(ConnsInner {
+                write_timeout: (!write_timeout.is_zero()).then_some(write_timeout),
+                next: AtomicU64::new(0),
+                open: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
     fn add(&self, s: &Arc<Socket>) -> u64 {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         lock(&self.inner.open).insert(id, Arc::clone(s));
@@ -64,8 +74,8 @@ impl Conns {
 }
 
 /// A connection's stream: reads come from its reader thread, writes go to the socket
-/// (blocking the connection's thread until the kernel takes them, at most
-/// [`WRITE_TIMEOUT`] per write).
+/// (blocking the connection's thread until the kernel takes them, at most the peer's
+/// `write_timeout` per write).
 #[derive(Debug)]
 pub struct ThreadStream {
     socket: Arc<Socket>,
@@ -80,7 +90,7 @@ pub struct ThreadStream {
 impl ThreadStream {
     /// Starts the reader thread of `socket`.
     fn start(socket: Socket, conns: Conns) -> io::Result<ThreadStream> {
-        socket.set_write_timeout(Some(WRITE_TIMEOUT))?;
+        socket.set_write_timeout(conns.inner.write_timeout)?;
         let socket = Arc::new(socket);
         let (tx, rx) = pipe(READ_QUEUE);
         let s = Arc::clone(&socket);
@@ -170,7 +180,7 @@ impl AsyncWrite for ThreadStream {
         _cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready((&mut &*self.socket).write(buf))
+        Poll::Ready(timed_out((&mut &*self.socket).write(buf)))
     }
 
     fn poll_write_vectored(
@@ -178,7 +188,7 @@ impl AsyncWrite for ThreadStream {
         _cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Poll::Ready((&mut &*self.socket).write_vectored(bufs))
+        Poll::Ready(timed_out((&mut &*self.socket).write_vectored(bufs)))
     }
 
     fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -190,6 +200,18 @@ impl AsyncWrite for ThreadStream {
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
             r => r,
         })
+    }
+}
+
+/// A write that ran into the socket's write timeout reports `WouldBlock` (EAGAIN); to the
+/// driver of a blocking socket that is a timeout.
+fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "write timeout: the peer stopped reading",
+        )),
+        r => r,
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use erpc_peer::{BoxFuture, Connected, Endpoint, Runtime, SocketOptions};
 
@@ -121,12 +121,14 @@ struct Inner {
 }
 
 impl Threads {
-    /// A runtime whose handlers run on a pool sized by `pool`.
-    pub fn new(pool: PoolConfig) -> Self {
+    /// A runtime whose handlers run on a pool sized by `pool` and whose connections fail
+    /// when one write blocks longer than `write_timeout` (zero: never; the peer's
+    /// [`PeerConfig::write_timeout`](erpc_peer::PeerConfig::write_timeout)).
+    pub fn new(pool: PoolConfig, write_timeout: Duration) -> Self {
         Threads {
             inner: Arc::new(Inner {
                 pool: Pool::new(pool),
-                conns: Conns::default(),
+                conns: Conns::new(write_timeout),
             }),
         }
     }

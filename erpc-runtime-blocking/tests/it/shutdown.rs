@@ -239,3 +239,37 @@ fn close_with_calls_in_flight_on_several_sessions_lets_every_one_finish() {
     assert_eq!(server.count_sessions(), 0);
     within("client close", move || client.close());
 }
+
+#[test]
+fn a_write_blocked_longer_than_the_write_timeout_fails_the_connection() {
+    // As above, but nobody closes the peer: the stuck write itself gives up.
+    use std::io::Write;
+    let server = builder(PeerConfig {
+        write_timeout: Duration::from_millis(300),
+        ..local()
+    })
+    .call("/big", |_ctx: CallCtx, s: String| {
+        Ok::<_, Status>(s.repeat(100))
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().unwrap();
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    let body = format!("\"{}\"", "y".repeat(10_000));
+    for seq in 1..=40 {
+        if raw
+            .write_all(&raw_call_frame(seq, "/big", body.as_bytes()))
+            .is_err()
+        {
+            break;
+        }
+    }
+    eventually("the server took the session", || {
+        server.count_sessions() == 1
+    });
+    eventually("the stuck session is closed", || {
+        server.count_sessions() == 0
+    });
+    within("close", move || server.close());
+    drop(raw);
+}
