@@ -51,7 +51,7 @@ macro_rules! push_handler {
 impl PeerBuilder {
     /// A builder with `config` and a worker pool of the default size.
     pub fn new(config: PeerConfig) -> Self {
-        let rt = Threads::new(PoolConfig::default(), config.write_timeout);
+        let rt = Threads::new(PoolConfig::default(), &config);
         PeerBuilder {
             inner: erpc_peer::PeerBuilder::new(rt.clone(), config),
             rt,

@@ -39,16 +39,21 @@ pub(crate) struct Conns {
 struct ConnsInner {
     /// How long one write may block before it fails the connection (`None`: no bound).
     write_timeout: Option<Duration>,
+    /// How long a connect helper thread tries (`None`: as long as the OS does).
+    dial_timeout: Option<Duration>,
     next: AtomicU64,
     open: Mutex<HashMap<u64, Arc<Socket>>>,
 }
 
 impl Conns {
-    /// Connections whose writes block at most `write_timeout` each (zero: without limit).
-    pub(crate) fn new(write_timeout: Duration) -> Self {
+    /// Connections whose writes block at most `write_timeout` each and whose connects try
+    /// at most `dial_timeout` (zero: without limit).
+    pub(crate) fn new(write_timeout: Duration, dial_timeout: Duration) -> Self {
+        let bound = |d: Duration| (!d.is_zero()).then_some(d);
         Conns {
             inner: Arc::new(ConnsInner {
-                write_timeout: (!write_timeout.is_zero()).then_some(write_timeout),
+                write_timeout: bound(write_timeout),
+                dial_timeout: bound(dial_timeout),
                 next: AtomicU64::new(0),
                 open: Mutex::new(HashMap::new()),
             }),
@@ -240,12 +245,13 @@ pub(crate) async fn connect(
     opts: SocketOptions,
 ) -> io::Result<Connected<ThreadStream>> {
     let (tx, mut rx) = pipe(1);
+    // erpc-peer bounds the dial with a timer around this future; the same bound on the
+    // helper's connect keeps an abandoned helper from lingering longer.
+    let timeout = conns.inner.dial_timeout;
     std::thread::Builder::new()
         .name("erpc-connect".into())
         .spawn(move || {
-            // The dial timeout is erpc-peer's (a timer around this future); the OS bounds
-            // the attempt of a helper nobody waits for any more.
-            let _ = tx.send(socket::connect(&endpoint, opts, None));
+            let _ = tx.send(socket::connect(&endpoint, opts, timeout));
         })?;
     match std::future::poll_fn(|cx| rx.poll_recv(cx)).await {
         Some(r) => stream(r?, conns),

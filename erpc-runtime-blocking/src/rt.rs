@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use erpc_peer::{BoxFuture, Connected, Endpoint, Runtime, SocketOptions};
+use erpc_peer::{BoxFuture, Connected, Endpoint, PeerConfig, Runtime, SocketOptions};
 
 use crate::net::{self, Conns, ThreadListener, ThreadStream};
 use crate::pool::{Pool, PoolConfig, PoolStats};
@@ -133,14 +133,14 @@ struct Inner {
 }
 
 impl Threads {
-    /// A runtime whose handlers run on a pool sized by `pool` and whose connections fail
-    /// when one write blocks longer than `write_timeout` (zero: never; the peer's
-    /// [`PeerConfig::write_timeout`](erpc_peer::PeerConfig::write_timeout)).
-    pub fn new(pool: PoolConfig, write_timeout: Duration) -> Self {
+    /// A runtime for a peer with `config`: handlers run on a pool sized by `pool`; a
+    /// connection fails when one write blocks longer than `config.write_timeout`; connect
+    /// threads give up after `config.dial_timeout` (zero: never, for both).
+    pub fn new(pool: PoolConfig, config: &PeerConfig) -> Self {
         Threads {
             inner: Arc::new(Inner {
                 pool: Pool::new(pool),
-                conns: Conns::new(write_timeout),
+                conns: Conns::new(config.write_timeout, config.dial_timeout),
             }),
         }
     }
