@@ -148,6 +148,7 @@ pub(crate) fn call(a: CallArgs) -> Result<(), BoxError> {
         let t1 = Instant::now();
         let result = session.call_message(msg, opts).await;
         let elapsed = t1.elapsed();
+        let heard = session.stats().bytes_in;
         peer.close().await;
         match result {
             Ok(reply) => {
@@ -160,7 +161,7 @@ pub(crate) fn call(a: CallArgs) -> Result<(), BoxError> {
                 if c.verbose {
                     eprintln!("<- status={st:?} in {}", ms(elapsed));
                 }
-                Err(call_error(&a.addr, st, c, elapsed))
+                Err(call_error(&a.addr, st, c, elapsed, heard))
             }
         }
     })?;
@@ -173,7 +174,11 @@ pub(crate) fn call(a: CallArgs) -> Result<(), BoxError> {
 
 /// The one-line error of a failed call: the status as the peer sent it
 /// (`1001 custom error: custom cause`), or a timeout / connection message around it.
-fn call_error(addr: &Addr, st: Status, c: &ConnectArgs, elapsed: Duration) -> BoxError {
+///
+/// `heard` is how many bytes the server had sent on the connection: none means it dropped the
+/// connection before answering anything (often a setting that does not match its own: then
+/// the hint), some means the connection worked and was lost while the call was in flight.
+fn call_error(addr: &Addr, st: Status, c: &ConnectArgs, elapsed: Duration, heard: u64) -> BoxError {
     if st.code() == Code::HANDLE_TIMEOUT && !c.timeout.is_zero() && elapsed >= c.timeout {
         return format!(
             "timeout: no reply from {addr} within {} ({st})",
@@ -182,11 +187,15 @@ fn call_error(addr: &Addr, st: Status, c: &ConnectArgs, elapsed: Duration) -> Bo
         .into();
     }
     if st.code() == Code::CONN_CLOSED {
-        return format!(
-            "connection to {addr} lost before the reply ({st}){}",
-            closed_hint(c)
-        )
-        .into();
+        // The hint only when the server never said a word on the connection: a server that
+        // drops every connection at once usually expects other settings.
+        let hint = if heard == 0 {
+            format!("; the server sent nothing on it{}", closed_hint(c))
+        } else {
+            format!("; the server had sent {heard} bytes on it")
+        };
+        return format!("connection to {addr} was lost while the call was in flight ({st}){hint}")
+            .into();
     }
     st.to_string().into()
 }

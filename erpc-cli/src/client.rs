@@ -223,6 +223,26 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     parse_go_duration(s)
 }
 
+/// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
+/// `KiB`/`MiB`/`GiB` spellings too): `4M`, `65536`, `1GiB`.
+pub(crate) fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: usize = num
+        .parse()
+        .map_err(|_| format!("invalid size {s:?} (e.g. 65536, 64K, 4M, 1G)"))?;
+    let scale: usize = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1 << 10,
+        "M" | "MB" | "MIB" => 1 << 20,
+        "G" | "GB" | "GIB" => 1 << 30,
+        _ => return Err(format!("unknown size unit in {s:?} (K, M, G)")),
+    };
+    n.checked_mul(scale)
+        .ok_or_else(|| format!("size {s:?} is too large"))
+}
+
 /// Parses an ADDR argument (see [`Addr::parse`]).
 pub(crate) fn parse_addr(s: &str) -> Result<Addr, String> {
     Addr::parse(s)

@@ -26,7 +26,9 @@ use erpc_runtime_tokio::{
     PeerConfig, PushCtx, Raw, Session, Status,
 };
 
-use crate::client::{parse_addr, parse_duration, parse_xfer, Addr, BoxError, ProtoName};
+use crate::client::{
+    parse_addr, parse_duration, parse_size, parse_xfer, Addr, BoxError, ProtoName,
+};
 
 /// `erpc serve`.
 #[derive(clap::Args, Debug, Clone)]
@@ -61,6 +63,28 @@ pub(crate) struct ServeArgs {
     /// Tokio worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Largest message accepted or sent (bytes; K, M, G suffixes); larger frames close the
+    /// connection.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    max_message_size: usize,
+    /// Handlers running at once per session; at the limit the session stops reading.
+    #[arg(long, value_name = "N", default_value_t = erpc_runtime_tokio::limits::MAX_HANDLERS)]
+    max_handlers: usize,
+    /// Handlers running at once in the whole server.
+    #[arg(long, value_name = "N", default_value_t = erpc_runtime_tokio::limits::MAX_PEER_HANDLERS)]
+    max_peer_handlers: usize,
+    /// Bytes queued for one connection's socket before it stops reading and starting
+    /// handlers (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    max_queued: usize,
+    /// Close a connection whose queued bytes have not moved for this long (Go syntax); 0:
+    /// never.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    write_timeout: Duration,
+    /// With --auth: close a connection that has not authenticated within this (Go syntax);
+    /// 0: never.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    auth_timeout: Duration,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -109,14 +133,12 @@ fn go_time_now() -> String {
     )
 }
 
-/// Sends a PUSH on `session` with the server's filters, in the background.
-fn push_in_background(session: &Session, msg: Message) {
-    let session = session.clone();
-    tokio::spawn(async move {
-        if let Err(st) = session.push_message(msg).await {
-            tracing::debug!(session = %session.id(), %st, "push failed");
-        }
-    });
+/// Hands a PUSH to `session`'s connection without waiting: a session whose queue is full
+/// (a client that does not read) loses the push, logged, instead of growing memory.
+fn push_now(session: &Session, msg: Message) {
+    if let Err(st) = session.try_push_message(msg) {
+        tracing::debug!(session = %session.id(), %st, "push dropped");
+    }
 }
 
 fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
@@ -124,6 +146,12 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     let xfer: Arc<[u8]> = a.xfer.clone().into();
     let config = PeerConfig {
         shutdown_timeout: Duration::from_secs(5),
+        max_message_size: a.max_message_size,
+        max_handlers: a.max_handlers,
+        max_peer_handlers: a.max_peer_handlers,
+        max_queued_bytes: a.max_queued,
+        write_timeout: a.write_timeout,
+        auth_timeout: a.auth_timeout,
         ..PeerConfig::default()
     };
     let x = xfer.clone();
@@ -178,7 +206,7 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         msg.meta = ctx.meta().clone();
         msg.body = body.0;
         msg.xfer_pipe = XferPipe::from_ids(&x);
-        push_in_background(ctx.session(), msg);
+        push_now(ctx.session(), msg);
         std::future::ready(())
     });
     if let Some(token) = &a.auth {
@@ -252,7 +280,7 @@ async fn broadcast(peer: Peer, interval: Duration, xfer: Vec<u8>) {
             msg.body_codec = CodecId::JSON;
             msg.body = body.clone();
             msg.xfer_pipe = XferPipe::from_ids(&xfer);
-            push_in_background(s, msg);
+            push_now(s, msg);
             true
         });
     }

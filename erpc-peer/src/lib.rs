@@ -8,10 +8,28 @@
 //!
 //! # Architecture
 //!
-//! One future per connection (the *driver*) owns the connection's `erpc_proto` session and
-//! its stream. Handles ([`Session`]) send commands over one channel; handlers run as futures
-//! inside the driver (no task spawn per message); everything the core queued is written with
-//! one write; reads are 64 KiB.
+//! * `conn/`: the sans-IO connection core (its module docs are in the source): per
+//!   connection, which outgoing calls wait for which caller, which incoming work may start
+//!   (handler limits per session and per peer), flow control on the bytes queued for the
+//!   socket, write and auth timeouts, cancellation, stats; the bounded command queue from
+//!   handles to the connection (with deadlines, also while a dialed session redials); the
+//!   redial rule. Time is passed in; tested with an in-memory peer and virtual time.
+//! * `driver.rs`: one future per connection that moves bytes, commands, handler results and
+//!   time between the stream and the core (I/O only). Handlers run as their own tasks
+//!   ([`Runtime::spawn_handler`]), so a slow handler delays only itself and the handlers of
+//!   one connection use every worker of a multi-thread runtime.
+//! * `lifecycle.rs`: dialing, redialing, accepting, the end of a session; `peer.rs`: the
+//!   [`Peer`] facade; `builder.rs`: [`PeerBuilder`]; `state.rs`: what they share.
+//!
+//! # Limits
+//!
+//! Every buffer the wire can grow has a bound, set in [`PeerConfig`] (defaults in
+//! [`limits`]): bytes queued for a socket (`max_queued_bytes`, 4 MiB: above it a session
+//! stops taking commands and starting handlers; reading pauses while work waits or twice the
+//! mark is queued), handlers per session and per peer (`max_handlers`, `max_peer_handlers`),
+//! calls and pushes queued by handles (`max_queued_commands`: `call`/`push` wait for room until
+//! their deadline, [`Session::try_push`] fails at once), `write_timeout`, `auth_timeout`,
+//! `max_message_size`. [`Session::stats`] and [`Peer::stats`] report the figures.
 
 mod builder;
 mod call;

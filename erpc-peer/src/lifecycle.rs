@@ -14,11 +14,12 @@ use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 use tracing::Instrument;
 
+use crate::conn::redial::RedialPolicy;
 use crate::conn::ConnCore;
 use crate::driver::{Driver, Ended};
 use crate::runtime::{Connected, Endpoint, Runtime, Stream, Timer};
 use crate::session::{lock, RtClock, Session, SessionParts};
-use crate::setup::{redial_interval, session_core_at};
+use crate::setup::session_core_at;
 use crate::state::{io_status, sleep, BoxedStream, LiveGuard, Shared};
 
 /// One connection attempt: connect (bounded by the dial timeout), TLS, `post_dial`.
@@ -253,7 +254,7 @@ async fn redial_loop<R: Runtime>(
     }
 
     let queue = &handle.inner.queue;
-    let mut left = shared.config.redial_times;
+    let mut policy = RedialPolicy::new(&shared.config);
     let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
     let mut pause: Option<R::Timer> = None;
     let mut deadline_timer: Option<(Instant, R::Timer)> = None;
@@ -300,17 +301,10 @@ async fn redial_loop<R: Runtime>(
             Wake::Attempt(Err(st)) => {
                 attempt = None;
                 tracing::debug!(status = %st, "redial attempt failed");
-                if left == 0 {
+                let Some(at) = policy.after_failure(shared.rt.now()) else {
                     return Redial::GaveUp;
-                }
-                if left > 0 {
-                    left -= 1;
-                }
-                pause = Some(
-                    shared
-                        .rt
-                        .timer(shared.rt.now() + redial_interval(&shared.config)),
-                );
+                };
+                pause = Some(shared.rt.timer(at));
             }
             Wake::Slept => {
                 pause = None;

@@ -11,17 +11,18 @@ use futures_channel::oneshot;
 use futures_util::future::{select, Either};
 
 use crate::config::PeerConfig;
+use crate::conn::redial::RedialPolicy;
 use crate::conn::stats::PeerStats;
 use crate::lifecycle::{accept_loop, connect_attempt, start_dialed};
 use crate::runtime::{Endpoint, Runtime};
 use crate::session::{lock, Session};
-use crate::setup::{endpoint, listen_addr, redial_interval};
-use crate::state::{io_status, sleep, LiveGuard, Shared};
+use crate::setup::{endpoint, listen_addr};
+use crate::state::{io_status, until_closed, LiveGuard, Shared};
 
 /// An eRPC peer: listens and dials with the same routes; every session, dialed or accepted,
 /// can call and push to the other side. Cheap to clone.
 ///
-/// Build one with [`PeerBuilder`] (through a runtime adapter, which picks `R`).
+/// Build one with [`PeerBuilder`](crate::PeerBuilder) (through a runtime adapter, which picks `R`).
 pub struct Peer<R: Runtime> {
     pub(crate) shared: Arc<Shared<R>>,
 }
@@ -165,38 +166,40 @@ impl<R: Runtime> Peer<R> {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }
         let shared = &self.shared;
-        let mut left = shared.config.redial_times;
+        let mut policy = RedialPolicy::new(&shared.config);
         loop {
-            let last = match connect_attempt(shared, &endpoint, false).await {
-                Ok(conn) => {
-                    let (ready_tx, ready_rx) = oneshot::channel();
-                    let handle = start_dialed(
-                        shared,
-                        endpoint.clone(),
-                        Arc::clone(&protocol),
-                        conn,
-                        ready_tx,
-                    );
-                    match ready_rx.await {
-                        Ok(Ok(())) => return Ok(handle),
-                        Ok(Err(st)) => st,
-                        Err(_) => Status::from_code(Code::CONN_CLOSED),
-                    }
+            let attempt = async {
+                let conn = connect_attempt(shared, &endpoint, false).await?;
+                let (ready_tx, ready_rx) = oneshot::channel();
+                let handle = start_dialed(
+                    shared,
+                    endpoint.clone(),
+                    Arc::clone(&protocol),
+                    conn,
+                    ready_tx,
+                );
+                match ready_rx.await {
+                    Ok(Ok(())) => Ok(handle),
+                    Ok(Err(st)) => Err(st),
+                    Err(_) => Err(Status::from_code(Code::CONN_CLOSED)),
                 }
-                Err(st) => st,
             };
-            if left == 0 || self.is_closing() {
+            // `close` stops a dial that is stuck connecting.
+            let last = match until_closed(shared, attempt).await {
+                Some(Ok(handle)) => return Ok(handle),
+                Some(Err(st)) => st,
+                None => Status::with_cause(Code::DIAL_FAILED, "peer is closed"),
+            };
+            let retry = policy.after_failure(shared.rt.now());
+            let (Some(at), false) = (retry, self.is_closing()) else {
                 let cause = last
                     .cause()
                     .filter(|c| !c.is_empty())
                     .unwrap_or(last.msg())
                     .to_owned();
                 return Err(Status::with_cause(Code::DIAL_FAILED, cause));
-            }
-            if left > 0 {
-                left -= 1;
-            }
-            sleep(&shared.rt, redial_interval(&shared.config)).await;
+            };
+            until_closed(shared, shared.rt.timer(at)).await;
         }
     }
 

@@ -226,7 +226,11 @@ impl Session {
         service_method: &str,
         args: &A,
     ) -> Result<(), Status> {
-        let msg = encode_push(self, service_method, args)?;
+        self.try_push_message(encode_push(self, service_method, args)?)
+    }
+
+    /// [`try_push`](Session::try_push) of a raw PUSH message (body already encoded).
+    pub fn try_push_message(&self, msg: Message) -> Result<(), Status> {
         let (tx, _rx) = oneshot::channel();
         let deadline = self.deadline(None);
         match self

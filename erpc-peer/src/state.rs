@@ -60,3 +60,32 @@ impl<R: Runtime> Drop for LiveGuard<R> {
 pub(crate) async fn sleep<R: Runtime>(rt: &R, d: Duration) {
     rt.timer(rt.now() + d).await;
 }
+
+impl<R: Runtime> Shared<R> {
+    /// Whether the peer is closing.
+    pub(crate) fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::Acquire)
+    }
+}
+
+/// Runs `fut` until it completes (`Some`) or the peer starts closing (`None`).
+pub(crate) async fn until_closed<R: Runtime, F: std::future::Future>(
+    shared: &Shared<R>,
+    fut: F,
+) -> Option<F::Output> {
+    use futures_util::future::{select, Either};
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if shared.is_closing() {
+            return None;
+        }
+        let closed = shared.close_event.listen();
+        if shared.is_closing() {
+            return None;
+        }
+        match select(fut.as_mut(), closed).await {
+            Either::Left((v, _)) => return Some(v),
+            Either::Right(_) => continue,
+        }
+    }
+}

@@ -8,6 +8,9 @@
 //! * `pair/sequential`: one call at a time (call, deliver, reply, deliver).
 //! * `pair/batch_100`: 100 calls in flight, delivered with one read each way, as a driver
 //!   under load sees them.
+//! * `pair/batch_100_with_deadlines`: the same with a deadline on every call (the default
+//!   60 s call timeout) and a handler budget (context age) on every incoming call: the cost
+//!   of the session's timers.
 // Benchmarks measure time: the crate-wide ban on clocks is for the sans-IO library code.
 #![allow(clippy::disallowed_methods, missing_docs)]
 
@@ -31,15 +34,25 @@ struct Bench {
     now: Instant,
     call_body: Bytes,
     reply_body: Bytes,
+    opts: CallOptions,
 }
 
 impl Bench {
     fn new() -> Bench {
+        Bench::with_deadlines(false)
+    }
+
+    /// `deadlines`: every call has the default 60 s deadline and every incoming call a 60 s
+    /// context age.
+    fn with_deadlines(deadlines: bool) -> Bench {
         let now = Instant::now();
         let mut r = Router::new(Mapper::Rpc);
         r.add_call("Hello.Say").unwrap();
         let mut s = SessionConfig::acceptor();
         s.router = Arc::new(r);
+        if deadlines {
+            s.context_age = Some(std::time::Duration::from_secs(60));
+        }
         let mut c = SessionConfig::dialer();
         c.default_body_codec = CodecId::PROTOBUF;
         let call = BenchmarkMessage::filled();
@@ -54,6 +67,11 @@ impl Bench {
             now,
             call_body: Bytes::from(call.encode_to_vec()),
             reply_body: Bytes::from(reply.encode_to_vec()),
+            opts: if deadlines {
+                CallOptions::default()
+            } else {
+                CallOptions::no_timeout()
+            },
         }
     }
 
@@ -64,7 +82,7 @@ impl Bench {
         for _ in 0..n {
             let mut m = Message::new(MessageType::CALL, 0, "Hello.Say");
             m.body = self.call_body.clone();
-            self.client.call(now, m, CallOptions::no_timeout()).unwrap();
+            self.client.call(now, m, self.opts).unwrap();
         }
         self.client.poll_transmit_into(&mut self.sbuf);
         self.server.handle_input(now, &mut self.sbuf);
@@ -102,6 +120,10 @@ fn pair(c: &mut Criterion) {
     g.throughput(Throughput::Elements(100));
     let mut b = Bench::new();
     g.bench_function("batch_100", |bn| bn.iter(|| b.round(100, false)));
+    let mut b = Bench::with_deadlines(true);
+    g.bench_function("batch_100_with_deadlines", |bn| {
+        bn.iter(|| b.round(100, false))
+    });
     let mut b = Bench::new();
     g.bench_function("batch_100_with_protobuf", |bn| {
         bn.iter(|| b.round(100, true))

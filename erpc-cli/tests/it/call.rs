@@ -195,3 +195,52 @@ fn auth_token() {
     let line = r.error_line();
     assert!(line.contains("does the server need --auth"), "{line}");
 }
+
+#[test]
+fn a_connection_lost_mid_call_is_reported_as_such() {
+    // The server broadcasts every 100 ms, so the connection has carried bytes before the
+    // server dies in the middle of a slow call.
+    let s = Server::start(&["--push-interval", "100ms"]);
+    let addr = s.addr.clone();
+    let client = std::thread::spawn(move || run(&["call", &addr, "/slow/sleep", "5000"]));
+    std::thread::sleep(Duration::from_millis(600));
+    drop(s);
+    let r = client.join().unwrap();
+    let line = r.error_line();
+    assert!(
+        line.contains("was lost while the call was in flight"),
+        "{line}"
+    );
+    assert!(line.contains("the server had sent"), "{line}");
+    assert!(!line.contains("does the server need"), "{line}");
+}
+
+#[test]
+fn serve_shows_its_limits() {
+    let r = run(&["serve", "--help"]);
+    let help = r.ok();
+    for flag in [
+        "--max-message-size <SIZE>",
+        "--max-handlers <N>",
+        "--max-queued <SIZE>",
+        "--write-timeout <DURATION>",
+        "--auth-timeout <DURATION>",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    assert!(help.contains("[default: 4M]"), "{help}");
+    assert!(help.contains("[default: 1024]"), "{help}");
+    let s = Server::start(&[
+        "--push-interval",
+        "0",
+        "--max-handlers",
+        "4",
+        "--max-queued",
+        "64K",
+        "--write-timeout",
+        "2s",
+        "--max-message-size",
+        "1M",
+    ]);
+    assert_eq!(run(&["call", &s.addr, "/math/add", "[1,2]"]).ok(), "3\n");
+}

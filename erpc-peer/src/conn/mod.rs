@@ -28,6 +28,7 @@
 //!   connection (pending calls fail with 102).
 
 pub(crate) mod queue;
+pub(crate) mod redial;
 pub(crate) mod stats;
 
 use std::collections::VecDeque;

@@ -33,16 +33,23 @@ pub struct SessionConfig {
     pub default_body_codec: CodecId,
     /// Deadline of an outgoing call unless the call sets its own. Go has no call timeout;
     /// erpc-rs defaults to 60 s so that a silent peer cannot hold a caller forever. `None`
-    /// waits until the reply or the end of the connection, as Go.
+    /// waits until the reply or the end of the connection, as Go (so does a duration too
+    /// large for a deadline, such as `Duration::MAX`).
     pub call_timeout: Option<Duration>,
     /// Hard lifetime of the session (Go `DefaultSessionAge`): when it passes, the session
-    /// closes whatever the traffic. `None`: unlimited.
+    /// closes whatever the traffic. `None` (or a duration too large for a deadline, such as
+    /// `Duration::MAX`): unlimited.
     pub session_age: Option<Duration>,
     /// Budget of each incoming call's handler (Go `DefaultContextAge`). When it passes
     /// before the handler replies, the session answers 408 `Handle Timeout` itself (Go would
-    /// send nothing at all) and drops the late reply. `None`: unlimited.
+    /// send nothing at all) and drops the late reply. `None` (or a duration too large for a
+    /// deadline): unlimited.
     pub context_age: Option<Duration>,
-    /// How long a graceful close waits for calls in flight before failing them with 102.
+    /// How long a graceful close waits for calls in flight before failing them with 102
+    /// (drivers pass it to [`Session::close`](super::Session::close), which takes the linger
+    /// as an argument), and how long a session whose peer closed its side (EOF) waits for
+    /// the replies of handlers still running before it closes. A duration too large for a
+    /// deadline (`Duration::MAX`) waits for every one of them.
     pub close_linger: Duration,
     /// Send heartbeat pings when the session is idle (Go's `heart-ping` plugin).
     pub heartbeat_ping: Option<HeartbeatPing>,
@@ -93,8 +100,10 @@ impl SessionConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HeartbeatPing {
-    /// Ping after this much idle time; at least 3 s (smaller values are raised, as in Go). The
-    /// pong side closes the session after twice this much silence.
+    /// Ping after this much idle time; at least 3 s (smaller values are raised, as in Go) and
+    /// at most [`MAX_HEARTBEAT_RATE`](super::MAX_HEARTBEAT_RATE) (larger values are lowered;
+    /// the session applies both bounds to whatever is set here). The pong side closes the
+    /// session after twice this much silence.
     pub rate: Duration,
     /// Ping with a CALL (a missing or failed pong closes the session) instead of a PUSH.
     pub use_call: bool,
@@ -104,18 +113,21 @@ impl HeartbeatPing {
     /// The smallest rate Go allows.
     pub const MIN_RATE: Duration = Duration::from_secs(3);
 
-    /// Pings by PUSH every `rate` of idleness (raised to 3 s at least).
+    /// The largest rate the session uses, [`MAX_HEARTBEAT_RATE`](super::MAX_HEARTBEAT_RATE).
+    pub const MAX_RATE: Duration = super::MAX_HEARTBEAT_RATE;
+
+    /// Pings by PUSH every `rate` of idleness (kept within 3 s ..= [`Self::MAX_RATE`]).
     pub fn push(rate: Duration) -> Self {
         HeartbeatPing {
-            rate: rate.max(Self::MIN_RATE),
+            rate: rate.clamp(Self::MIN_RATE, Self::MAX_RATE),
             use_call: false,
         }
     }
 
-    /// Pings by CALL every `rate` of idleness (raised to 3 s at least).
+    /// Pings by CALL every `rate` of idleness (kept within 3 s ..= [`Self::MAX_RATE`]).
     pub fn call(rate: Duration) -> Self {
         HeartbeatPing {
-            rate: rate.max(Self::MIN_RATE),
+            rate: rate.clamp(Self::MIN_RATE, Self::MAX_RATE),
             use_call: true,
         }
     }

@@ -4,8 +4,9 @@
 //!
 //! * Inputs: [`handle_input`](Session::handle_input) with the bytes read (the session splits
 //!   whole frames off the buffer and leaves a partial one), [`handle_eof`](Session::handle_eof)
-//!   when the peer closed its side, [`handle_timeout`](Session::handle_timeout) when the time
-//!   from [`poll_timeout`](Session::poll_timeout) has come.
+//!   when the peer closed its side (a half-close: replies of handlers still running may still
+//!   be sent), [`handle_timeout`](Session::handle_timeout) when the time from
+//!   [`poll_timeout`](Session::poll_timeout) has come.
 //! * Commands: [`call`](Session::call), [`push`](Session::push), [`reply`](Session::reply),
 //!   [`close`](Session::close), [`accept_auth`](Session::accept_auth).
 //! * Outputs: [`poll_transmit`](Session::poll_transmit) (every byte queued, for one write),
@@ -16,6 +17,16 @@
 //! `poll_transmit` returns, and sleeps until the next read or `poll_timeout`.
 //!
 //! Every state-changing method takes `now`; the session never reads a clock.
+//!
+//! # Timers
+//!
+//! The session keeps one timer per pending outgoing call with a deadline and per incoming call
+//! with a handler budget; a timer goes away with its call (reply, cancel, close), so timer
+//! memory is proportional to what is pending and [`poll_timeout`](Session::poll_timeout)
+//! reports only live deadlines. Durations that would put a deadline past what [`Instant`] can
+//! represent (`Duration::MAX`, say) mean "never"; heartbeat rates, from the configuration or
+//! from the wire, are clamped to [`MAX_HEARTBEAT_RATE`]. Nothing read from the wire or set
+//! in the configuration makes the session's arithmetic panic.
 
 mod config;
 mod event;
@@ -42,6 +53,16 @@ pub const HEARTBEAT_SERVICE_METHOD: &str = "/heartbeat";
 pub const HEARTBEAT_META_KEY: &str = "hb_";
 /// The meta key with which a caller asks for a reply codec (decimal codec byte).
 pub const ACCEPT_BODY_CODEC_META_KEY: &str = "X-Accept-Body-Codec";
+
+/// The largest heartbeat rate the session uses (one day): larger rates, whether configured
+/// in [`HeartbeatPing`] or announced by a pinger in its `hb_` meta, are lowered to it, so
+/// that a pong side still watches a pinger that announced an absurd rate (it closes after
+/// two days of silence).
+pub const MAX_HEARTBEAT_RATE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Timer entries allowed beyond twice the calls that can own one, before the timer heap is
+/// compacted.
+const TIMER_SLACK: usize = 64;
 
 /// Most messages a session keeps while authentication is undecided.
 const MAX_DEFERRED: usize = 1024;
@@ -189,6 +210,10 @@ pub struct Session {
     deferred: VecDeque<Message>,
     events: VecDeque<Event>,
     close_deadline: Option<Instant>,
+    /// `started + session_age`, `None` when unlimited (or past what `Instant` represents).
+    age_deadline: Option<Instant>,
+    /// Set by [`Session::handle_eof`] while handlers still run: why the session will close.
+    read_closed: Option<CloseReason>,
     last_activity: Instant,
     pong: Option<PongRecord>,
     partial_input: bool,
@@ -220,11 +245,14 @@ impl Session {
             deferred: VecDeque::new(),
             events: VecDeque::new(),
             close_deadline: None,
+            age_deadline: None,
+            read_closed: None,
             last_activity: now,
             pong: None,
             partial_input: false,
             now,
         };
+        s.age_deadline = s.cfg.session_age.and_then(|a| now.checked_add(a));
         if let (State::AwaitAuthReply, Auth::Bearer { codec, info, meta }) = (s.state, &s.cfg.auth)
         {
             let mut msg = Message::new(MessageType::AUTH_CALL, 0, ServiceMethod::empty());
@@ -259,9 +287,31 @@ impl Session {
         self.info = info;
     }
 
-    /// Whether the session is open for new calls and pushes (authenticated, not closing).
+    /// Whether the session is open for new calls and pushes (authenticated, not closing, the
+    /// peer has not closed its side).
     pub fn is_open(&self) -> bool {
-        self.state == State::Open
+        self.state == State::Open && self.read_closed.is_none()
+    }
+
+    /// Whether the peer closed its side of the connection ([`handle_eof`](Session::handle_eof)
+    /// was called) or the session closed: no more input is processed, and the driver can stop
+    /// reading. The session may still have replies to send (handlers that were running at
+    /// the EOF) until [`Event::Closed`].
+    pub fn is_read_closed(&self) -> bool {
+        self.read_closed.is_some() || self.state == State::Closed
+    }
+
+    /// The bytes queued for the peer: what [`poll_transmit`](Session::poll_transmit) or
+    /// [`poll_transmit_into`](Session::poll_transmit_into) would hand out now. Frames held back
+    /// while authentication is undecided are not counted until the handshake succeeds.
+    ///
+    /// It grows with every command that writes a frame (`call`, `push`, `reply`,
+    /// `accept_auth`), with inputs the session answers by itself (a heartbeat pong, a 404, a
+    /// 408 when a handler budget passes in `handle_timeout`, a heartbeat ping), and when a
+    /// successful handshake releases the held frames; it drops to zero when the output is
+    /// polled. Drivers use it for flow control (stop reading above a high-water mark).
+    pub fn queued_bytes(&self) -> usize {
+        self.out.len()
     }
 
     /// Whether the session has closed ([`Event::Closed`] was queued).
@@ -348,9 +398,9 @@ impl Session {
                 heartbeat,
             },
         );
-        if let Some(d) = timeout {
-            self.timers
-                .push(Reverse((now + d, Timer::Call(msg.seq, serial))));
+        // A deadline past what `Instant` represents is no deadline.
+        if let Some(t) = timeout.and_then(|d| now.checked_add(d)) {
+            self.timers.push(Reverse((t, Timer::Call(msg.seq, serial))));
         }
         self.last_activity = now;
         self.run_logged_hooks(now, &mut msg, "post_write_call", |p, cx| {
@@ -388,6 +438,7 @@ impl Session {
         match self.pending.get(&id.seq) {
             Some(p) if p.serial == id.serial => {
                 self.pending.remove(&id.seq);
+                self.prune_timers();
                 self.maybe_finish_close();
                 true
             }
@@ -409,6 +460,7 @@ impl Session {
                 "the call was already answered or the session closed",
             ));
         };
+        self.prune_timers();
         self.send_reply(now, f, reply);
         self.maybe_finish_close();
         Ok(())
@@ -476,9 +528,11 @@ impl Session {
         match linger {
             Some(d) if matches!(self.state, State::Open | State::Closing) => {
                 self.state = State::Closing;
-                let deadline = now + d;
-                self.close_deadline =
-                    Some(self.close_deadline.map_or(deadline, |c| c.min(deadline)));
+                // A linger past what `Instant` represents waits for the calls in flight.
+                if let Some(deadline) = now.checked_add(d) {
+                    self.close_deadline =
+                        Some(self.close_deadline.map_or(deadline, |c| c.min(deadline)));
+                }
                 self.maybe_finish_close();
             }
             _ => self.finish(CloseReason::Local),
@@ -526,7 +580,10 @@ impl Session {
         self.events.pop_front()
     }
 
-    /// When [`handle_timeout`](Session::handle_timeout) should next be called.
+    /// When [`handle_timeout`](Session::handle_timeout) should next be called: the earliest
+    /// live deadline (a pending call's, a handler budget, the close linger, the session age,
+    /// the next heartbeat ping or pong check); `None` when nothing is scheduled. Deadlines of
+    /// calls that completed are gone from it; after `handle_timeout(t)` it is later than `t`.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.state == State::Closed {
             return None;
@@ -538,16 +595,9 @@ impl Session {
             }
         };
         consider(self.close_deadline);
-        consider(self.cfg.session_age.map(|a| self.started + a));
-        if self.state == State::Open {
-            consider(
-                self.cfg
-                    .heartbeat_ping
-                    .as_ref()
-                    .map(|h| self.last_activity + h.rate),
-            );
-        }
-        consider(self.pong.as_ref().map(|p| p.last + p.rate * 2));
+        consider(self.age_deadline);
+        consider(self.ping_deadline());
+        consider(self.pong_deadline());
         t
     }
 
@@ -555,8 +605,13 @@ impl Session {
 
     /// Processes every complete frame in `src`, leaving a partial frame in place. Call after
     /// every read. A malformed frame closes the session ([`Event::Closed`]).
+    ///
+    /// After [`handle_eof`](Session::handle_eof) nothing is processed: `src` is left as it is.
     pub fn handle_input(&mut self, now: Instant, src: &mut BytesMut) {
         self.now = self.now.max(now);
+        if self.read_closed.is_some() {
+            return;
+        }
         while self.state != State::Closed {
             let decoded = self.cfg.protocol.decode(src, &self.cfg.wire);
             match decoded {
@@ -572,11 +627,23 @@ impl Session {
         self.partial_input = !src.is_empty();
     }
 
-    /// The peer closed its side of the connection (read returned 0). Pending calls complete
-    /// with 102; the session closes.
+    /// The peer closed its side of the connection (read returned 0): a half-close.
+    ///
+    /// * This side's pending outgoing calls complete with 102 at once (their
+    ///   [`Event::CallDone`]s are queued now: no reply can come any more); new calls and
+    ///   pushes are refused with 102; no more input is processed
+    ///   ([`is_read_closed`](Session::is_read_closed) turns true).
+    /// * Incoming calls whose handlers are still running may still be answered with
+    ///   [`reply`](Session::reply); the replies are queued to `poll_transmit` as usual (a
+    ///   handler budget that passes still answers 408).
+    /// * The session closes ([`Event::Closed`] with [`CloseReason::PeerClosed`], or
+    ///   [`CloseReason::UnexpectedEof`] when a partial frame was buffered) as soon as no
+    ///   incoming call is in flight — at once if none was — and at the latest when
+    ///   [`SessionConfig::close_linger`] has passed since the EOF (or the deadline of a
+    ///   graceful [`close`](Session::close) already running, if earlier).
     pub fn handle_eof(&mut self, now: Instant) {
         self.now = self.now.max(now);
-        if self.state == State::Closed {
+        if self.state == State::Closed || self.read_closed.is_some() {
             return;
         }
         let reason = if self.partial_input {
@@ -584,22 +651,35 @@ impl Session {
         } else {
             CloseReason::PeerClosed
         };
-        self.finish(reason);
+        if self.in_flight.is_empty() {
+            return self.finish(reason);
+        }
+        // Handlers are running: fail what waits for the peer, keep the replies' way open.
+        self.fail_pending(&reason.status());
+        self.prune_timers();
+        self.deferred.clear();
+        self.pong = None;
+        if let Some(deadline) = now.checked_add(self.cfg.close_linger) {
+            self.close_deadline = Some(self.close_deadline.map_or(deadline, |c| c.min(deadline)));
+        }
+        self.read_closed = Some(reason);
     }
 
     /// Fires every timer due at `now`: call deadlines (the call completes with 408), handler
-    /// budgets (the session replies 408), heartbeats, session age, the graceful-close linger.
+    /// budgets (the session replies 408), heartbeats, session age, the linger of a graceful
+    /// close or after an EOF. Afterwards nothing is due at or before `now`:
+    /// [`poll_timeout`](Session::poll_timeout) is later, or `None`. Calling it early, or
+    /// late by any amount, is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if self.state == State::Closed {
             return;
         }
-        if let Some(age) = self.cfg.session_age {
-            if now >= self.started + age {
-                self.finish(CloseReason::SessionAge);
-                return;
-            }
+        if self.age_deadline.is_some_and(|d| now >= d) {
+            self.finish(CloseReason::SessionAge);
+            return;
         }
+        self.prune_timers();
         while let Some(Reverse((t, timer))) = self.timers.peek().copied() {
             if t > now {
                 break;
@@ -626,32 +706,72 @@ impl Session {
                     }
                 }
             }
+            // The new head may belong to a call that completed.
+            self.prune_timers();
         }
-        if let Some(d) = self.close_deadline {
-            if now >= d {
-                self.finish(CloseReason::Local);
-                return;
-            }
+        if self.close_deadline.is_some_and(|d| now >= d) {
+            let reason = self.read_closed.take().unwrap_or(CloseReason::Local);
+            self.finish(reason);
+            return;
         }
-        if let Some(p) = &self.pong {
-            if now >= p.last + p.rate * 2 {
-                self.finish(CloseReason::HeartbeatTimeout);
-                return;
-            }
+        if self.pong_deadline().is_some_and(|d| now >= d) {
+            self.finish(CloseReason::HeartbeatTimeout);
+            return;
         }
-        if self.state == State::Open {
+        if self.ping_deadline().is_some_and(|d| now >= d) {
             if let Some(h) = self.cfg.heartbeat_ping.clone() {
-                if now >= self.last_activity + h.rate {
-                    self.send_ping(now, &h);
-                }
+                self.send_ping(now, &h);
             }
         }
         self.maybe_finish_close();
     }
 
+    // ------------------------------------------------------------------ timers
+
+    /// When the next heartbeat ping is due: `None` without a pinger, while not open, after an
+    /// EOF, or when it would be past what `Instant` represents.
+    fn ping_deadline(&self) -> Option<Instant> {
+        if self.state != State::Open || self.read_closed.is_some() {
+            return None;
+        }
+        let h = self.cfg.heartbeat_ping.as_ref()?;
+        self.last_activity.checked_add(clamp_ping_rate(h.rate))
+    }
+
+    /// When the pong side declares a silent pinger dead (twice its rate after its last sign).
+    fn pong_deadline(&self) -> Option<Instant> {
+        let p = self.pong.as_ref()?;
+        p.last.checked_add(p.rate.saturating_mul(2))
+    }
+
+    /// Restores the timer invariants after calls completed: the head of the heap is a live
+    /// timer (so [`poll_timeout`](Session::poll_timeout) reports only live deadlines), and
+    /// dead entries are dropped once they outnumber the calls that can own a timer, which
+    /// keeps the heap's size proportional to what is pending.
+    fn prune_timers(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
+        let (pending, in_flight) = (&self.pending, &self.in_flight);
+        let owners = pending.len() + in_flight.len();
+        if self.timers.len() > 2 * owners + TIMER_SLACK {
+            self.timers
+                .retain(|Reverse((_, t))| timer_live(pending, in_flight, *t));
+        }
+        while let Some(Reverse((_, t))) = self.timers.peek() {
+            if timer_live(pending, in_flight, *t) {
+                break;
+            }
+            self.timers.pop();
+        }
+    }
+
     // ------------------------------------------------------------------ internals
 
     fn writable(&self) -> Result<(), Status> {
+        if let Some(reason) = &self.read_closed {
+            return Err(reason.status());
+        }
         match self.state {
             State::Open
             | State::AwaitAuthReply
@@ -715,11 +835,11 @@ impl Session {
     }
 
     fn send_ping(&mut self, now: Instant, h: &HeartbeatPing) {
+        let rate = clamp_ping_rate(h.rate);
         let mut msg = Message::new(MessageType::PUSH, 0, HEARTBEAT_SERVICE_METHOD);
-        msg.meta
-            .set(HEARTBEAT_META_KEY, h.rate.as_secs().to_string());
+        msg.meta.set(HEARTBEAT_META_KEY, rate.as_secs().to_string());
         if h.use_call {
-            let opts = CallOptions::timeout(h.rate);
+            let opts = CallOptions::timeout(rate);
             match self.call(now, msg, opts) {
                 Ok(id) => {
                     if let Some(p) = self.pending.get_mut(&id.seq) {
@@ -880,9 +1000,8 @@ impl Session {
         let serial = self.next_serial();
         let reply_codec = f.reply_codec;
         self.in_flight.insert(serial, f);
-        if let Some(age) = self.cfg.context_age {
-            self.timers
-                .push(Reverse((now + age, Timer::Handler(serial))));
+        if let Some(t) = self.cfg.context_age.and_then(|a| now.checked_add(a)) {
+            self.timers.push(Reverse((t, Timer::Handler(serial))));
         }
         self.events.push_back(Event::Call(IncomingCall {
             token: ReplyToken {
@@ -931,7 +1050,7 @@ impl Session {
             (None, 0) => Ok(()),
             (None, r) => {
                 self.pong = Some(PongRecord {
-                    rate: Duration::from_secs(r as u64),
+                    rate: pong_rate(r),
                     last: now,
                 });
                 Ok(())
@@ -939,7 +1058,7 @@ impl Session {
             (Some(p), r) => {
                 p.last = now;
                 if r > 0 {
-                    p.rate = Duration::from_secs(r as u64);
+                    p.rate = pong_rate(r);
                 }
                 Ok(())
             }
@@ -1049,6 +1168,7 @@ impl Session {
             tracing::warn!(seq = msg.seq, "reply to no pending call dropped");
             return;
         };
+        self.prune_timers();
         msg.service_method = p.service_method.clone();
         if p.heartbeat {
             if !msg.status.is_ok() {
@@ -1085,23 +1205,18 @@ impl Session {
     }
 
     fn maybe_finish_close(&mut self) {
-        if self.state == State::Closing && self.pending.is_empty() && self.in_flight.is_empty() {
+        if !self.in_flight.is_empty() || !self.pending.is_empty() {
+            return;
+        }
+        if let Some(reason) = self.read_closed.take() {
+            self.finish(reason);
+        } else if self.state == State::Closing {
             self.finish(CloseReason::Local);
         }
     }
 
-    /// Closes for good: every pending call completes with the reason's status, in-flight
-    /// incoming calls are forgotten, [`Event::Closed`] is queued.
-    fn finish(&mut self, reason: CloseReason) {
-        if self.state == State::Closed {
-            return;
-        }
-        let was_auth = matches!(
-            self.state,
-            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict
-        );
-        self.state = State::Closed;
-        let status = reason.status();
+    /// Completes every pending call with `status` (in the order they were made).
+    fn fail_pending(&mut self, status: &Status) {
         let mut pending: Vec<(i32, Pending)> = self.pending.drain().collect();
         pending.sort_by_key(|(_, p)| p.serial);
         for (seq, p) in pending {
@@ -1117,6 +1232,21 @@ impl Session {
                 elapsed: self.now.saturating_duration_since(p.started),
             }));
         }
+    }
+
+    /// Closes for good: every pending call completes with the reason's status, in-flight
+    /// incoming calls are forgotten, [`Event::Closed`] is queued.
+    fn finish(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        let was_auth = matches!(
+            self.state,
+            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict
+        );
+        self.state = State::Closed;
+        self.read_closed = None;
+        self.fail_pending(&reason.status());
         self.in_flight.clear();
         self.timers.clear();
         self.deferred.clear();
@@ -1127,6 +1257,30 @@ impl Session {
         self.pong = None;
         self.events.push_back(Event::Closed(reason));
     }
+}
+
+/// Whether a timer entry still belongs to a call: each call owns at most one entry, keyed by
+/// its serial (a seq can be reused after a wrap, a serial cannot).
+fn timer_live(
+    pending: &FxHashMap<i32, Pending>,
+    in_flight: &FxHashMap<u64, InFlight>,
+    t: Timer,
+) -> bool {
+    match t {
+        Timer::Call(seq, serial) => pending.get(&seq).is_some_and(|p| p.serial == serial),
+        Timer::Handler(serial) => in_flight.contains_key(&serial),
+    }
+}
+
+/// The ping rate actually used: [`HeartbeatPing::MIN_RATE`] at least (the field is public, so
+/// a zero rate must not make the ping timer fire in a loop), [`MAX_HEARTBEAT_RATE`] at most.
+fn clamp_ping_rate(rate: Duration) -> Duration {
+    rate.clamp(HeartbeatPing::MIN_RATE, MAX_HEARTBEAT_RATE)
+}
+
+/// A pinger's announced rate (`hb_`, whole seconds, > 0), lowered to [`MAX_HEARTBEAT_RATE`].
+fn pong_rate(secs: i64) -> Duration {
+    Duration::from_secs(secs.unsigned_abs()).min(MAX_HEARTBEAT_RATE)
 }
 
 #[cfg(test)]
@@ -1156,5 +1310,59 @@ mod tests {
         assert_eq!(s.next_seq(), i32::MIN + 1, "i32::MIN is still pending");
         s.seq = -1;
         assert_eq!(s.next_seq(), 0, "0 is a valid seq after the wrap");
+    }
+
+    /// A client and a server session wired by hand; the server routes `/a`.
+    fn wired(now: Instant) -> (Session, Session) {
+        let mut r = crate::router::Router::new(crate::router::Mapper::Http);
+        r.add_call("/a").unwrap();
+        let mut sc = SessionConfig::acceptor();
+        sc.router = Arc::new(r);
+        sc.context_age = Some(Duration::from_secs(60));
+        let c = Session::new(SessionConfig::dialer(), SessionInfo::default(), now);
+        let s = Session::new(sc, SessionInfo::default(), now);
+        (c, s)
+    }
+
+    fn timers_bounded(s: &Session) -> bool {
+        s.timers.len() <= 2 * (s.pending.len() + s.in_flight.len()) + TIMER_SLACK
+    }
+
+    #[test]
+    fn timer_heap_stays_proportional_to_pending_calls() {
+        let now = origin();
+        let (mut c, mut s) = wired(now);
+        for round in 0..20 {
+            for _ in 0..1000 {
+                let m = Message::new(MessageType::CALL, 0, "/a");
+                c.call(now, m, CallOptions::default()).unwrap();
+            }
+            let mut buf = BytesMut::new();
+            c.poll_transmit_into(&mut buf);
+            s.handle_input(now, &mut buf);
+            let mut calls = Vec::new();
+            while let Some(ev) = s.poll_event() {
+                let Event::Call(call) = ev else { panic!() };
+                calls.push(call);
+            }
+            // Newest first: the heap heads stay live the longest, dead entries pile up
+            // behind them until compaction.
+            if round % 2 == 0 {
+                calls.reverse();
+            }
+            for call in calls {
+                s.reply(now, call.token, Reply::ok("")).unwrap();
+                assert!(timers_bounded(&s), "server: {}", s.timers.len());
+                let mut buf = BytesMut::new();
+                s.poll_transmit_into(&mut buf);
+                c.handle_input(now, &mut buf);
+                assert!(timers_bounded(&c), "client: {}", c.timers.len());
+            }
+            assert_eq!(c.pending_calls(), 0);
+            assert!(c.timers.is_empty() && s.timers.is_empty());
+            assert_eq!(c.poll_timeout(), None);
+            assert_eq!(s.poll_timeout(), None);
+            while c.poll_event().is_some() {}
+        }
     }
 }

@@ -183,7 +183,7 @@ impl Pair {
     /// [`Event::Closed`], as a driver would.)
     pub fn close_transport(&mut self, side: Side) {
         self.collect();
-        let arrive = self.now + self.latency;
+        let arrive = later(self.now, self.latency);
         let end = &mut self.ends[side.idx()];
         if !end.eof_sent {
             end.eof_sent = true;
@@ -202,7 +202,7 @@ impl Pair {
 
     /// Puts raw bytes on the wire towards `to`, as if its peer had written them.
     pub fn inject(&mut self, to: Side, bytes: Bytes) {
-        let arrive = self.now + self.latency;
+        let arrive = later(self.now, self.latency);
         self.ends[to.idx()]
             .inbound
             .push_back((arrive, Segment::Data(bytes)));
@@ -210,7 +210,7 @@ impl Pair {
 
     /// Moves output to the wires and collects events, without moving time.
     fn collect(&mut self) {
-        let arrive = self.now + self.latency;
+        let arrive = later(self.now, self.latency);
         for i in 0..2 {
             let (a, b) = self.ends.split_at_mut(1);
             let (from, to) = if i == 0 {
@@ -288,6 +288,12 @@ impl Pair {
         for end in &mut self.ends {
             if end.session.poll_timeout().is_some_and(|t| t <= self.now) {
                 end.session.handle_timeout(self.now);
+                // Otherwise `run_now` would spin: a session must not stay due after its timers
+                // fired.
+                assert!(
+                    end.session.poll_timeout().is_none_or(|t| t > self.now),
+                    "poll_timeout still reports a due time after handle_timeout"
+                );
                 any = true;
             }
         }
@@ -331,9 +337,20 @@ impl Pair {
         }
     }
 
-    /// Moves the clock forward by `d`, delivering bytes and firing timers in time order.
+    /// Moves the clock forward by `d` at once, as a driver that was suspended sees it: every
+    /// delivery and timer due by then happens at the new time, in one go (where
+    /// [`advance`](Pair::advance) stops at each of them on the way). Any `d` is fine: the
+    /// clock stops at the latest time [`Instant`] represents.
+    pub fn jump(&mut self, d: Duration) {
+        self.now = later(self.now, d);
+        self.run_now();
+    }
+
+    /// Moves the clock forward by `d`, delivering bytes and firing timers in time order. A `d`
+    /// that would pass what [`Instant`] can represent stops at the latest representable time
+    /// (roughly).
     pub fn advance(&mut self, d: Duration) {
-        let target = self.now + d;
+        let target = later(self.now, d);
         self.run_now();
         while let Some(next) = self.next_wakeup() {
             if next > target {
@@ -345,4 +362,23 @@ impl Pair {
         self.now = target;
         self.run_now();
     }
+}
+
+/// `t + d`, or the latest time this platform's [`Instant`] represents (within a nanosecond
+/// or so) when that overflows: virtual time may jump by any duration without a panic.
+fn later(t: Instant, d: Duration) -> Instant {
+    if let Some(x) = t.checked_add(d) {
+        return x;
+    }
+    // Binary search for the largest addable duration.
+    let (mut lo, mut hi) = (Duration::ZERO, d);
+    while hi.saturating_sub(lo) > Duration::from_nanos(1) {
+        let mid = lo + (hi - lo) / 2;
+        if t.checked_add(mid).is_some() {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    t + lo
 }

@@ -12,6 +12,8 @@ mod proto_roundtrip;
 mod raw_roundtrip;
 mod session_auth_heartbeat;
 mod session_calls;
+mod session_half_close;
 mod session_plugins;
 mod session_prop;
 mod session_router;
+mod session_timers;

@@ -384,3 +384,34 @@ async fn an_unauthenticated_connection_is_closed_after_the_auth_timeout() {
     assert_eq!(n, 0, "expected the server to close without a word");
     eventually("session gone", || server.count_sessions() == 0).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn the_handlers_of_one_connection_run_on_every_worker() {
+    // Two handlers that block their threads until both run: they can only finish if the
+    // handlers of one connection run in parallel on different workers, outside the
+    // connection's own task. Meanwhile the connection keeps answering other calls.
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let b = barrier.clone();
+    let server = builder(local())
+        .call("/block", move |_ctx: CallCtx, n: i64| {
+            let b = b.clone();
+            async move {
+                b.wait();
+                Ok::<_, Status>(n)
+            }
+        })
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let first = tokio::spawn(sess.call_with("/block").send::<_, i64>(&1));
+    // The first handler holds a worker; the connection still answers.
+    echo_ok(&sess, 7).await;
+    let second = tokio::spawn(sess.call_with("/block").send::<_, i64>(&2));
+    assert_eq!(within("first", first).await.unwrap().unwrap().body, 1);
+    assert_eq!(within("second", second).await.unwrap().unwrap().body, 2);
+}

@@ -186,3 +186,32 @@ async fn the_port_is_free_for_a_new_peer_when_close_returns() {
         within("second close", again.close()).await;
     }
 }
+
+#[tokio::test]
+async fn close_stops_a_dial_stuck_in_its_handshake() {
+    // A listener that accepts and never answers the TLS handshake; no dial timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let _keep = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    let client = builder(PeerConfig {
+        redial_times: -1,
+        ..PeerConfig::default()
+    })
+    .tls_client(
+        erpc_runtime_tokio::tls::client_config_insecure().unwrap(),
+        "localhost",
+    )
+    .build()
+    .unwrap();
+    let c2 = client.clone();
+    let dial = tokio::spawn(async move { c2.dial(&addr).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    within("close", client.close()).await;
+    let r = within("the stuck dial ends", dial).await.unwrap();
+    assert_eq!(r.unwrap_err().code(), Code::DIAL_FAILED);
+}
