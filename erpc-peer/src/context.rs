@@ -79,6 +79,21 @@ impl<S: SessionHandle> CallCtx<S> {
 
     message_accessors!("call");
 
+    /// The same context with its session handle converted by `f` (how a runtime adapter
+    /// with its own session type, erpc-runtime-blocking, hands the context to its handlers).
+    #[doc(hidden)]
+    pub fn map_session<T>(self, f: impl FnOnce(S) -> T) -> CallCtx<T> {
+        CallCtx {
+            session: f(self.session),
+            seq: self.seq,
+            service_method: self.service_method,
+            meta: self.meta,
+            body_codec: self.body_codec,
+            reply_codec: self.reply_codec,
+            xfer: self.xfer,
+        }
+    }
+
     /// The codec the reply will use unless the handler returns a
     /// [`Response`](crate::Response) with another (eRPC's negotiation:
     /// `X-Accept-Body-Codec`, else the call's codec).
@@ -127,4 +142,17 @@ impl<S: SessionHandle> PushCtx<S> {
     }
 
     message_accessors!("push");
+
+    /// The same context with its session handle converted by `f` (see
+    /// [`CallCtx::map_session`]).
+    #[doc(hidden)]
+    pub fn map_session<T>(self, f: impl FnOnce(S) -> T) -> PushCtx<T> {
+        PushCtx {
+            session: f(self.session),
+            seq: self.seq,
+            service_method: self.service_method,
+            meta: self.meta,
+            body_codec: self.body_codec,
+        }
+    }
 }

@@ -1,50 +1,60 @@
-//! [`PeerBuilder`]: routes, plugins and settings of a [`Peer`].
+//! [`PeerBuilder`]: routes, plugins and settings of a [`Peer`], over erpc-peer's builder.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
-use erpc_peer::adapter::{post_new_peer, BuilderCore};
 use erpc_peer::{BuildError, IntoReply, PeerConfig};
 use erpc_proto::codec::{CodecRegistry, DecodeBody, Raw};
 use erpc_proto::plugin::Plugin;
 use erpc_proto::proto::Protocol;
-use erpc_proto::router::RouteKind;
 use erpc_proto::session::HeartbeatPing;
 use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{CodecId, Message, Status};
 
-use crate::handler::{auth_fn, call_fn, push_fn, AuthFn, CallCtx, Handler, PushCtx};
-use crate::peer::{Peer, Shared};
-use crate::pool::{Pool, PoolConfig};
+use crate::handler::{self, CallCtx, PushCtx, Wrapped};
+use crate::peer::Peer;
+use crate::pool::PoolConfig;
+use crate::rt::Threads;
 
 /// Routes, plugins and settings of a [`Peer`]. The same methods as the async adapters'
 /// builders, with handlers that are ordinary functions run on a worker pool.
 pub struct PeerBuilder {
-    core: BuilderCore<Handler>,
-    auth_checker: Option<AuthFn>,
-    pool: PoolConfig,
-    #[cfg(feature = "tls")]
-    tls: crate::peer::TlsSettings,
+    inner: erpc_peer::PeerBuilder<Threads>,
+    rt: Threads,
 }
 
 impl std::fmt::Debug for PeerBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PeerBuilder")
-            .field("config", self.core.config())
-            .field("pool", &self.pool)
+            .field("inner", &self.inner)
+            .field("pool", &self.rt.pool().config())
             .finish()
     }
 }
 
+/// Wraps a blocking call handler for erpc-peer.
+macro_rules! call_handler {
+    ($rt:expr, $f:expr) => {{
+        let w = Wrapped::new($f, $rt.pool());
+        move |ctx: erpc_peer::CallCtx, args| handler::call(&w, ctx, args)
+    }};
+}
+
+/// Wraps a blocking push handler for erpc-peer.
+macro_rules! push_handler {
+    ($rt:expr, $f:expr) => {{
+        let w = Wrapped::new($f, $rt.pool());
+        move |ctx: erpc_peer::PushCtx, args| handler::push(&w, ctx, args)
+    }};
+}
+
 impl PeerBuilder {
-    /// A builder with `config`.
+    /// A builder with `config` and a worker pool of the default size.
     pub fn new(config: PeerConfig) -> Self {
+        let rt = Threads::new(PoolConfig::default(), &config);
         PeerBuilder {
-            core: BuilderCore::new(config),
-            auth_checker: None,
-            pool: PoolConfig::default(),
-            #[cfg(feature = "tls")]
-            tls: Default::default(),
+            inner: erpc_peer::PeerBuilder::new(rt.clone(), config),
+            rt,
         }
     }
 
@@ -54,36 +64,48 @@ impl PeerBuilder {
     /// `Result<Response<R>, Status>`. A panic becomes a 500 reply.
     pub fn call<A, F, O>(mut self, service_method: &str, handler: F) -> Self
     where
-        A: DecodeBody + 'static,
+        A: DecodeBody + Send + 'static,
         F: Fn(CallCtx, A) -> O + Send + Sync + 'static,
-        O: IntoReply,
+        O: IntoReply + 'static,
     {
-        let h = Handler::Call(call_fn(handler));
-        self.core.add(RouteKind::Call, service_method, h);
+        self.inner = self
+            .inner
+            .call(service_method, call_handler!(self.rt, handler));
         self
     }
 
     /// Registers a push handler at exactly `service_method`, run on the worker pool.
     pub fn push<A, F>(mut self, service_method: &str, handler: F) -> Self
     where
-        A: DecodeBody + 'static,
+        A: DecodeBody + Send + 'static,
         F: Fn(PushCtx, A) + Send + Sync + 'static,
     {
-        let h = Handler::Push(push_fn(handler));
-        self.core.add(RouteKind::Push, service_method, h);
+        self.inner = self
+            .inner
+            .push(service_method, push_handler!(self.rt, handler));
         self
+    }
+
+    /// A sub-route (Go's `SubRoute`): handlers registered through it get routes under
+    /// `prefix` (mapped like Go: `"math"` → `/math/...` with the HTTP mapper) and `plugins`,
+    /// which run for those routes after the global plugins. Finish with [`SubRoute::done`].
+    pub fn sub_route(self, prefix: &str, plugins: Vec<Arc<dyn Plugin>>) -> SubRoute {
+        SubRoute {
+            inner: self.inner.sub_route(prefix, plugins),
+            rt: self.rt,
+        }
     }
 
     /// The route the peer's mapper gives `name` under `prefix` (Go's registration by type
     /// and method name: `route("Math", "Add")` is `/math/add` with the HTTP mapper).
     pub fn route(&self, prefix: &str, name: &str) -> String {
-        self.core.route(prefix, name)
+        self.inner.route(prefix, name)
     }
 
     /// Uses the RPC-style mapper (`Hello.Say`) for [`route`](PeerBuilder::route) instead of
     /// the HTTP style (`/hello/say`). Call it before registering handlers.
     pub fn rpc_mapper(mut self) -> Self {
-        self.core.rpc_mapper();
+        self.inner = self.inner.rpc_mapper();
         self
     }
 
@@ -91,9 +113,9 @@ impl PeerBuilder {
     pub fn unknown_call<F, O>(mut self, handler: F) -> Self
     where
         F: Fn(CallCtx, Raw) -> O + Send + Sync + 'static,
-        O: IntoReply,
+        O: IntoReply + 'static,
     {
-        self.core.unknown_call(Handler::Call(call_fn(handler)));
+        self.inner = self.inner.unknown_call(call_handler!(self.rt, handler));
         self
     }
 
@@ -102,69 +124,72 @@ impl PeerBuilder {
     where
         F: Fn(PushCtx, Raw) + Send + Sync + 'static,
     {
-        self.core.unknown_push(Handler::Push(push_fn(handler)));
+        self.inner = self.inner.unknown_push(push_handler!(self.rt, handler));
         self
     }
 
     /// Adds a global plugin. Its hooks run on connection threads: they must not block on
     /// a session of this peer.
     pub fn plugin(mut self, plugin: impl Plugin) -> Self {
-        self.core.plugin(plugin);
+        self.inner = self.inner.plugin(plugin);
         self
     }
 
     /// Replaces the body codecs (default: every built-in codec).
     pub fn codecs(mut self, codecs: CodecRegistry) -> Self {
-        self.core.codecs = codecs;
+        self.inner = self.inner.codecs(codecs);
         self
     }
 
     /// Replaces the transfer filters (default: gzip `g`, md5 `m`).
     pub fn xfer_filters(mut self, xfer: XferRegistry) -> Self {
-        self.core.xfer = xfer;
+        self.inner = self.inner.xfer_filters(xfer);
         self
     }
 
     /// Uses this wire protocol instead of the one `PeerConfig::protocol` names (default:
     /// rawproto).
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
-        self.core.protocol = Some(Arc::new(protocol));
+        self.inner = self.inner.protocol(protocol);
         self
     }
 
     /// Dialed sessions authenticate first with this token (Go's `auth-bearer`: an
     /// AUTH_CALL whose body is `info` encoded by `codec`).
     pub fn auth_bearer(mut self, codec: CodecId, info: impl Into<Bytes>) -> Self {
-        self.core.auth_bearer(codec, info.into());
+        self.inner = self.inner.auth_bearer(codec, info);
         self
     }
 
     /// Accepted sessions must authenticate first (Go's `auth-checker`): `check` (run on the
     /// worker pool) gets the AUTH_CALL and answers `Ok(body)` to admit (e.g. `"pass"`) or
-    /// `Err(status)` to refuse.
+    /// `Err(status)` to refuse. A panic refuses with 500.
     pub fn auth_checker<F>(mut self, reply_codec: CodecId, check: F) -> Self
     where
         F: Fn(Message) -> Result<Bytes, Status> + Send + Sync + 'static,
     {
-        self.auth_checker = Some(auth_fn(reply_codec, check));
+        let w = Wrapped::new(check, self.rt.pool());
+        self.inner = self
+            .inner
+            .auth_checker(reply_codec, move |m| handler::auth(&w, m));
         self
     }
 
     /// Sends heartbeat pings on idle sessions (Go's `heart-ping`).
     pub fn heartbeat_ping(mut self, ping: HeartbeatPing) -> Self {
-        self.core.heartbeat_ping = Some(ping);
+        self.inner = self.inner.heartbeat_ping(ping);
         self
     }
 
     /// Answers heartbeats and closes sessions whose pinger went silent (Go's `heart-pong`).
     pub fn heartbeat_pong(mut self) -> Self {
-        self.core.heartbeat_pong = true;
+        self.inner = self.inner.heartbeat_pong();
         self
     }
 
     /// Sizes the worker pool that runs handlers (default: up to 64 threads, 1024 queued).
-    pub fn worker_pool(mut self, pool: PoolConfig) -> Self {
-        self.pool = pool;
+    pub fn worker_pool(self, pool: PoolConfig) -> Self {
+        self.rt.pool().resize(pool);
         self
     }
 
@@ -172,7 +197,7 @@ impl PeerBuilder {
     /// [`tls::self_signed_server`](crate::tls::self_signed_server)).
     #[cfg(feature = "tls")]
     pub fn tls_server(mut self, cfg: Arc<erpc_peer::rustls::ServerConfig>) -> Self {
-        self.tls.server = Some(cfg);
+        self.inner = self.inner.tls_server(cfg);
         self
     }
 
@@ -183,26 +208,57 @@ impl PeerBuilder {
         cfg: Arc<erpc_peer::rustls::ClientConfig>,
         server_name: &str,
     ) -> Self {
-        if let Some(name) = self.core.tls_server_name(server_name) {
-            self.tls.client = Some((cfg, name));
-        }
+        self.inner = self.inner.tls_client(cfg, server_name);
         self
     }
 
     /// Builds the peer: runs `pre_new_peer`, resolves the default codec, runs `post_reg` for
     /// every route and `post_new_peer`.
     pub fn build(self) -> Result<Peer, BuildError> {
-        let parts = self.core.build()?;
-        let peer = Peer {
-            shared: Arc::new(Shared::new(
-                parts,
-                self.auth_checker,
-                Pool::new(self.pool),
-                #[cfg(feature = "tls")]
-                self.tls,
-            )),
-        };
-        post_new_peer(&peer.shared.plugins)?;
-        Ok(peer)
+        Ok(Peer::new(self.inner.build()?))
+    }
+}
+
+/// Handlers registered under a prefix with their own plugins; see
+/// [`PeerBuilder::sub_route`].
+pub struct SubRoute {
+    inner: erpc_peer::SubRoute<Threads>,
+    rt: Threads,
+}
+
+impl std::fmt::Debug for SubRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.inner, f)
+    }
+}
+
+impl SubRoute {
+    /// Registers a call handler at the mapped route of `name` under the prefix.
+    pub fn call<A, F, O>(mut self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(CallCtx, A) -> O + Send + Sync + 'static,
+        O: IntoReply + 'static,
+    {
+        self.inner = self.inner.call(name, call_handler!(self.rt, handler));
+        self
+    }
+
+    /// Registers a push handler at the mapped route of `name` under the prefix.
+    pub fn push<A, F>(mut self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        F: Fn(PushCtx, A) + Send + Sync + 'static,
+    {
+        self.inner = self.inner.push(name, push_handler!(self.rt, handler));
+        self
+    }
+
+    /// Back to the peer builder.
+    pub fn done(self) -> PeerBuilder {
+        PeerBuilder {
+            inner: self.inner.done(),
+            rt: self.rt,
+        }
     }
 }

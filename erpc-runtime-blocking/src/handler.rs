@@ -1,31 +1,23 @@
-//! Handlers (ordinary functions run on the worker pool) and what they see: [`CallCtx`],
-//! [`PushCtx`].
+//! Blocking handlers as erpc-peer handlers: the user's function becomes the body of a future
+//! that completes on its first poll, on a worker of the pool ([`Threads::spawn_handler`]).
+//! What handlers see: [`CallCtx`], [`PushCtx`].
+//!
+//! [`Threads::spawn_handler`]: crate::Threads
 
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use std::time::Instant;
 
 use bytes::Bytes;
-use erpc_peer::adapter::{call_args, log_push_panic, panic_reply, push_args};
-use erpc_peer::IntoReply;
-use erpc_proto::codec::{CodecRegistry, DecodeBody};
-use erpc_proto::session::{Reply, ReplyToken};
-use erpc_proto::{CodecId, Message, ServiceMethod, Status};
+use erpc_peer::adapter::panic_reply;
+use erpc_peer::{BoxFuture, IntoReply};
+use erpc_proto::codec::CodecRegistry;
+use erpc_proto::session::Reply;
+use erpc_proto::{Code, CodecId, Message, Status};
 
-use crate::pool::Job;
-use crate::session::{Inbox, Session};
-
-pub(crate) type CallFn = Arc<dyn Fn(CallCtx, Message, &CodecRegistry) -> Reply + Send + Sync>;
-pub(crate) type PushFn = Arc<dyn Fn(PushCtx, Message, &CodecRegistry) + Send + Sync>;
-pub(crate) type AuthFn = Arc<dyn Fn(Message) -> Reply + Send + Sync>;
-
-/// A registered handler.
-#[derive(Clone)]
-pub(crate) enum Handler {
-    Call(CallFn),
-    Push(PushFn),
-}
+use crate::pool::Pool;
+use crate::rt::refusing;
+use crate::session::Session;
 
 /// What a call handler knows about its call: the header, the session (to push or call back
 /// to the caller over the same connection) and the negotiated reply codec.
@@ -34,115 +26,110 @@ pub type CallCtx = erpc_peer::CallCtx<Session>;
 /// What a push handler knows about its push.
 pub type PushCtx = erpc_peer::PushCtx<Session>;
 
-pub(crate) fn call_fn<A, F, O>(f: F) -> CallFn
-where
-    A: DecodeBody + 'static,
-    F: Fn(CallCtx, A) -> O + Send + Sync + 'static,
-    O: IntoReply,
-{
-    Arc::new(move |ctx: CallCtx, msg: Message, codecs: &CodecRegistry| {
-        let reply_codec = ctx.reply_codec();
-        let args = match call_args(msg, codecs) {
-            Ok(a) => a,
-            Err(reply) => return reply,
-        };
-        match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-            Ok(out) => out.into_reply(reply_codec, codecs),
-            Err(p) => panic_reply(&*p),
-        }
-    })
+/// A user's function with the pool it runs on (one `Arc` per handler run).
+pub(crate) struct Wrapped<F> {
+    f: F,
+    pool: Pool<BoxFuture<()>>,
 }
 
-pub(crate) fn push_fn<A, F>(f: F) -> PushFn
+impl<F> Wrapped<F> {
+    pub(crate) fn new(f: F, pool: &Pool<BoxFuture<()>>) -> Arc<Self> {
+        Arc::new(Wrapped {
+            f,
+            pool: pool.clone(),
+        })
+    }
+}
+
+/// A call handler's answer, or the refusal of a full pool.
+pub(crate) enum Outcome<O> {
+    Ran(O),
+    Refused(Status),
+}
+
+impl<O: IntoReply> IntoReply for Outcome<O> {
+    fn into_reply(self, codec: CodecId, codecs: &CodecRegistry) -> Reply {
+        match self {
+            Outcome::Ran(o) => o.into_reply(codec, codecs),
+            Outcome::Refused(st) => Reply::error(st),
+        }
+    }
+}
+
+fn overload(pool: &Pool<BoxFuture<()>>) -> Status {
+    let cfg = pool.config();
+    Status::new(
+        Code::INTERNAL_SERVER_ERROR,
+        format!(
+            "worker pool overload, max_workers={}, queue={}",
+            cfg.max_workers, cfg.queue
+        ),
+        None::<String>,
+    )
+}
+
+/// The erpc-peer call handler of the blocking function in `w`.
+pub(crate) fn call<A, F, O>(
+    w: &Arc<Wrapped<F>>,
+    ctx: erpc_peer::CallCtx,
+    args: A,
+) -> impl Future<Output = Outcome<O>> + Send + 'static
 where
-    A: DecodeBody + 'static,
+    A: Send + 'static,
+    F: Fn(CallCtx, A) -> O + Send + Sync + 'static,
+{
+    let w = Arc::clone(w);
+    async move {
+        if refusing() {
+            w.pool.count_rejected_call();
+            let st = overload(&w.pool);
+            tracing::warn!(service_method = %ctx.service_method(), status = %st, "call refused: worker pool full");
+            return Outcome::Refused(st);
+        }
+        Outcome::Ran((w.f)(ctx.map_session(Session::new), args))
+    }
+}
+
+/// The erpc-peer push handler of the blocking function in `w`.
+pub(crate) fn push<A, F>(
+    w: &Arc<Wrapped<F>>,
+    ctx: erpc_peer::PushCtx,
+    args: A,
+) -> impl Future<Output = ()> + Send + 'static
+where
+    A: Send + 'static,
     F: Fn(PushCtx, A) + Send + Sync + 'static,
 {
-    Arc::new(move |ctx: PushCtx, msg: Message, codecs: &CodecRegistry| {
-        let sm = msg.service_method.clone();
-        let Some(args) = push_args(msg, codecs) else {
+    let w = Arc::clone(w);
+    async move {
+        if refusing() {
+            w.pool.count_dropped_push();
+            tracing::warn!(service_method = %ctx.service_method(), status = %overload(&w.pool), "push dropped: worker pool full");
             return;
-        };
-        if let Err(p) = std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-            log_push_panic(&sm, &*p);
         }
-    })
+        (w.f)(ctx.map_session(Session::new), args)
+    }
 }
 
-pub(crate) fn auth_fn<F>(reply_codec: CodecId, check: F) -> AuthFn
+/// The erpc-peer auth checker of the blocking checker in `w` (a panic refuses with 500).
+pub(crate) fn auth<F>(
+    w: &Arc<Wrapped<F>>,
+    m: Message,
+) -> impl Future<Output = Result<Bytes, Status>> + Send + 'static
 where
     F: Fn(Message) -> Result<Bytes, Status> + Send + Sync + 'static,
 {
-    Arc::new(move |m: Message| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| check(m))) {
-            Ok(Ok(b)) => Reply::ok(b),
-            Ok(Err(st)) => Reply::error(st),
-            Err(p) => panic_reply(&*p),
+    let w = Arc::clone(w);
+    async move {
+        if refusing() {
+            return Err(overload(&w.pool));
         }
-        .with_codec(reply_codec)
-    })
-}
-
-/// A handler run for the worker pool.
-pub(crate) enum Work {
-    Call {
-        f: CallFn,
-        ctx: CallCtx,
-        msg: Message,
-        service_method: ServiceMethod,
-        codecs: CodecRegistry,
-        token: ReplyToken,
-        started: Instant,
-        gen: u64,
-        done: Sender<Inbox>,
-    },
-    Push {
-        f: PushFn,
-        ctx: PushCtx,
-        msg: Message,
-        codecs: CodecRegistry,
-    },
-    Auth {
-        f: AuthFn,
-        msg: Message,
-        gen: u64,
-        done: Sender<Inbox>,
-    },
-}
-
-impl Job for Work {
-    fn run(self) {
-        match self {
-            Work::Call {
-                f,
-                ctx,
-                msg,
-                service_method,
-                codecs,
-                token,
-                started,
-                gen,
-                done,
-            } => {
-                let reply = f(ctx, msg, &codecs);
-                let _ = done.send(Inbox::Reply {
-                    gen,
-                    token,
-                    reply,
-                    started,
-                    service_method,
-                });
-            }
-            Work::Push {
-                f,
-                ctx,
-                msg,
-                codecs,
-            } => f(ctx, msg, &codecs),
-            Work::Auth { f, msg, gen, done } => {
-                let reply = f(msg);
-                let _ = done.send(Inbox::AuthVerdict { gen, reply });
-            }
+        match std::panic::catch_unwind(AssertUnwindSafe(|| (w.f)(m))) {
+            Ok(r) => r,
+            Err(p) => Err(panic_reply(&*p)
+                .result
+                .err()
+                .unwrap_or_else(|| Status::from_code(Code::INTERNAL_SERVER_ERROR))),
         }
     }
 }

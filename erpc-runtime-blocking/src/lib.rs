@@ -24,64 +24,75 @@
 //! ```
 //!
 //! The API is the one of the async adapters (`erpc-runtime-tokio`, `erpc-runtime-async-std`)
-//! without `async`: [`PeerBuilder`] with `call`/`push` routes, plugins, codecs, auth,
-//! heartbeat and TLS; [`Peer`] with `listen`, `dial`, `range_sessions`, `close`; [`Session`]
-//! with `call`, `call_with`, `push`, `close`. The configuration ([`PeerConfig`]), the TLS
-//! helpers ([`tls`]), the typed bodies ([`Raw`], `Proto<T>`, any serde type) and handler
-//! answers ([`Response`], [`IntoReply`]) are the same types.
+//! without `async`: [`PeerBuilder`] with `call`/`push` routes, sub-routes, plugins, codecs,
+//! auth, heartbeat and TLS; [`Peer`] with `listen`, `dial`, `range_sessions`, `close`;
+//! [`Session`] with `call`, `call_with`, `push`, `close`. The configuration ([`PeerConfig`]),
+//! the TLS helpers ([`tls`]), the typed bodies ([`Raw`], `Proto<T>`, any serde type) and
+//! handler answers ([`Response`], [`IntoReply`]) are the same types.
 //!
-//! # Threads
+//! # How it works
 //!
-//! Every connection has two threads:
+//! This crate holds no peer logic of its own. [`Peer`], [`Session`] and [`PeerBuilder`] are
+//! blocking facades over erpc-peer's, which runs here on [`Threads`], an implementation of
+//! erpc-peer's `Runtime` with std threads and sockets. Sessions, redial, the session table,
+//! shutdown, auth, heartbeats and TLS (futures-rustls) are erpc-peer's, exactly as on tokio
+//! or smol.
 //!
-//! * the **connection thread** owns the connection's sans-IO [`erpc_proto`] session, its TLS
-//!   state and the writing half of the socket. It sleeps on one channel, with a timeout
-//!   taken from the session's `poll_timeout` (call deadlines, heartbeats, close linger), and
-//!   wakes for anything that concerns the connection: bytes read, commands from
-//!   [`Session`] handles (call, push, close), results of handlers. It handles everything that
-//!   arrived as one batch, then writes everything the session queued with one write.
-//! * the **reader thread** blocks in `read` (64 KiB at a time) and sends what it got to the
-//!   connection thread.
-//!
-//! Why not one thread reading with a timeout? A thread blocked in `read` cannot hear a
-//! command: with plain std sockets (no `poll`) a caller's request would wait for the next
-//! byte from the peer or a read timeout, so every call would pay a polling delay. With a
-//! reader thread, everything the connection thread waits for arrives on one channel and wakes
-//! it at once. (For the same reason TLS does not use `rustls::StreamOwned`, which reads and
-//! writes on one thread: the handshake runs with rustls's blocking `complete_io`, then the
-//! connection thread decrypts what the reader thread hands it.)
+//! * A **spawned task** (the driver of one connection, an accept loop) gets a thread of its
+//!   own and runs there under a small `block_on`: poll, park until woken, poll again (one
+//!   unpark per wakeup). Blocking calls ([`Session::call`], [`Peer::dial`], ...) run the
+//!   async method the same way on the calling thread.
+//! * Every connection has a **reader thread** that blocks in `read` (64 KiB at a time) and
+//!   hands what it read to the connection's thread through a queue of a few chunks; when the
+//!   queue is full the reader waits, the socket's receive buffer fills and TCP pushes back on
+//!   the sender. **Writes** go straight to the socket from the connection's thread and block
+//!   until the kernel took the bytes, at most [`PeerConfig::write_timeout`] per write (a
+//!   peer that stops reading for that long fails its connection). Because a
+//!   connection blocked writing does not read meanwhile, two peers that both send far more
+//!   than their socket buffers at the same moment slow down to that timeout rather than
+//!   buffer without bound.
+//! * **Connects** run on a helper thread, so that a redial stuck in `connect` still hears a
+//!   close (and `Peer::close` returns); **accepts** run on a thread per listener, stopped
+//!   (and the port freed) when the listener is dropped.
+//! * **Timers** (call deadlines, heartbeats, redial pauses) are served by one timer thread
+//!   per process.
 //!
 //! Handlers run on a **worker pool** shared by the peer's connections (at most
 //! [`PoolConfig::max_workers`] threads, started on demand, and a queue of
-//! [`PoolConfig::queue`] places). When both are full, an incoming call is answered at once
-//! with status 500 (`worker pool overload, ...`, as Go's overloader plugin words its
-//! refusals) and an incoming push is dropped with a WARN log; both are counted in
-//! [`Peer::pool_stats`]. The pool refuses instead of blocking the connection thread, because
-//! a blocked connection thread would stop delivering the replies that busy handlers may be
-//! waiting for (a handler calling back to its caller) and the peer would deadlock.
+//! [`PoolConfig::queue`] places); a handler is an ordinary function, run as the body of a
+//! future that completes on its first poll on a worker. When both are full, an incoming call
+//! is answered at once with status 500 (`worker pool overload, ...`, as Go's overloader
+//! plugin words its refusals) and an incoming push is dropped with a WARN log; both are
+//! counted in [`Peer::pool_stats`]. (The runtime polls the handler once on the connection's
+//! thread in a refusing mode, in which this crate's handlers answer without running the
+//! user's function.) The pool refuses instead of blocking the connection's thread until a
+//! worker is free, because a blocked connection would stop delivering the replies that busy
+//! handlers may be waiting for (a handler calling back to its caller) and the peer would
+//! deadlock.
 //!
 //! A handler may call or push on any session, its own included: the caller's worker thread
-//! blocks, the connection thread does not. Plugin hooks run on the connection thread and must
-//! not block on a session.
+//! blocks, the connection's thread does not. Plugin hooks run on the connection's thread and
+//! must not block on a session.
 //!
-//! Writes block until the kernel takes the bytes. The reader thread keeps reading meanwhile
-//! (so two peers writing big messages to each other cannot deadlock); what it reads waits in
-//! memory, as it does in the async adapters. [`Peer::close`] cuts connections whose writes are
-//! still stuck when the shutdown timeout has passed.
+//! [`Peer::close`] waits `shutdown_timeout` for calls in flight, then cuts the connections
+//! that are left, including those whose writes are stuck on a peer that stopped reading.
 
 mod builder;
-mod conn;
 mod handler;
+mod net;
 mod peer;
+mod pipe;
 mod pool;
+mod rt;
 mod session;
 mod socket;
-mod transport;
 
-pub use builder::PeerBuilder;
+pub use builder::{PeerBuilder, SubRoute};
 pub use handler::{CallCtx, PushCtx};
+pub use net::{ThreadListener, ThreadStream};
 pub use peer::Peer;
 pub use pool::{PoolConfig, PoolStats};
+pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
 
 pub use erpc_peer::{

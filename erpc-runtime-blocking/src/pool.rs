@@ -8,11 +8,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use crate::session::lock;
+use erpc_peer::BoxFuture;
+
+use crate::rt::{block_on, lock};
 
 /// Work for the pool.
 pub(crate) trait Job: Send + 'static {
     fn run(self);
+}
+
+/// A handler's future: the worker runs it to completion (this crate's handlers complete on
+/// their first poll).
+impl Job for BoxFuture<()> {
+    fn run(self) {
+        block_on(self);
+    }
 }
 
 /// Sizing of the handler worker pool (see [`PeerBuilder::worker_pool`](crate::PeerBuilder::worker_pool)).
@@ -73,14 +83,29 @@ pub struct PoolStats {
 }
 
 struct State<J> {
+    cfg: PoolConfig,
     jobs: VecDeque<J>,
     workers: usize,
+    /// Threads waiting for work.
     idle: usize,
+    /// Idle threads woken and not yet running (at most one at a time: each woken thread
+    /// wakes the next if work is left, so a burst of small jobs wakes only as many threads
+    /// as it keeps busy).
+    waking: usize,
     closed: bool,
 }
 
+impl<J> State<J> {
+    /// Wakes an idle thread for the queued work unless one is already on its way.
+    fn wake_one(&mut self, cv: &Condvar) {
+        if !self.jobs.is_empty() && self.idle > self.waking && self.waking == 0 {
+            self.waking += 1;
+            cv.notify_one();
+        }
+    }
+}
+
 struct Inner<J> {
-    cfg: PoolConfig,
     state: Mutex<State<J>>,
     work: Condvar,
     rejected_calls: AtomicU64,
@@ -90,6 +115,13 @@ struct Inner<J> {
 /// A bounded thread pool. Cheap to clone.
 pub(crate) struct Pool<J> {
     inner: Arc<Inner<J>>,
+}
+
+impl<J> std::fmt::Debug for Pool<J> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cfg = lock(&self.inner.state).cfg;
+        f.debug_struct("Pool").field("config", &cfg).finish()
+    }
 }
 
 impl<J> Clone for Pool<J> {
@@ -104,14 +136,15 @@ impl<J: Job> Pool<J> {
     pub(crate) fn new(cfg: PoolConfig) -> Self {
         Pool {
             inner: Arc::new(Inner {
-                cfg: PoolConfig {
-                    max_workers: cfg.max_workers.max(1),
-                    ..cfg
-                },
                 state: Mutex::new(State {
+                    cfg: PoolConfig {
+                        max_workers: cfg.max_workers.max(1),
+                        ..cfg
+                    },
                     jobs: VecDeque::new(),
                     workers: 0,
                     idle: 0,
+                    waking: 0,
                     closed: false,
                 }),
                 work: Condvar::new(),
@@ -132,10 +165,10 @@ impl<J: Job> Pool<J> {
         let backlog = st.jobs.len().saturating_sub(st.idle);
         if st.jobs.len() < st.idle {
             st.jobs.push_back(job);
-            inner.work.notify_one();
+            st.wake_one(&inner.work);
             return Ok(());
         }
-        if st.workers < inner.cfg.max_workers {
+        if st.workers < st.cfg.max_workers {
             let me = self.clone();
             let spawned = std::thread::Builder::new()
                 .name("erpc-worker".into())
@@ -147,12 +180,31 @@ impl<J: Job> Pool<J> {
             }
             tracing::warn!("could not start a worker thread");
         }
-        if backlog < inner.cfg.queue {
+        if backlog < st.cfg.queue {
             st.jobs.push_back(job);
-            inner.work.notify_one();
+            st.wake_one(&inner.work);
             return Ok(());
         }
         Err(job)
+    }
+
+    /// Queues `job` even when the pool is full (for work that cannot be refused).
+    pub(crate) fn force_submit(&self, job: J) {
+        if let Err(job) = self.try_submit(job) {
+            let mut st = lock(&self.inner.state);
+            st.jobs.push_back(job);
+            if st.workers == 0 {
+                let me = self.clone();
+                if std::thread::Builder::new()
+                    .name("erpc-worker".into())
+                    .spawn(move || me.work())
+                    .is_ok()
+                {
+                    st.workers += 1;
+                }
+            }
+            st.wake_one(&self.inner.work);
+        }
     }
 
     fn work(self) {
@@ -160,6 +212,7 @@ impl<J: Job> Pool<J> {
         let mut st = lock(&inner.state);
         loop {
             if let Some(job) = st.jobs.pop_front() {
+                st.wake_one(&inner.work);
                 drop(st);
                 // Handlers catch their own panics; this keeps the count right if anything
                 // else in a job does.
@@ -171,12 +224,14 @@ impl<J: Job> Pool<J> {
                 break;
             }
             st.idle += 1;
+            let idle_timeout = st.cfg.idle_timeout;
             let (guard, waited) = inner
                 .work
-                .wait_timeout(st, inner.cfg.idle_timeout)
+                .wait_timeout(st, idle_timeout)
                 .unwrap_or_else(|e| e.into_inner());
             st = guard;
             st.idle -= 1;
+            st.waking = st.waking.saturating_sub(1);
             if waited.timed_out() && st.jobs.is_empty() {
                 break;
             }
@@ -199,7 +254,15 @@ impl<J: Job> Pool<J> {
     }
 
     pub(crate) fn config(&self) -> PoolConfig {
-        self.inner.cfg
+        lock(&self.inner.state).cfg
+    }
+
+    /// Changes the sizing (before the pool runs anything).
+    pub(crate) fn resize(&self, cfg: PoolConfig) {
+        lock(&self.inner.state).cfg = PoolConfig {
+            max_workers: cfg.max_workers.max(1),
+            ..cfg
+        };
     }
 
     pub(crate) fn stats(&self) -> PoolStats {

@@ -19,14 +19,6 @@ pub(crate) enum Socket {
 }
 
 impl Socket {
-    pub(crate) fn try_clone(&self) -> io::Result<Socket> {
-        Ok(match self {
-            Socket::Tcp(s) => Socket::Tcp(s.try_clone()?),
-            #[cfg(unix)]
-            Socket::Unix(s) => Socket::Unix(s.try_clone()?),
-        })
-    }
-
     pub(crate) fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
             Socket::Tcp(s) => s.shutdown(how),
@@ -35,47 +27,41 @@ impl Socket {
         }
     }
 
-    /// Read and write timeouts (for handshakes); `None` blocks without limit.
-    #[cfg(feature = "tls")]
-    pub(crate) fn set_timeouts(&self, t: Option<Duration>) -> io::Result<()> {
+    /// Bounds how long one write may block (`None`: without limit).
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
-            Socket::Tcp(s) => {
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)
-            }
+            Socket::Tcp(s) => s.set_write_timeout(t),
             #[cfg(unix)]
-            Socket::Unix(s) => {
-                s.set_read_timeout(t)?;
-                s.set_write_timeout(t)
-            }
+            Socket::Unix(s) => s.set_write_timeout(t),
         }
     }
 }
 
-impl Read for Socket {
+// Shared by reference: the reader thread reads while the connection's thread writes.
+impl Read for &Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => s.read(buf),
+            Socket::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
-            Socket::Unix(s) => s.read(buf),
+            Socket::Unix(s) => (&*s).read(buf),
         }
     }
 }
 
-impl Write for Socket {
+impl Write for &Socket {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => s.write(buf),
+            Socket::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
-            Socket::Unix(s) => s.write(buf),
+            Socket::Unix(s) => (&*s).write(buf),
         }
     }
 
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         match self {
-            Socket::Tcp(s) => s.write_vectored(bufs),
+            Socket::Tcp(s) => (&*s).write_vectored(bufs),
             #[cfg(unix)]
-            Socket::Unix(s) => s.write_vectored(bufs),
+            Socket::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 

@@ -185,3 +185,91 @@ fn raw_call_frame(seq: i32, service_method: &str, body: &[u8]) -> Vec<u8> {
         .unwrap();
     out.to_vec()
 }
+
+#[test]
+fn close_with_calls_in_flight_on_several_sessions_lets_every_one_finish() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    let entered = Arc::new(AtomicUsize::new(0));
+    let release = Gate::default();
+    let (e, r) = (Arc::clone(&entered), release.clone());
+    let server = builder(PeerConfig {
+        shutdown_timeout: common::STEP,
+        ..local()
+    })
+    .call("/slow", move |_ctx: CallCtx, n: i64| {
+        e.fetch_add(1, Ordering::SeqCst);
+        r.wait();
+        Ok::<_, Status>(n * 10)
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(common::client()).build().unwrap();
+    let sessions: Vec<_> = (0..2).map(|_| client.dial(&addr).unwrap()).collect();
+    let calls: Vec<_> = (0..6)
+        .map(|i| {
+            let s = sessions[i % 2].clone();
+            background(move || s.call::<_, i64>("/slow", &(i as i64)))
+        })
+        .collect();
+    eventually("every call is running", || {
+        entered.load(Ordering::SeqCst) == 6
+    });
+
+    let closing = {
+        let s = server.clone();
+        background(move || s.close())
+    };
+    eventually("server is closing", || server.is_closing());
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        closing.try_recv().is_err(),
+        "close returned while calls were in flight"
+    );
+    release.open();
+    for (i, c) in calls.iter().enumerate() {
+        assert_eq!(wait("call in flight", c).unwrap(), i as i64 * 10);
+    }
+    wait("server close", &closing);
+    for s in &sessions {
+        assert!(s.wait_closed_timeout(common::STEP), "client session ends");
+    }
+    assert_eq!(server.count_sessions(), 0);
+    within("client close", move || client.close());
+}
+
+#[test]
+fn a_write_blocked_longer_than_the_write_timeout_fails_the_connection() {
+    // As above, but nobody closes the peer: the stuck write itself gives up.
+    use std::io::Write;
+    let server = builder(PeerConfig {
+        write_timeout: Duration::from_millis(300),
+        ..local()
+    })
+    .call("/big", |_ctx: CallCtx, s: String| {
+        Ok::<_, Status>(s.repeat(100))
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().unwrap();
+    let mut raw = std::net::TcpStream::connect(&addr).unwrap();
+    let body = format!("\"{}\"", "y".repeat(10_000));
+    for seq in 1..=40 {
+        if raw
+            .write_all(&raw_call_frame(seq, "/big", body.as_bytes()))
+            .is_err()
+        {
+            break;
+        }
+    }
+    eventually("the server took the session", || {
+        server.count_sessions() == 1
+    });
+    eventually("the stuck session is closed", || {
+        server.count_sessions() == 0
+    });
+    within("close", move || server.close());
+    drop(raw);
+}

@@ -1,0 +1,342 @@
+//! Std sockets as the futures-io streams erpc-peer drives: [`ThreadStream`] (a reader thread
+//! per connection feeding a bounded queue; writes straight to the socket) and
+//! [`ThreadListener`] (an accept thread), plus connecting on a helper thread.
+
+use std::collections::HashMap;
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use erpc_peer::{Connected, Endpoint, SocketOptions};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::pipe::{self, pipe};
+use crate::rt::lock;
+use crate::socket::{self, Listener, Socket};
+
+/// Size of one read of the reader thread.
+const READ_CHUNK: usize = 64 * 1024;
+/// Reads the reader thread may queue before it waits for the connection to take them (then
+/// the socket's receive buffer fills and TCP pushes back on the sender).
+const READ_QUEUE: usize = 4;
+
+/// What the reader thread hands over: bytes, the end of the stream, or a read error.
+type Chunk = io::Result<Bytes>;
+
+/// The open connections of a runtime, to cut those a graceful close left behind.
+#[derive(Clone, Debug)]
+pub(crate) struct Conns {
+    inner: Arc<ConnsInner>,
+}
+
+#[derive(Debug)]
+struct ConnsInner {
+    /// How long one write may block before it fails the connection (`None`: no bound).
+    write_timeout: Option<Duration>,
+    /// How long a connect helper thread tries (`None`: as long as the OS does).
+    dial_timeout: Option<Duration>,
+    next: AtomicU64,
+    open: Mutex<HashMap<u64, Arc<Socket>>>,
+}
+
+impl Conns {
+    /// Connections whose writes block at most `write_timeout` each and whose connects try
+    /// at most `dial_timeout` (zero: without limit).
+    pub(crate) fn new(write_timeout: Duration, dial_timeout: Duration) -> Self {
+        let bound = |d: Duration| (!d.is_zero()).then_some(d);
+        Conns {
+            inner: Arc::new(ConnsInner {
+                write_timeout: bound(write_timeout),
+                dial_timeout: bound(dial_timeout),
+                next: AtomicU64::new(0),
+                open: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    fn add(&self, s: &Arc<Socket>) -> u64 {
+        let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.inner.open).insert(id, Arc::clone(s));
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        lock(&self.inner.open).remove(&id);
+    }
+
+    pub(crate) fn cut_all(&self) {
+        let open: Vec<Arc<Socket>> = lock(&self.inner.open).values().cloned().collect();
+        for s in open {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// A connection's stream: reads come from its reader thread, writes go to the socket
+/// (blocking the connection's thread until the kernel takes them, at most the peer's
+/// `write_timeout` per write).
+#[derive(Debug)]
+pub struct ThreadStream {
+    socket: Arc<Socket>,
+    rx: Option<pipe::Receiver<Chunk>>,
+    /// The rest of the chunk being read.
+    chunk: Bytes,
+    eof: bool,
+    conns: Conns,
+    id: u64,
+}
+
+impl ThreadStream {
+    /// Starts the reader thread of `socket`.
+    fn start(socket: Socket, conns: Conns) -> io::Result<ThreadStream> {
+        socket.set_write_timeout(conns.inner.write_timeout)?;
+        let socket = Arc::new(socket);
+        let (tx, rx) = pipe(READ_QUEUE);
+        let s = Arc::clone(&socket);
+        std::thread::Builder::new()
+            .name("erpc-reader".into())
+            .spawn(move || read_loop(&s, &tx))?;
+        let id = conns.add(&socket);
+        Ok(ThreadStream {
+            socket,
+            rx: Some(rx),
+            chunk: Bytes::new(),
+            eof: false,
+            conns,
+            id,
+        })
+    }
+}
+
+fn read_loop(socket: &Socket, tx: &pipe::Sender<Chunk>) {
+    let mut buf = BytesMut::zeroed(READ_CHUNK);
+    loop {
+        if buf.len() < READ_CHUNK / 4 {
+            // Chunks share one allocation until it is used up.
+            buf = BytesMut::zeroed(READ_CHUNK);
+        }
+        let chunk = match (&mut &*socket).read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => Ok(buf.split_to(n).freeze()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Err(e),
+        };
+        let failed = chunk.is_err();
+        if tx.send(chunk).is_err() || failed {
+            break;
+        }
+    }
+    // Dropping `tx` tells the connection the stream ended.
+}
+
+impl AsyncRead for ThreadStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = &mut *self;
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut n = 0;
+        loop {
+            if !this.chunk.is_empty() {
+                let k = this.chunk.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&this.chunk[..k]);
+                this.chunk.advance(k);
+                n += k;
+                if n == buf.len() {
+                    return Poll::Ready(Ok(n));
+                }
+            }
+            if this.eof {
+                return Poll::Ready(Ok(n));
+            }
+            let Some(rx) = this.rx.as_mut() else {
+                return Poll::Ready(Ok(n));
+            };
+            match rx.poll_recv(cx) {
+                Poll::Ready(Some(Ok(c))) => this.chunk = c,
+                Poll::Ready(Some(Err(e))) => {
+                    this.eof = true;
+                    if n > 0 {
+                        return Poll::Ready(Ok(n));
+                    }
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Ready(None) => this.eof = true,
+                Poll::Pending if n > 0 => return Poll::Ready(Ok(n)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl AsyncWrite for ThreadStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(timed_out((&mut &*self.socket).write(buf)))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(timed_out((&mut &*self.socket).write_vectored(bufs)))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(match self.socket.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            r => r,
+        })
+    }
+}
+
+/// A write that ran into the socket's write timeout reports `WouldBlock` (EAGAIN); to the
+/// driver of a blocking socket that is a timeout.
+fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "write timeout: the peer stopped reading",
+        )),
+        r => r,
+    }
+}
+
+impl Drop for ThreadStream {
+    fn drop(&mut self) {
+        // Ends the reader thread: its read returns, or its send fails.
+        let _ = self.socket.shutdown(Shutdown::Both);
+        self.rx = None;
+        self.conns.remove(self.id);
+    }
+}
+
+fn stream(c: Connected<Socket>, conns: Conns) -> io::Result<Connected<ThreadStream>> {
+    Ok(Connected {
+        stream: ThreadStream::start(c.stream, conns)?,
+        local_addr: c.local_addr,
+        remote_addr: c.remote_addr,
+    })
+}
+
+/// Connects on a helper thread (so that the future can be dropped, by a timeout or a close,
+/// while the connect still blocks; the helper then drops the socket it gets).
+pub(crate) async fn connect(
+    conns: Conns,
+    endpoint: Endpoint,
+    opts: SocketOptions,
+) -> io::Result<Connected<ThreadStream>> {
+    let (tx, mut rx) = pipe(1);
+    // erpc-peer bounds the dial with a timer around this future; the same bound on the
+    // helper's connect keeps an abandoned helper from lingering longer.
+    let timeout = conns.inner.dial_timeout;
+    std::thread::Builder::new()
+        .name("erpc-connect".into())
+        .spawn(move || {
+            let _ = tx.send(socket::connect(&endpoint, opts, timeout));
+        })?;
+    match std::future::poll_fn(|cx| rx.poll_recv(cx)).await {
+        Some(r) => stream(r?, conns),
+        None => Err(io::Error::other("connect thread ended")),
+    }
+}
+
+/// Binds at once (binding does not block).
+pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> {
+    let (l, addr) = socket::bind(endpoint)?;
+    Ok((
+        ThreadListener {
+            listener: Arc::new(l),
+            acceptor: Mutex::new(None),
+        },
+        addr,
+    ))
+}
+
+/// A listening socket; its accept thread starts with the first accept. Dropping it stops
+/// that thread and closes the socket before the drop returns (the port is free then).
+#[derive(Debug)]
+pub struct ThreadListener {
+    listener: Arc<Listener>,
+    acceptor: Mutex<Option<Acceptor>>,
+}
+
+struct Acceptor {
+    rx: pipe::Receiver<io::Result<Connected<Socket>>>,
+    thread: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Acceptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Acceptor").finish_non_exhaustive()
+    }
+}
+
+impl ThreadListener {
+    pub(crate) async fn accept(
+        &self,
+        conns: Conns,
+        opts: SocketOptions,
+    ) -> io::Result<Connected<ThreadStream>> {
+        let next = std::future::poll_fn(|cx| {
+            let mut acceptor = lock(&self.acceptor);
+            if acceptor.is_none() {
+                match self.start(opts) {
+                    Ok(a) => *acceptor = Some(a),
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                }
+            }
+            acceptor.as_mut().expect("started").rx.poll_recv(cx)
+        })
+        .await;
+        match next {
+            Some(c) => stream(c?, conns),
+            None => Err(io::Error::other("accept thread ended")),
+        }
+    }
+
+    fn start(&self, opts: SocketOptions) -> io::Result<Acceptor> {
+        let (tx, rx) = pipe(1);
+        let l = Arc::clone(&self.listener);
+        let thread = std::thread::Builder::new()
+            .name("erpc-accept".into())
+            .spawn(move || loop {
+                let r = l.accept(opts);
+                if tx.is_closed() || tx.send(r).is_err() {
+                    break;
+                }
+            })?;
+        Ok(Acceptor { rx, thread })
+    }
+}
+
+impl Drop for ThreadListener {
+    fn drop(&mut self) {
+        let acceptor = lock(&self.acceptor).take();
+        if let Some(a) = acceptor {
+            // Closing the queue first makes the thread stop after its current accept, which
+            // `wake` ends.
+            drop(a.rx);
+            self.listener.wake();
+            let _ = a.thread.join();
+        }
+    }
+}
