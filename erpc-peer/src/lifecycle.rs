@@ -322,14 +322,7 @@ fn finish<R: Runtime>(shared: &Shared<R>, handle: &Session, in_hub: bool) {
         cmd.fail(Status::from_code(Code::CONN_CLOSED));
     }
     if in_hub {
-        let id = handle.id();
-        let mut hub = lock(&shared.sessions);
-        if hub
-            .get(&id)
-            .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
-        {
-            hub.remove(&id);
-        }
+        leave_table(shared, handle);
     }
     handle.mark_closed();
     let info = SessionInfo::new(handle.id(), Some(handle.remote_addr()), handle.dialed());
@@ -436,4 +429,16 @@ async fn secure_server<R: Runtime>(
     conn: Connected<R::Stream>,
 ) -> std::io::Result<Connected<BoxedStream>> {
     Ok(boxed(conn))
+}
+
+/// Takes `handle` out of the session table (unless another session took its id since).
+pub(crate) fn leave_table<R: Runtime>(shared: &Shared<R>, handle: &Session) {
+    let id = handle.id();
+    let mut table = lock(&shared.sessions);
+    if table
+        .get(&id)
+        .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
+    {
+        table.remove(&id);
+    }
 }

@@ -13,7 +13,7 @@ use futures_util::future::{select, Either};
 use crate::config::PeerConfig;
 use crate::conn::redial::RedialPolicy;
 use crate::conn::stats::PeerStats;
-use crate::lifecycle::{accept_loop, connect_attempt, start_dialed};
+use crate::lifecycle::{accept_loop, connect_attempt, leave_table, start_dialed};
 use crate::runtime::{Endpoint, Runtime};
 use crate::session::{lock, Session};
 use crate::setup::{endpoint, listen_addr};
@@ -178,11 +178,14 @@ impl<R: Runtime> Peer<R> {
                     conn,
                     ready_tx,
                 );
-                match ready_rx.await {
-                    Ok(Ok(())) => Ok(handle),
-                    Ok(Err(st)) => Err(st),
-                    Err(_) => Err(Status::from_code(Code::CONN_CLOSED)),
-                }
+                let failed = match ready_rx.await {
+                    Ok(Ok(())) => return Ok(handle),
+                    Ok(Err(st)) => st,
+                    Err(_) => Status::from_code(Code::CONN_CLOSED),
+                };
+                // Out of the table now, not when its task has wound down.
+                leave_table(shared, &handle);
+                Err(failed)
             };
             // `close` stops a dial that is stuck connecting.
             let last = match until_closed(shared, attempt).await {
