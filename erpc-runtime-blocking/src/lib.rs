@@ -96,8 +96,8 @@ pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
 
 pub use erpc_peer::{
-    format_go_duration, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply, IpFamily,
-    PeerConfig, Response, SessionHandle, SocketOptions,
+    format_go_duration, limits, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply,
+    IpFamily, PeerConfig, PeerStats, Response, SessionHandle, SessionStats, SocketOptions,
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use erpc_peer::{Endpoint, PeerConfig};
+use erpc_peer::{Endpoint, PeerConfig, PeerStats};
 use erpc_proto::proto::Protocol;
 use erpc_proto::Status;
 
@@ -129,6 +129,12 @@ impl Peer {
     /// Number of live sessions.
     pub fn count_sessions(&self) -> usize {
         self.inner.count_sessions()
+    }
+
+    /// The peer's figures: sessions, connection threads, handlers running, bytes queued, bytes
+    /// in and out, calls and pushes served.
+    pub fn stats(&self) -> PeerStats {
+        self.inner.stats()
     }
 
     /// Closes gracefully and blocks until done: stops accepting (the listening sockets are

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use erpc_peer::{CallReply, SessionHandle};
+use erpc_peer::{CallReply, SessionHandle, SessionStats};
 use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
 use erpc_proto::session::CallOptions;
 use erpc_proto::{CodecId, Message, Status};
@@ -137,6 +137,28 @@ impl Session {
     /// Pushes a raw PUSH message (body already encoded).
     pub fn push_message(&self, msg: Message) -> Result<(), Status> {
         block_on(self.inner.push_message(msg))
+    }
+
+    /// Pushes without waiting: `Ok` once the push is in the session's command queue; an error
+    /// at once when the queue is full or the session closed (see
+    /// `erpc_peer::Session::try_push`). For broadcasts to sessions that may not drain.
+    pub fn try_push<A: EncodeBody + ?Sized>(
+        &self,
+        service_method: &str,
+        args: &A,
+    ) -> Result<(), Status> {
+        self.inner.try_push(service_method, args)
+    }
+
+    /// [`try_push`](Session::try_push) of a raw PUSH message (body already encoded).
+    pub fn try_push_message(&self, msg: Message) -> Result<(), Status> {
+        self.inner.try_push_message(msg)
+    }
+
+    /// The session's figures: bytes and commands queued, handlers running, calls pending,
+    /// bytes in and out, calls and pushes served.
+    pub fn stats(&self) -> SessionStats {
+        self.inner.stats()
     }
 
     /// Closes gracefully: new calls are refused, calls in flight finish within the peer's

@@ -12,7 +12,7 @@ use futures_util::future::{join_all, select};
 
 use crate::conformance::facade::{
     add, custom_error, Client, ClientOpts, Conn, Inbox, Nums, Probe, Runtime, Server, ServerOpts,
-    Sum, Text, ADD, BYTES, ECHO, ECHO_BACK, ERR, NOTE, SLOW, STEP,
+    Sum, Text, ADD, BYTES, ECHO, ECHO_BACK, ERR, NOTE, RAW_ECHO, SLOW, STEP,
 };
 
 /// An executor an async adapter runs on.
@@ -162,6 +162,9 @@ impl<E: Exec> Runtime for AsyncRuntime<E> {
             .call(BYTES, |_ctx: CallCtx, b: Raw| async move {
                 Ok::<_, Status>(b.len() as u64)
             })
+            .call(RAW_ECHO, |_ctx: CallCtx, b: Raw| async move {
+                Ok::<_, Status>(b)
+            })
             .push(ECHO, move |ctx: PushCtx, t: Text| {
                 let p = Arc::clone(&p2);
                 async move {
@@ -219,6 +222,10 @@ impl<E: Exec> Server for AsyncServer<E> {
 
     fn count_sessions(&self) -> usize {
         self.peer.count_sessions()
+    }
+
+    fn stats(&self) -> erpc_peer::PeerStats {
+        self.peer.stats()
     }
 
     fn is_closing(&self) -> bool {

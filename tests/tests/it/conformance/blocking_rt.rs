@@ -8,7 +8,7 @@ use erpc_runtime_blocking::{builder, CallCtx, Peer, PushCtx, Raw, Session, Statu
 
 use crate::conformance::facade::{
     add, custom_error, Client, ClientOpts, Conn, Inbox, Nums, Probe, Runtime, Server, ServerOpts,
-    Sum, Text, ADD, BYTES, ECHO, ECHO_BACK, ERR, NOTE, SLOW, STEP,
+    Sum, Text, ADD, BYTES, ECHO, ECHO_BACK, ERR, NOTE, RAW_ECHO, SLOW, STEP,
 };
 
 /// std threads.
@@ -34,6 +34,7 @@ impl Runtime for Blocking {
             .call(BYTES, |_ctx: CallCtx, b: Raw| {
                 Ok::<_, Status>(b.len() as u64)
             })
+            .call(RAW_ECHO, |_ctx: CallCtx, b: Raw| Ok::<_, Status>(b))
             .push(ECHO, move |ctx: PushCtx, t: Text| {
                 p2.pushes.put(t.text.clone());
                 let _ = ctx.session().push(ECHO_BACK, &t);
@@ -80,6 +81,10 @@ impl Server for BlockingServer {
 
     fn count_sessions(&self) -> usize {
         self.peer.count_sessions()
+    }
+
+    fn stats(&self) -> erpc_peer::PeerStats {
+        self.peer.stats()
     }
 
     fn is_closing(&self) -> bool {

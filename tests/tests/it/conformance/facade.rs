@@ -29,6 +29,8 @@ pub(crate) const ERR: &str = "/err/code";
 pub(crate) const SLOW: &str = "/slow/add";
 /// Answers the length of its raw body.
 pub(crate) const BYTES: &str = "/raw/len";
+/// Answers its raw body unchanged.
+pub(crate) const RAW_ECHO: &str = "/raw/echo";
 /// Push to the server: recorded in [`Probe`] and echoed back to [`ECHO_BACK`].
 pub(crate) const ECHO: &str = "/push/echo";
 /// Push to the client, echoing a push it sent.
@@ -109,6 +111,8 @@ pub(crate) trait Server: Send + Sync {
     fn probe(&self) -> &Probe;
     /// Live sessions.
     fn count_sessions(&self) -> usize;
+    /// The peer's figures.
+    fn stats(&self) -> erpc_peer::PeerStats;
     /// Whether `close` has started.
     fn is_closing(&self) -> bool;
     /// Pushes `body` to `route` on every session (the server starts the push).

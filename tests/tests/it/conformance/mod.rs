@@ -98,6 +98,9 @@ runtimes!(matrix!(
         unix,
         oversized_frame,
         garbage_input,
+        never_reading_client,
+        timed_out_during_redial_never_runs,
+        close_during_a_stuck_dial,
     }
 ));
 

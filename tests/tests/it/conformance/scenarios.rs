@@ -10,7 +10,7 @@ use erpc_peer::{Code, PeerConfig, Status};
 
 use crate::conformance::facade::{
     nums, text, Client, ClientOpts, Conn, Nums, Runtime, Server, ServerOpts, Sum, ADD, BYTES, ECHO,
-    ECHO_BACK, ERR, NOTE, SLOW, STEP,
+    ECHO_BACK, ERR, NOTE, RAW_ECHO, SLOW, STEP,
 };
 
 /// A server runtime and a client runtime, and the label every failure message carries.
@@ -649,4 +649,149 @@ pub(crate) fn garbage_input(p: &Pair<'_>) {
     let again = p.dial(&*client, server.addr());
     p.add_ok(&*again, "a new session after the garbage", &[3]);
     p.shutdown(client, server);
+}
+
+/// A raw client writes 16 KiB CALLs as fast as it can and never reads: the server stops
+/// reading (its TCP window closes), its queue stays within its marks, it keeps serving
+/// others, and it frees everything when that client goes.
+pub(crate) fn never_reading_client(p: &Pair<'_>) {
+    const MARK: usize = 1 << 20;
+    let (server, client, good) = p.connect(
+        ServerOpts {
+            config: PeerConfig {
+                max_queued_bytes: MARK,
+                max_handlers: 64,
+                ..server_config()
+            },
+            tls: None,
+        },
+        plain_client(),
+    );
+    let mut frame = bytes::BytesMut::new();
+    for seq in 1..=16 {
+        let mut m = erpc_proto::Message::new(erpc_proto::MessageType::CALL, seq, RAW_ECHO);
+        m.body_codec = erpc_proto::CodecId::PLAIN;
+        m.body = bytes::Bytes::from(vec![9u8; 16 * 1024]);
+        erpc_proto::proto::Protocol::encode(
+            &erpc_proto::proto::RawProto,
+            &m,
+            &erpc_proto::WireConfig::default(),
+            &mut frame,
+        )
+        .unwrap();
+    }
+    let mut hog = TcpStream::connect(server.addr()).unwrap();
+    hog.set_write_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let limit = 256usize << 20;
+    let mut sent = 0;
+    while sent < limit {
+        match hog.write_all(&frame) {
+            Ok(()) => sent += frame.len(),
+            Err(_) => break,
+        }
+    }
+    assert!(
+        sent < limit,
+        "{}: the server never stopped reading",
+        p.label()
+    );
+    let st = server.stats();
+    assert!(
+        st.queued_bytes <= 2 * MARK + 64 * 17 * 1024,
+        "{}: the server queued too much: {st:?}",
+        p.label()
+    );
+    assert!(st.bytes_in < 64 << 20, "{}: {st:?}", p.label());
+    p.add_ok(&*good, "another client is served meanwhile", &[1, 2]);
+    drop(hog);
+    p.eventually("the hog's session is gone", || server.count_sessions() == 1);
+    p.eventually("its queue is freed", || server.stats().queued_bytes == 0);
+    p.shutdown(client, server);
+}
+
+/// A call that timed out (408) while its session was redialing is never sent after the
+/// reconnect.
+pub(crate) fn timed_out_during_redial_never_runs(p: &Pair<'_>) {
+    let first = p.start_server(plain_server());
+    let addr = first.addr().to_owned();
+    let port = port_of(&addr);
+    let client = p.start_client(ClientOpts {
+        config: PeerConfig {
+            redial_times: -1,
+            redial_interval: Duration::from_millis(50),
+            ..client_config()
+        },
+        tls: None,
+    });
+    let conn = p.dial(&*client, &addr);
+    p.add_ok(&*conn, "call before the restart", &[1, 1]);
+    let label = p.label().to_owned();
+    within(&label, "first server close", move || first.close());
+    // No server now: the session redials; the call gives up at its deadline.
+    let mut timed_out = false;
+    for _ in 0..50 {
+        match conn.call(SLOW, &nums(&[42]), Some(Duration::from_millis(200))) {
+            Err(e) if e.code() == Code::HANDLE_TIMEOUT => {
+                timed_out = true;
+                break;
+            }
+            Err(e) if e.code() == Code::CONN_CLOSED => continue,
+            other => panic!("{}: call while redialing: {other:?}", p.label()),
+        }
+    }
+    assert!(
+        timed_out,
+        "{}: no call timed out while redialing",
+        p.label()
+    );
+    let second = p.start_server(ServerOpts {
+        config: PeerConfig {
+            listen_port: port,
+            ..server_config()
+        },
+        tls: None,
+    });
+    second.probe().gate.open();
+    p.eventually("the session is back", || {
+        conn.call(ADD, &nums(&[2]), Some(Duration::from_millis(500)))
+            .is_ok()
+    });
+    assert_eq!(
+        second.probe().entered.take(Duration::from_millis(300)),
+        None,
+        "{}: the timed-out call ran after the reconnect",
+        p.label()
+    );
+    p.shutdown(client, second);
+}
+
+/// `close` on the client peer while its dial is stuck in a TLS handshake that never
+/// completes: the dial fails and `close` returns, without waiting for any timeout.
+pub(crate) fn close_during_a_stuck_dial(p: &Pair<'_>) {
+    use erpc_peer::tls::client_config_insecure;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap().to_string();
+    let client = p.start_client(ClientOpts {
+        config: PeerConfig {
+            dial_timeout: Duration::ZERO,
+            ..client_config()
+        },
+        tls: Some((client_config_insecure().unwrap(), "localhost".into())),
+    });
+    std::thread::scope(|s| {
+        let dial = s.spawn(|| client.dial(&addr).map(|_| ()));
+        // The connection is accepted and then nothing is said on it.
+        let (_held, _) = silent.accept().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            !dial.is_finished(),
+            "{}: the dial did not get stuck",
+            p.label()
+        );
+        let closer = s.spawn(|| client.close());
+        p.eventually("the stuck dial ends", || dial.is_finished());
+        p.expect_code("the stuck dial", dial.join().unwrap(), Code::DIAL_FAILED);
+        p.eventually("close returns", || closer.is_finished());
+    });
 }
