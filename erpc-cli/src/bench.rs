@@ -7,7 +7,7 @@
 //! `--payload bytes` measures the framework alone, like bench-peers' `raw` floor: the same
 //! 581 bytes go to `Hello.Echo`, which returns them unchanged, and neither side runs a codec.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,6 +78,10 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
+    /// Run each handler's first step inside its connection's task (`PeerConfig::inline_handlers`;
+    /// the benchmark's handlers only decode and encode).
+    #[arg(long)]
+    inline_handlers: bool,
 }
 
 /// `erpc bench`.
@@ -113,13 +117,21 @@ pub(crate) struct ClientArgs {
     /// What each call carries.
     #[arg(long, value_enum, default_value = "proto")]
     payload: Payload,
+    /// The in-process server (no --addr) runs each handler's first step inside its
+    /// connection's task (`PeerConfig::inline_handlers`).
+    #[arg(long)]
+    inline_handlers: bool,
 }
+
+/// `--inline-handlers` of this process's `bench-server` or in-process `bench` server.
+static INLINE_HANDLERS: AtomicBool = AtomicBool::new(false);
 
 fn peer_config(proto: &str) -> PeerConfig {
     PeerConfig {
         default_body_codec: "protobuf".into(),
         protocol: proto.into(),
         call_timeout: Duration::from_secs(60),
+        inline_handlers: INLINE_HANDLERS.load(Ordering::Relaxed),
         ..PeerConfig::default()
     }
 }
@@ -279,6 +291,7 @@ fn start_blocking_server(
 }
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
+    INLINE_HANDLERS.store(args.inline_handlers, Ordering::Relaxed);
     if args.runtime == RuntimeKind::Blocking {
         let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
         eprintln!("erpc bench-server (blocking) listening on {addr}");
@@ -551,6 +564,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
+    INLINE_HANDLERS.store(args.inline_handlers, Ordering::Relaxed);
     let (server, addr) = match &args.addr {
         Some(a) => (None, a.clone()),
         None => {

@@ -97,6 +97,14 @@ pub struct PeerConfig {
     /// 10 s.
     #[serde(with = "go_duration")]
     pub auth_timeout: Duration,
+    /// erpc-rs: run the first step of each call and push handler inside its connection's
+    /// task, and give it a task of its own only if it has to wait (default: off, every
+    /// handler gets its own task). Saves a task and a cross-thread wake-up per call, which
+    /// is most of the per-call cost of tiny handlers; but a handler that computes (or
+    /// blocks) before its first `.await` then holds up its whole connection. For handlers
+    /// that only decode, look up and encode. Never with the blocking adapter's handlers,
+    /// which run whole in their first step.
+    pub inline_handlers: bool,
 }
 
 /// Defaults of the flow-control limits of [`PeerConfig`].
@@ -170,6 +178,7 @@ impl Default for PeerConfig {
             max_queued_commands: limits::MAX_QUEUED_COMMANDS,
             write_timeout: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
+            inline_handlers: false,
         }
     }
 }

@@ -59,6 +59,10 @@ impl Completions {
         }
     }
 
+    fn len(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     fn take_into(&self, dst: &mut VecDeque<Finished>) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         dst.extend(q.drain(..));
@@ -100,6 +104,8 @@ pub(crate) struct Driver<R: Runtime, S> {
     slot_wait: Option<event_listener::EventListener>,
     needs_flush: bool,
     ended: bool,
+    /// Whether this wake-up was already put off once to gather more handler results.
+    deferred: bool,
 }
 
 impl<R: Runtime, S: Stream> Driver<R, S> {
@@ -127,14 +133,16 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             slot_wait: None,
             needs_flush: false,
             ended: false,
+            deferred: false,
         }
     }
 
     /// Runs `w` as its own task, so that it never holds up the connection; its result comes
     /// back through `done`.
-    fn spawn(rt: &R, done: &Arc<Completions>, peer: &Arc<PeerCore>, w: Work) {
-        let done = Arc::clone(done);
-        let slot = SlotGuard(Arc::clone(peer));
+    fn spawn(&mut self, cx: &mut Context<'_>, w: Work) {
+        let done = Arc::clone(&self.done);
+        let slot = SlotGuard(Arc::clone(&self.peer));
+        let inline = self.peer.limits.inline_handlers;
         match w {
             Work::Call {
                 f,
@@ -143,8 +151,15 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 done: info,
             } => {
                 let span = tracing::debug_span!("call", seq = msg.seq, service_method = %info.service_method);
-                let fut = f(ctx, msg).instrument(span);
-                rt.spawn_handler(async move {
+                let mut fut = f(ctx, msg).instrument(span);
+                if inline {
+                    if let Poll::Ready(reply) = Pin::new(&mut fut).poll(cx) {
+                        drop(slot);
+                        self.finished.push_back(Finished::Reply(info, reply));
+                        return;
+                    }
+                }
+                self.rt.spawn_handler(async move {
                     let reply = fut.await;
                     drop(slot);
                     done.push(Finished::Reply(info, reply));
@@ -152,8 +167,13 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
             Work::Push { f, ctx, msg } => {
                 let span = tracing::debug_span!("push", seq = msg.seq, service_method = %msg.service_method);
-                let fut = f(ctx, msg).instrument(span);
-                rt.spawn_handler(async move {
+                let mut fut = f(ctx, msg).instrument(span);
+                if inline && Pin::new(&mut fut).poll(cx).is_ready() {
+                    drop(slot);
+                    self.finished.push_back(Finished::Push);
+                    return;
+                }
+                self.rt.spawn_handler(async move {
                     fut.await;
                     drop(slot);
                     done.push(Finished::Push);
@@ -161,7 +181,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
             Work::Auth { f, msg } => {
                 let fut = f(msg);
-                rt.spawn_handler(async move {
+                self.rt.spawn_handler(async move {
                     let verdict = fut.await;
                     drop(slot);
                     done.push(Finished::AuthVerdict(verdict));
@@ -216,10 +236,11 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
 
         // Incoming work and completed calls.
-        while let Some(w) = conn.poll_work(now) {
+        while let Some(w) = self.conn.poll_work(now) {
             progress = true;
-            Self::spawn(&self.rt, &self.done, &self.peer, w);
+            self.spawn(cx, w);
         }
+        let conn = &mut self.conn;
         if conn.blocked_on_peer() {
             // Wait for another session to free a peer-wide handler slot.
             let l = self
@@ -259,20 +280,25 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         }
 
-        // Time.
-        match conn.poll_timeout() {
-            Some(t) => {
-                if self.timer_at != Some(t) {
-                    self.timer.reset(t);
-                    self.timer_at = Some(t);
-                }
-                if Pin::new(&mut self.timer).poll(cx).is_ready() {
-                    self.timer_at = None;
-                    conn.handle_timeout(self.rt.now().max(t));
-                    progress = true;
-                }
+        // Time. The timer is moved only to an earlier deadline: the core's next deadline
+        // changes with nearly every call (each has its own), and moving a runtime timer to an
+        // earlier time re-registers it and may wake the thread that sleeps on the timers.
+        // A timer armed too early just fires once for nothing; the core is asked again then.
+        if let Some(t) = conn.poll_timeout() {
+            if self.timer_at.is_none_or(|armed| t < armed) {
+                self.timer.reset(t);
+                self.timer_at = Some(t);
             }
-            None => self.timer_at = None,
+        }
+        if let Some(armed) = self.timer_at {
+            if Pin::new(&mut self.timer).poll(cx).is_ready() {
+                self.timer_at = None;
+                let now = self.rt.now().max(armed);
+                if conn.poll_timeout().is_some_and(|t| t <= now) {
+                    conn.handle_timeout(now);
+                }
+                progress = true;
+            }
         }
 
         // Bytes to the peer: everything queued, in as few writes as the socket allows.
@@ -315,6 +341,18 @@ impl<R: Runtime, S: Stream> Future for Driver<R, S> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Ended> {
         let this = self.get_mut();
         assert!(!this.ended, "connection driver polled after it ended");
+        // Woken by the first of several handlers to finish (an executor runs the task a
+        // handler woke right after it, ahead of the other handlers): put this turn off once,
+        // behind them, so that their replies go out in one write instead of one each.
+        if !this.deferred && this.conn.running() > 1 {
+            let ready = this.finished.len() + this.done.len();
+            if ready > 0 && ready < this.conn.running() && ready < REPLY_BATCH {
+                this.deferred = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+        }
+        this.deferred = false;
         this.conn.new_turn();
         for _ in 0..BUDGET {
             let progress = this.turn(cx);

@@ -73,6 +73,7 @@ pub(crate) struct Limits {
     pub(crate) max_handlers: usize,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) auth_timeout: Option<Duration>,
+    pub(crate) inline_handlers: bool,
 }
 
 impl Limits {
@@ -83,6 +84,7 @@ impl Limits {
             max_handlers: c.handlers_limit(),
             write_timeout: nonzero(c.write_timeout),
             auth_timeout: nonzero(c.auth_timeout),
+            inline_handlers: c.inline_handlers,
         }
     }
 }
