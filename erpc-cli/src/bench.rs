@@ -399,6 +399,8 @@ impl AsyncRun<Report> for Plan {
         }
         let issued = Arc::new(AtomicUsize::new(0));
         let pb = progress::bar(self.n as u64);
+        // Unbounded but bounded in fact: each caller task sends exactly one result, so it
+        // never holds more than `c` entries.
         let (tx, mut rx) = futures_channel::mpsc::unbounded();
         let start = Instant::now();
         for i in 0..self.c.max(1) {
