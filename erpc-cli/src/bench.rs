@@ -7,14 +7,16 @@
 //! `--payload bytes` measures the framework alone, like bench-peers' `raw` floor: the same
 //! 581 bytes go to `Hello.Echo`, which returns them unchanged, and neither side runs a codec.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use erpc_peer::{Peer, PeerBuilder};
 use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
-use erpc_runtime_tokio::{CallCtx, PeerConfig, Runtime, Status};
+use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
+
+use crate::client::parse_handler_tasks;
 use futures_util::StreamExt;
 use prost::Message as _;
 
@@ -78,10 +80,10 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Run each handler's first step inside its connection's task (`PeerConfig::inline_handlers`;
-    /// the benchmark's handlers only decode and encode).
-    #[arg(long)]
-    inline_handlers: bool,
+    /// Where handlers run: adaptive, always (a task each), never (first step inline);
+    /// `PeerConfig::handler_tasks`.
+    #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
+    handler_tasks: HandlerTasks,
 }
 
 /// `erpc bench`.
@@ -117,21 +119,21 @@ pub(crate) struct ClientArgs {
     /// What each call carries.
     #[arg(long, value_enum, default_value = "proto")]
     payload: Payload,
-    /// The in-process server (no --addr) runs each handler's first step inside its
-    /// connection's task (`PeerConfig::inline_handlers`).
-    #[arg(long)]
-    inline_handlers: bool,
+    /// Where the in-process server's (no --addr) handlers run: adaptive, always, never.
+    #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
+    handler_tasks: HandlerTasks,
 }
 
-/// `--inline-handlers` of this process's `bench-server` or in-process `bench` server.
-static INLINE_HANDLERS: AtomicBool = AtomicBool::new(false);
+/// `--handler-tasks` of this process's `bench-server` or in-process `bench` server.
+static HANDLER_TASKS: std::sync::Mutex<HandlerTasks> =
+    std::sync::Mutex::new(HandlerTasks::Adaptive);
 
 fn peer_config(proto: &str) -> PeerConfig {
     PeerConfig {
         default_body_codec: "protobuf".into(),
         protocol: proto.into(),
         call_timeout: Duration::from_secs(60),
-        inline_handlers: INLINE_HANDLERS.load(Ordering::Relaxed),
+        handler_tasks: *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()),
         ..PeerConfig::default()
     }
 }
@@ -291,7 +293,7 @@ fn start_blocking_server(
 }
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
-    INLINE_HANDLERS.store(args.inline_handlers, Ordering::Relaxed);
+    *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     if args.runtime == RuntimeKind::Blocking {
         let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
         eprintln!("erpc bench-server (blocking) listening on {addr}");
@@ -566,7 +568,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
-    INLINE_HANDLERS.store(args.inline_handlers, Ordering::Relaxed);
+    *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     let (server, addr) = match &args.addr {
         Some(a) => (None, a.clone()),
         None => {

@@ -223,6 +223,12 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     parse_go_duration(s)
 }
 
+/// `--handler-tasks`: `adaptive`, `always` or `never` (`PeerConfig::handler_tasks`).
+pub(crate) fn parse_handler_tasks(s: &str) -> Result<erpc_runtime_tokio::HandlerTasks, String> {
+    serde_json::from_value(serde_json::Value::String(s.trim().to_ascii_lowercase()))
+        .map_err(|_| format!("{s:?}: expected adaptive, always or never"))
+}
+
 /// Parses a byte size: a number with an optional `K`, `M` or `G` suffix (powers of 1024,
 /// `KiB`/`MiB`/`GiB` spellings too): `4M`, `65536`, `1GiB`.
 pub(crate) fn parse_size(s: &str) -> Result<usize, String> {

@@ -22,12 +22,13 @@ use erpc_proto::codec::{CodecRegistry, EncodeBody};
 use erpc_proto::session::Reply;
 use erpc_proto::{MessageType, XferPipe};
 use erpc_runtime_tokio::{
-    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, IntoReply, Message, Peer,
-    PeerConfig, PushCtx, Raw, Session, Status,
+    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, HandlerTasks, IntoReply, Message,
+    Peer, PeerConfig, PushCtx, Raw, Session, Status,
 };
 
 use crate::client::{
-    parse_addr, parse_duration, parse_size, parse_xfer, Addr, BoxError, ProtoName,
+    parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
+    ProtoName,
 };
 
 /// `erpc serve`.
@@ -85,6 +86,10 @@ pub(crate) struct ServeArgs {
     /// 0: never.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     auth_timeout: Duration,
+    /// Where handlers run: `adaptive` (a task each, the first step of routes proven fast
+    /// inside the connection's task), `always` (a task each), `never` (first step inline).
+    #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
+    handler_tasks: HandlerTasks,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -152,6 +157,7 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         max_queued_bytes: a.max_queued,
         write_timeout: a.write_timeout,
         auth_timeout: a.auth_timeout,
+        handler_tasks: a.handler_tasks,
         ..PeerConfig::default()
     };
     let x = xfer.clone();

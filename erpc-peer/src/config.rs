@@ -97,14 +97,43 @@ pub struct PeerConfig {
     /// 10 s.
     #[serde(with = "go_duration")]
     pub auth_timeout: Duration,
-    /// erpc-rs: run the first step of each call and push handler inside its connection's
-    /// task, and give it a task of its own only if it has to wait (default: off, every
-    /// handler gets its own task). Saves a task and a cross-thread wake-up per call, which
-    /// is most of the per-call cost of tiny handlers; but a handler that computes (or
-    /// blocks) before its first `.await` then holds up its whole connection. For handlers
-    /// that only decode, look up and encode. Never with the blocking adapter's handlers,
-    /// which run whole in their first step.
-    pub inline_handlers: bool,
+    /// erpc-rs: where call and push handlers run (serde: `"adaptive"`, `"always"`,
+    /// `"never"`). Default [`HandlerTasks::Adaptive`].
+    pub handler_tasks: HandlerTasks,
+}
+
+/// Where a connection runs its call and push handlers ([`PeerConfig::handler_tasks`]).
+///
+/// A handler in a task of its own never holds up its connection, and the handlers of one
+/// connection run on every worker of a multi-thread runtime; but for a handler that only
+/// decodes, looks something up and encodes, the task and the cross-thread wake-up that brings
+/// its reply back cost more than the handler (on two cores, about a third of the calls a
+/// connection serves per second).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum HandlerTasks {
+    /// Each route starts with a task per handler. A route whose handlers finish within their
+    /// first poll in at most 50 µs, 32 times on a connection (a first step between 50 µs and
+    /// 1 ms takes 8 of them back), then runs that first step inside the connection's task (a
+    /// handler that has to wait moves to a task of its own at its first `.await`). A first
+    /// step that waits or takes longer than 1 ms sends the route back to its own tasks, and it
+    /// must then prove itself for twice as many calls (up to 65,536) before it runs inline
+    /// again.
+    ///
+    /// What this costs: a route that was fast every time and then, once, computes for long
+    /// *before its first `.await`* holds up its connection for that call (not the others:
+    /// they run on other workers). A handler that blocks its thread (`std::sync` waits,
+    /// blocking I/O) should not run on an async worker at all (`spawn_blocking`); if your
+    /// routes mix instant and long synchronous work, choose [`HandlerTasks::Always`].
+    #[default]
+    Adaptive,
+    /// Every handler in a task of its own.
+    Always,
+    /// The first step of every handler inside the connection's task, a task of its own only
+    /// if it has to wait. Fastest for handlers that never compute for long before their first
+    /// `.await`; a handler that does holds up its whole connection.
+    Never,
 }
 
 /// Defaults of the flow-control limits of [`PeerConfig`].
@@ -178,7 +207,7 @@ impl Default for PeerConfig {
             max_queued_commands: limits::MAX_QUEUED_COMMANDS,
             write_timeout: Duration::from_secs(30),
             auth_timeout: Duration::from_secs(10),
-            inline_handlers: false,
+            handler_tasks: HandlerTasks::Adaptive,
         }
     }
 }

@@ -15,6 +15,7 @@ use erpc_proto::session::CloseReason;
 use futures_util::task::AtomicWaker;
 use tracing::Instrument;
 
+use crate::conn::placement::FirstStep;
 use crate::conn::queue::Command;
 use crate::conn::{ConnCore, Finished, PeerCore, Work};
 use crate::runtime::{Runtime, Stream, Timer};
@@ -67,6 +68,31 @@ impl Completions {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         dst.extend(q.drain(..));
     }
+}
+
+/// What a first poll that started at `t0` (when measured) did.
+fn first_step<R: Runtime>(clock: Option<&R>, t0: Option<Instant>, ready: bool) -> FirstStep {
+    match (clock, t0) {
+        (Some(rt), Some(t0)) if ready => FirstStep::Ready(rt.now().saturating_duration_since(t0)),
+        (Some(_), Some(_)) => FirstStep::Pending,
+        _ => FirstStep::Unmeasured,
+    }
+}
+
+/// Awaits `fut`, timing its first poll with `rt`'s clock.
+async fn timed<R: Runtime, F: Future + Unpin>(rt: &R, mut fut: F) -> (F::Output, FirstStep) {
+    let mut step = None;
+    let out = std::future::poll_fn(|cx| {
+        if step.is_some() {
+            return Pin::new(&mut fut).poll(cx);
+        }
+        let t0 = rt.now();
+        let polled = Pin::new(&mut fut).poll(cx);
+        step = Some(first_step(Some(rt), Some(t0), polled.is_ready()));
+        polled
+    })
+    .await;
+    (out, step.unwrap_or(FirstStep::Unmeasured))
 }
 
 /// Gives a peer-wide handler slot back when the handler's task ends, however it ends.
@@ -137,46 +163,74 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
     }
 
-    /// Runs `w` as its own task, so that it never holds up the connection; its result comes
-    /// back through `done`.
+    /// Runs `w`: as its own task, so that it never holds up the connection, or its first
+    /// step here when the core says so (a route proven fast; see `conn::placement`), the
+    /// rest as its own task if it has to wait. Its result comes back through `done` (or
+    /// `finished` when it ended here), with what its first step did when the core asks.
     fn spawn(&mut self, cx: &mut Context<'_>, w: Work) {
         let done = Arc::clone(&self.done);
         let slot = SlotGuard(Arc::clone(&self.peer));
-        let inline = self.peer.limits.inline_handlers;
+        let clock = self.conn.measures_first_steps().then(|| self.rt.clone());
         match w {
             Work::Call {
                 f,
                 ctx,
                 msg,
                 done: info,
+                inline,
             } => {
                 let span = tracing::debug_span!("call", seq = msg.seq, service_method = %info.service_method);
                 let mut fut = f(ctx, msg).instrument(span);
+                let mut step = FirstStep::Unmeasured;
                 if inline {
-                    if let Poll::Ready(reply) = Pin::new(&mut fut).poll(cx) {
+                    let t0 = clock.as_ref().map(|rt| rt.now());
+                    let polled = Pin::new(&mut fut).poll(cx);
+                    step = first_step(clock.as_ref(), t0, polled.is_ready());
+                    if let Poll::Ready(reply) = polled {
                         drop(slot);
-                        self.finished.push_back(Finished::Reply(info, reply));
+                        self.finished.push_back(Finished::Reply(info, reply, step));
                         return;
                     }
                 }
                 self.rt.spawn_handler(async move {
-                    let reply = fut.await;
+                    let (reply, step) = match (step, clock) {
+                        (FirstStep::Unmeasured, Some(rt)) => timed(&rt, fut).await,
+                        _ => (fut.await, step),
+                    };
                     drop(slot);
-                    done.push(Finished::Reply(info, reply));
+                    done.push(Finished::Reply(info, reply, step));
                 });
             }
-            Work::Push { f, ctx, msg } => {
+            Work::Push {
+                f,
+                ctx,
+                msg,
+                route,
+                inline,
+            } => {
                 let span = tracing::debug_span!("push", seq = msg.seq, service_method = %msg.service_method);
                 let mut fut = f(ctx, msg).instrument(span);
-                if inline && Pin::new(&mut fut).poll(cx).is_ready() {
-                    drop(slot);
-                    self.finished.push_back(Finished::Push);
-                    return;
+                let mut step = FirstStep::Unmeasured;
+                if inline {
+                    let t0 = clock.as_ref().map(|rt| rt.now());
+                    let ready = Pin::new(&mut fut).poll(cx).is_ready();
+                    step = first_step(clock.as_ref(), t0, ready);
+                    if ready {
+                        drop(slot);
+                        self.finished.push_back(Finished::Push(route, step));
+                        return;
+                    }
                 }
                 self.rt.spawn_handler(async move {
-                    fut.await;
+                    let step = match (step, clock) {
+                        (FirstStep::Unmeasured, Some(rt)) => timed(&rt, fut).await.1,
+                        _ => {
+                            fut.await;
+                            step
+                        }
+                    };
                     drop(slot);
-                    done.push(Finished::Push);
+                    done.push(Finished::Push(route, step));
                 });
             }
             Work::Auth { f, msg } => {

@@ -17,7 +17,8 @@
 //! * `driver.rs`: one future per connection that moves bytes, commands, handler results and
 //!   time between the stream and the core (I/O only). Handlers run as their own tasks
 //!   ([`Runtime::spawn_handler`]), so a slow handler delays only itself and the handlers of
-//!   one connection use every worker of a multi-thread runtime.
+//!   one connection use every worker of a multi-thread runtime; by default the first step of
+//!   a route proven fast runs inside the connection's task instead ([`HandlerTasks`]).
 //! * `lifecycle.rs`: dialing, redialing, accepting, the end of a session; `peer.rs`: the
 //!   [`Peer`] facade; `builder.rs`: [`PeerBuilder`]; `state.rs`: what they share.
 //!
@@ -50,7 +51,7 @@ pub mod tls;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};
-pub use config::{format_go_duration, limits, parse_go_duration, PeerConfig};
+pub use config::{format_go_duration, limits, parse_go_duration, HandlerTasks, PeerConfig};
 pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]

@@ -153,7 +153,14 @@ async fn drive<R: Runtime>(
     let id = handle.id();
     let core = new_core(shared, protocol, dialed, &id, &conn.remote_addr);
     let now = shared.rt.now();
-    let cc = ConnCore::new(now, core, Arc::clone(&shared.core), handle.clone(), ready);
+    let cc = ConnCore::new(
+        now,
+        core,
+        Arc::clone(&shared.core),
+        handle.clone(),
+        ready,
+        shared.rt.inline_handlers_allowed(),
+    );
     let span = tracing::debug_span!("session", id = %id, remote = %conn.remote_addr, dialed);
     Driver::new(
         shared.rt.clone(),

@@ -222,6 +222,14 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
         self.spawn(fut)
     }
 
+    /// Whether a handler's first step may run inside its connection's task
+    /// ([`HandlerTasks`](crate::HandlerTasks)). Default `true`; an adapter whose handlers may
+    /// block their thread (the blocking adapter's) answers `false`, and every handler then
+    /// gets [`spawn_handler`](Runtime::spawn_handler).
+    fn inline_handlers_allowed(&self) -> bool {
+        true
+    }
+
     /// The current time on this runtime's clock. The peer layer reads the clock only here
     /// and passes the time into its sans-IO core.
     #[allow(clippy::disallowed_methods)] // The one place the peer layer reads the clock.

@@ -199,6 +199,12 @@ impl Runtime for Threads {
         }
     }
 
+    /// The handlers of this crate run whole, blocking, in their first step: never inside
+    /// the connection's thread.
+    fn inline_handlers_allowed(&self) -> bool {
+        false
+    }
+
     fn timer(&self, deadline: Instant) -> ThreadTimer {
         ThreadTimer::new(deadline)
     }

@@ -27,6 +27,7 @@
 //! * **Write timeout**: queued bytes that have not moved for `write_timeout` close the
 //!   connection (pending calls fail with 102).
 
+pub(crate) mod placement;
 pub(crate) mod queue;
 pub(crate) mod redial;
 pub(crate) mod stats;
@@ -47,6 +48,7 @@ use crate::context::{CallCtx, PushCtx};
 use crate::handler::{AuthCheckFn, CallFn, Handler, PushFn};
 use crate::log::LogConfig;
 use crate::session::Session;
+use placement::{FirstStep, Placement};
 use queue::Command;
 use stats::{Delta, HandlerSlots, Levels, PeerCounters};
 
@@ -73,7 +75,7 @@ pub(crate) struct Limits {
     pub(crate) max_handlers: usize,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) auth_timeout: Option<Duration>,
-    pub(crate) inline_handlers: bool,
+    pub(crate) handler_tasks: crate::config::HandlerTasks,
 }
 
 impl Limits {
@@ -84,12 +86,13 @@ impl Limits {
             max_handlers: c.handlers_limit(),
             write_timeout: nonzero(c.write_timeout),
             auth_timeout: nonzero(c.auth_timeout),
-            inline_handlers: c.inline_handlers,
+            handler_tasks: c.handler_tasks,
         }
     }
 }
 
-/// Incoming work for the driver to run as its own task; its result goes back through
+/// Incoming work for the driver to run (as its own task, or its first step inline when
+/// `inline` says so; see [`placement`]); its result goes back through
 /// [`ConnCore::handler_done`].
 pub(crate) enum Work {
     /// A call handler.
@@ -98,12 +101,15 @@ pub(crate) enum Work {
         ctx: CallCtx,
         msg: Message,
         done: CallDoneInfo,
+        inline: bool,
     },
     /// A push handler.
     Push {
         f: PushFn,
         ctx: PushCtx,
         msg: Message,
+        route: usize,
+        inline: bool,
     },
     /// The auth checker.
     Auth { f: AuthCheckFn, msg: Message },
@@ -114,12 +120,13 @@ pub(crate) struct CallDoneInfo {
     pub(crate) token: ReplyToken,
     pub(crate) started: Instant,
     pub(crate) service_method: ServiceMethod,
+    pub(crate) route: usize,
 }
 
 /// A finished piece of [`Work`].
 pub(crate) enum Finished {
-    Reply(CallDoneInfo, Reply),
-    Push,
+    Reply(CallDoneInfo, Reply, FirstStep),
+    Push(usize, FirstStep),
     AuthVerdict(Reply),
 }
 
@@ -158,6 +165,7 @@ pub(crate) struct ConnCore {
     closed_locally: bool,
     ready: Option<oneshot::Sender<Result<(), Status>>>,
     woken: usize,
+    placement: Placement,
     delta: Delta,
     published: Levels,
 }
@@ -165,14 +173,18 @@ pub(crate) struct ConnCore {
 impl ConnCore {
     /// The core of a new connection at `now`; `ready` hears when the session opened (or
     /// could not).
+    /// `inline_allowed`: whether the runtime lets handlers run inside the connection's task
+    /// ([`Runtime::inline_handlers_allowed`](crate::Runtime::inline_handlers_allowed)).
     pub(crate) fn new(
         now: Instant,
         core: Core,
         peer: Arc<PeerCore>,
         handle: Session,
         ready: Option<oneshot::Sender<Result<(), Status>>>,
+        inline_allowed: bool,
     ) -> Self {
         let opened = core.is_open();
+        let limits_handler_tasks = peer.limits.handler_tasks;
         let auth_deadline = if opened {
             None
         } else {
@@ -199,6 +211,7 @@ impl ConnCore {
             closed_locally: false,
             ready,
             woken: 0,
+            placement: Placement::new(limits_handler_tasks, inline_allowed),
             delta: Delta::default(),
             published: Levels::default(),
         };
@@ -424,7 +437,8 @@ impl ConnCore {
         self.running -= 1;
         self.events_drained = false;
         match done {
-            Finished::Reply(info, reply) => {
+            Finished::Reply(info, reply, step) => {
+                self.placement.observe(info.route, step);
                 self.delta.calls_served += 1;
                 self.peer.log.call_handled(
                     &info.service_method,
@@ -433,7 +447,10 @@ impl ConnCore {
                 );
                 let _ = self.core.reply(now, info.token, reply);
             }
-            Finished::Push => self.delta.pushes_served += 1,
+            Finished::Push(route, step) => {
+                self.placement.observe(route, step);
+                self.delta.pushes_served += 1;
+            }
             Finished::AuthVerdict(reply) => {
                 let _ = self.core.accept_auth(now, reply);
             }
@@ -545,6 +562,7 @@ impl ConnCore {
                         peer.log.call_received(m);
                         let ctx = CallCtx::new(self.handle.clone(), m, c.reply_codec);
                         let service_method = m.service_method.clone();
+                        let route = c.route.0 as usize;
                         Some(Work::Call {
                             f: Arc::clone(f),
                             ctx,
@@ -553,7 +571,9 @@ impl ConnCore {
                                 token: c.token,
                                 started: now,
                                 service_method,
+                                route,
                             },
+                            inline: self.placement.inline(route),
                         })
                     }
                     _ => {
@@ -572,10 +592,13 @@ impl ConnCore {
                     Some(Handler::Push(f)) => {
                         peer.log.push_received(&p.message);
                         let ctx = PushCtx::new(self.handle.clone(), &p.message);
+                        let route = p.route.0 as usize;
                         Some(Work::Push {
                             f: Arc::clone(f),
                             ctx,
                             msg: p.message,
+                            route,
+                            inline: self.placement.inline(route),
                         })
                     }
                     _ => None,
@@ -593,8 +616,16 @@ impl ConnCore {
                 }
             },
         };
-        match work {
-            Some(_) => self.running += 1,
+        match &work {
+            Some(w) => {
+                self.running += 1;
+                if matches!(
+                    w,
+                    Work::Call { inline: true, .. } | Work::Push { inline: true, .. }
+                ) {
+                    self.delta.handlers_inline += 1;
+                }
+            }
             None => {
                 peer.slots.release();
                 self.pull_output(now);
@@ -634,6 +665,12 @@ impl ConnCore {
         }
         let _ = now;
         None
+    }
+
+    /// Whether the driver should time the first step of each handler (and report it in
+    /// [`Finished`]).
+    pub(crate) fn measures_first_steps(&self) -> bool {
+        self.placement.measures()
     }
 
     /// Publishes the session's figures (once per driver turn).

@@ -24,6 +24,9 @@ pub struct SessionStats {
     pub calls_served: u64,
     /// Incoming pushes whose handler finished.
     pub pushes_served: u64,
+    /// Handlers (call and push) whose first step ran inside the connection's task
+    /// ([`HandlerTasks`](crate::HandlerTasks)) rather than in a task of their own.
+    pub handlers_inline: u64,
 }
 
 /// A snapshot of a peer's figures, from [`Peer::stats`](crate::Peer::stats).
@@ -58,6 +61,7 @@ pub(crate) struct SessionCounters {
     pub(crate) bytes_out: AtomicU64,
     pub(crate) calls_served: AtomicU64,
     pub(crate) pushes_served: AtomicU64,
+    pub(crate) handlers_inline: AtomicU64,
 }
 
 /// The live counters of a peer (sums over its sessions).
@@ -77,6 +81,7 @@ pub(crate) struct Delta {
     pub(crate) bytes_out: u64,
     pub(crate) calls_served: u64,
     pub(crate) pushes_served: u64,
+    pub(crate) handlers_inline: u64,
 }
 
 /// The figures a connection publishes each turn.
@@ -133,6 +138,10 @@ impl SessionCounters {
             peer.pushes_served
                 .fetch_add(d.pushes_served, Ordering::Relaxed);
         }
+        if d.handlers_inline > 0 {
+            self.handlers_inline
+                .fetch_add(d.handlers_inline, Ordering::Relaxed);
+        }
     }
 
     /// A snapshot.
@@ -146,6 +155,7 @@ impl SessionCounters {
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             calls_served: self.calls_served.load(Ordering::Relaxed),
             pushes_served: self.pushes_served.load(Ordering::Relaxed),
+            handlers_inline: self.handlers_inline.load(Ordering::Relaxed),
         }
     }
 }

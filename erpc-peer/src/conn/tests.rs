@@ -99,7 +99,7 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         max_queued_commands: 16,
         clock: Arc::new(Virtual(now)),
     });
-    let conn = ConnCore::new(now, core, peer, handle, None);
+    let conn = ConnCore::new(now, core, peer, handle, None, true);
     let remote = Core::new(SessionConfig::dialer(), SessionInfo::default(), now);
     Rig {
         now,
@@ -151,11 +151,11 @@ impl Rig {
             let done = match w {
                 Work::Call { msg, done, .. } => {
                     self.conn.peer.slots.release();
-                    Finished::Reply(done, Reply::ok(msg.body))
+                    Finished::Reply(done, Reply::ok(msg.body), FirstStep::Unmeasured)
                 }
-                Work::Push { .. } => {
+                Work::Push { route, .. } => {
                     self.conn.peer.slots.release();
-                    Finished::Push
+                    Finished::Push(route, FirstStep::Unmeasured)
                 }
                 Work::Auth { .. } => {
                     self.conn.peer.slots.release();

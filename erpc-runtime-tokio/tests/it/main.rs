@@ -7,6 +7,7 @@ mod concurrency;
 mod config;
 mod flow_control;
 mod go_wire;
+mod handler_tasks;
 mod hostile;
 mod limits;
 mod networks;
