@@ -10,11 +10,15 @@ use erpc_runtime_async_std::{builder_on, AsyncIo, CallCtx, Code, PeerConfig, Pus
 use futures_util::StreamExt;
 
 fn socket_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erpc-rs-async-io-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    // A file in the temp dir itself (no directory to leave behind); the peer removes it when
+    // it closes.
+    let dir = std::env::temp_dir();
     static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("{n}-{name}"));
+    let p = dir.join(format!(
+        "erpc-rs-async-io-{}-{n}-{name}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_file(&p);
     p
 }

@@ -11,9 +11,9 @@ use common::{echo_ok, within, STEP};
 use erpc_runtime_blocking::{builder, CallCtx, Code, PeerConfig, PushCtx, Status};
 
 fn socket_path(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erpc-rs-blocking-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+    // A file in the temp dir itself (no directory to leave behind); the peer removes it when
+    // it closes.
+    let p = std::env::temp_dir().join(format!("erpc-rs-blocking-{}-{name}", std::process::id()));
     let _ = std::fs::remove_file(&p);
     p
 }

@@ -486,9 +486,14 @@ pub(crate) fn tls(p: &Pair<'_>) {
 }
 
 fn socket_path(p: &Pair<'_>) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("erpc-conformance-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("{}-{}.sock", p.server.name(), p.client.name()));
+    // A file in the temp dir itself (no directory to leave behind); the server removes it
+    // when it closes.
+    let path = std::env::temp_dir().join(format!(
+        "erpc-conformance-{}-{}-{}.sock",
+        std::process::id(),
+        p.server.name(),
+        p.client.name()
+    ));
     let _ = std::fs::remove_file(&path);
     path
 }
