@@ -29,7 +29,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub(crate) enum RuntimeKind {
     /// erpc-runtime-tokio (multi-thread runtime).
     Tokio,
-    /// erpc-runtime-async-std on async-std.
+    /// erpc-runtime-async-std on async-std (`async-std` feature of erpc-cli).
+    #[cfg(feature = "async-std")]
     AsyncStd,
     /// erpc-runtime-async-std on a smol executor with one thread per core.
     Smol,
@@ -42,6 +43,7 @@ impl RuntimeKind {
     fn impl_name(self, payload: Payload) -> String {
         let runtime = match self {
             RuntimeKind::Tokio => "",
+            #[cfg(feature = "async-std")]
             RuntimeKind::AsyncStd => "-async-std",
             RuntimeKind::Smol => "-smol",
             RuntimeKind::Blocking => "-blocking",
@@ -213,6 +215,7 @@ fn on_runtime<T: Send + 'static>(
             let rt = b.build()?;
             rt.block_on(f.run(erpc_runtime_tokio::Tokio))
         }
+        #[cfg(feature = "async-std")]
         RuntimeKind::AsyncStd => {
             async_std::task::block_on(f.run(erpc_runtime_async_std::AsyncIo::async_std()))
         }

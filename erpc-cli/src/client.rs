@@ -284,12 +284,8 @@ impl TlsArgs {
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)
                 .map_err(|e| format!("cannot read --ca {}: {e}", path.display()))?;
-            let certs: Vec<_> = rustls_pemfile::certs(&mut &pem[..])
-                .collect::<Result<_, _>>()
-                .map_err(|e| format!("--ca {}: {e}", path.display()))?;
-            if certs.is_empty() {
-                return Err(format!("--ca {}: no PEM certificate in it", path.display()).into());
-            }
+            let certs =
+                tls::certs_from_pem(&pem).map_err(|e| format!("--ca {}: {e}", path.display()))?;
             return Ok(tls::client_config_trusting(&certs)?);
         }
         // The system's authorities; the ones rustls cannot parse are skipped.
@@ -300,12 +296,7 @@ impl TlsArgs {
                 "no system certificate authority found: pass --ca FILE or --insecure".into(),
             );
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let cfg = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Ok(Arc::new(cfg))
+        Ok(tls::client_config_with_roots(roots)?)
     }
 }
 

@@ -1,16 +1,28 @@
 //! TLS for any runtime's streams (futures-rustls), and certificate helpers for tests and
 //! quick starts — the counterpart of Go's `GenerateTLSConfigForServer`, with an ECDSA P-256
-//! key instead of Go's RSA-1024.
+//! key instead of Go's RSA-1024 (`self-signed` feature).
+//!
+//! # Crypto provider
+//!
+//! Every configuration made here uses [`crypto_provider`]: the process-wide default if the
+//! application installed one (`CryptoProvider::install_default`), else the provider compiled
+//! in by a feature — `aws-lc-rs` when that feature is on, else `ring` (the default). With
+//! neither feature and no installed default, the helpers answer
+//! [`TlsError::NoCryptoProvider`].
 
 use std::sync::Arc;
 
-use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use futures_rustls::pki_types::pem::PemObject;
+#[cfg(feature = "self-signed")]
+use futures_rustls::pki_types::PrivatePkcs8KeyDer;
+use futures_rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use futures_rustls::rustls::client::danger::{
     HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier,
 };
-use futures_rustls::rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature};
+use futures_rustls::rustls::crypto::{verify_tls12_signature, verify_tls13_signature};
 use futures_rustls::rustls::{
-    self, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme,
+    self, crypto::CryptoProvider, ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig,
+    SignatureScheme,
 };
 use futures_rustls::{TlsAcceptor, TlsConnector};
 
@@ -25,7 +37,7 @@ pub(crate) struct TlsSettings {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TlsError {
-    /// Certificate generation failed.
+    /// Certificate generation failed (`self-signed` feature).
     #[error("certificate generation: {0}")]
     Generate(String),
     /// rustls refused the material.
@@ -34,9 +46,14 @@ pub enum TlsError {
     /// A PEM file could not be read or holds no usable item.
     #[error("PEM: {0}")]
     Pem(String),
+    /// No rustls crypto provider: the `ring` and `aws-lc-rs` features are both off and the
+    /// application installed no process-wide default.
+    #[error("no rustls crypto provider: enable the `ring` or `aws-lc-rs` feature, or call CryptoProvider::install_default")]
+    NoCryptoProvider,
 }
 
 /// A self-signed certificate and its private key (DER).
+#[cfg(feature = "self-signed")]
 #[derive(Debug)]
 pub struct SelfSigned {
     /// The certificate.
@@ -46,6 +63,7 @@ pub struct SelfSigned {
 }
 
 /// Generates a self-signed certificate valid for `names` (DNS names or IP addresses).
+#[cfg(feature = "self-signed")]
 pub fn self_signed(names: &[&str]) -> Result<SelfSigned, TlsError> {
     let names: Vec<String> = names.iter().map(|s| (*s).to_owned()).collect();
     let ck =
@@ -56,8 +74,39 @@ pub fn self_signed(names: &[&str]) -> Result<SelfSigned, TlsError> {
     })
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(ring::default_provider())
+/// The crypto provider of every configuration made here: the process-wide default if one is
+/// installed, else `aws-lc-rs` (feature), else `ring` (feature, on by default).
+pub fn crypto_provider() -> Result<Arc<CryptoProvider>, TlsError> {
+    if let Some(p) = CryptoProvider::get_default() {
+        return Ok(p.clone());
+    }
+    #[cfg(feature = "aws-lc-rs")]
+    let compiled = Some(rustls::crypto::aws_lc_rs::default_provider());
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    let compiled = Some(rustls::crypto::ring::default_provider());
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    let compiled: Option<CryptoProvider> = None;
+    compiled.map(Arc::new).ok_or(TlsError::NoCryptoProvider)
+}
+
+/// Every certificate in `pem` (`CERTIFICATE` sections; other sections are skipped). An
+/// error if a section is malformed or there is no certificate.
+pub fn certs_from_pem(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem(e.to_string()))?;
+    if certs.is_empty() {
+        return Err(TlsError::Pem("no certificate".into()));
+    }
+    Ok(certs)
+}
+
+/// The first private key in `pem` (PKCS#8, PKCS#1 or SEC1 sections).
+pub fn private_key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_slice(pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => TlsError::Pem("no private key".into()),
+        e => TlsError::Pem(e.to_string()),
+    })
 }
 
 /// A server configuration presenting `cert` with `key`.
@@ -65,7 +114,7 @@ pub fn server_config(
     cert: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let cfg = ServerConfig::builder_with_provider(provider())
+    let cfg = ServerConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(vec![cert], key)?;
@@ -78,16 +127,9 @@ pub fn server_config_from_pem(
     cert_pem: &[u8],
     key_pem: &[u8],
 ) -> Result<Arc<ServerConfig>, TlsError> {
-    let certs: Vec<CertificateDer<'static>> = rustls_pemfile::certs(&mut &cert_pem[..])
-        .collect::<Result<_, _>>()
-        .map_err(|e| TlsError::Pem(e.to_string()))?;
-    let key = rustls_pemfile::private_key(&mut &key_pem[..])
-        .map_err(|e| TlsError::Pem(e.to_string()))?
-        .ok_or_else(|| TlsError::Pem("no private key".into()))?;
-    if certs.is_empty() {
-        return Err(TlsError::Pem("no certificate".into()));
-    }
-    let cfg = ServerConfig::builder_with_provider(provider())
+    let certs = certs_from_pem(cert_pem)?;
+    let key = private_key_from_pem(key_pem)?;
+    let cfg = ServerConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(certs, key)?;
@@ -96,6 +138,7 @@ pub fn server_config_from_pem(
 
 /// A server configuration with a fresh self-signed certificate for `names`; returns the
 /// certificate too, so clients can trust it.
+#[cfg(feature = "self-signed")]
 pub fn self_signed_server(
     names: &[&str],
 ) -> Result<(Arc<ServerConfig>, CertificateDer<'static>), TlsError> {
@@ -112,7 +155,13 @@ pub fn client_config_trusting(
     for c in certs {
         roots.add(c.clone())?;
     }
-    let cfg = ClientConfig::builder_with_provider(provider())
+    client_config_with_roots(roots)
+}
+
+/// A client configuration trusting the authorities in `roots` (for instance the system's,
+/// loaded with `rustls-native-certs`).
+pub fn client_config_with_roots(roots: RootCertStore) -> Result<Arc<ClientConfig>, TlsError> {
+    let cfg = ClientConfig::builder_with_provider(crypto_provider()?)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
@@ -123,16 +172,17 @@ pub fn client_config_trusting(
 /// The connection is encrypted but the server is not authenticated: for tests and
 /// self-signed development servers only.
 pub fn client_config_insecure() -> Result<Arc<ClientConfig>, TlsError> {
-    let cfg = ClientConfig::builder_with_provider(provider())
+    let provider = crypto_provider()?;
+    let cfg = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+        .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
         .with_no_client_auth();
     Ok(Arc::new(cfg))
 }
 
 #[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+struct NoVerify(Arc<CryptoProvider>);
 
 impl ServerCertVerifier for NoVerify {
     fn verify_server_cert(
@@ -176,5 +226,77 @@ impl ServerCertVerifier for NoVerify {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(all(test, feature = "self-signed"))]
+mod tests {
+    use super::*;
+    use rustls::{ClientConnection, ServerConnection};
+
+    /// Every provider compiled in completes a handshake with the self-signed helpers' material.
+    #[test]
+    fn every_compiled_provider_handshakes() {
+        let providers: Vec<(&str, CryptoProvider)> = vec![
+            #[cfg(feature = "ring")]
+            ("ring", rustls::crypto::ring::default_provider()),
+            #[cfg(feature = "aws-lc-rs")]
+            ("aws-lc-rs", rustls::crypto::aws_lc_rs::default_provider()),
+        ];
+        assert!(!providers.is_empty());
+        let ss = self_signed(&["localhost"]).unwrap();
+        for (name, p) in providers {
+            let p = Arc::new(p);
+            let server = ServerConfig::builder_with_provider(p.clone())
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(vec![ss.cert.clone()], ss.key.clone_key().into())
+                .unwrap();
+            let mut roots = RootCertStore::empty();
+            roots.add(ss.cert.clone()).unwrap();
+            let client = ClientConfig::builder_with_provider(p)
+                .with_safe_default_protocol_versions()
+                .unwrap()
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let mut c =
+                ClientConnection::new(Arc::new(client), ServerName::try_from("localhost").unwrap())
+                    .unwrap();
+            let mut s = ServerConnection::new(Arc::new(server)).unwrap();
+            for _ in 0..10 {
+                let mut wire = Vec::new();
+                while c.wants_write() {
+                    c.write_tls(&mut wire).unwrap();
+                }
+                s.read_tls(&mut &wire[..]).unwrap();
+                s.process_new_packets().unwrap();
+                wire.clear();
+                while s.wants_write() {
+                    s.write_tls(&mut wire).unwrap();
+                }
+                c.read_tls(&mut &wire[..]).unwrap();
+                c.process_new_packets().unwrap();
+            }
+            assert!(!c.is_handshaking() && !s.is_handshaking(), "{name}");
+        }
+    }
+
+    #[test]
+    fn pem_helpers() {
+        assert!(matches!(certs_from_pem(b""), Err(TlsError::Pem(_))));
+        assert!(matches!(
+            private_key_from_pem(b"junk"),
+            Err(TlsError::Pem(_))
+        ));
+        let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let (cert_pem, key_pem) = (ck.cert.pem(), ck.signing_key.serialize_pem());
+        let certs = certs_from_pem(cert_pem.as_bytes()).unwrap();
+        assert_eq!(certs, vec![ck.cert.der().clone()]);
+        assert!(matches!(
+            private_key_from_pem(key_pem.as_bytes()).unwrap(),
+            PrivateKeyDer::Pkcs8(_)
+        ));
+        server_config_from_pem(cert_pem.as_bytes(), key_pem.as_bytes()).unwrap();
     }
 }

@@ -1,4 +1,4 @@
-//! erpc-rs on async-io, for **async-std and smol**: an eRPC [`Peer`] that listens and dials,
+//! erpc-rs on async-io, for **smol and async-std**: an eRPC [`Peer`] that listens and dials,
 //! calls and pushes, and talks to Go eRPC peers byte for byte.
 //!
 //! Sockets come from async-net and timers from async-io. Both run on async-io's own reactor,
@@ -7,13 +7,14 @@
 //!
 //! | executor | runtime value | feature |
 //! |---|---|---|
-//! | async-std | [`AsyncIo::async_std`] (the default of [`builder`]) | `async-std` |
-//! | smol, global executor | [`AsyncIo::smol`] | `smol` |
+//! | smol, global executor | [`AsyncIo::smol`] (the default of [`builder`]) | `smol` (default) |
+//! | async-std | `AsyncIo::async_std` | `async-std` |
 //! | smol, your `Arc<smol::Executor>` | [`AsyncIo::smol_executor`] | `smol` |
 //! | anything else | [`AsyncIo::from_spawner`] | — |
 //!
-//! **async-std is discontinued upstream; smol is its successor.** The `async-std` feature is
-//! kept for existing applications; new ones should prefer smol. The API is the same either way,
+//! **async-std is discontinued upstream (RUSTSEC-2025-0052); smol is its successor.** The
+//! `async-std` feature (off by default) is kept for existing applications; new ones should use
+//! smol. The API is the same either way,
 //! and the same as `erpc-runtime-tokio`'s: switching runtime changes an import.
 //!
 //! ```no_run
@@ -35,8 +36,8 @@
 //! let sum: i64 = session.call_with("/math/add").meta("author", "henrylee2cn").send(&[1, 2, 3, 4, 5]).await?.body;
 //! assert_eq!(sum, 15);
 //! # Ok(()) }
-//! // async-std: async_std::task::block_on(run());  smol: smol::block_on(run()) with
-//! // builder_on(AsyncIo::smol(), ..) to keep the tasks on smol.
+//! // smol: smol::block_on(run()).  async-std: async_std::task::block_on(run()) with
+//! // builder_on(AsyncIo::async_std(), ..) to keep the tasks on async-std.
 //! ```
 //!
 //! Handler registration by type with `#[service]` (`macros` feature) works as with tokio.
@@ -57,8 +58,8 @@ pub type Peer = erpc_peer::Peer<AsyncIo>;
 /// A peer builder on async-io (async-std or smol).
 pub type PeerBuilder = erpc_peer::PeerBuilder<AsyncIo>;
 
-/// Starts building a peer whose tasks run on async-std (with the `async-std` feature) or
-/// else on smol's global executor. See [`builder_on`] to pick.
+/// Starts building a peer whose tasks run on smol's global executor (with the `smol` feature,
+/// the default) or else on async-std's. See [`builder_on`] to pick.
 #[cfg(any(feature = "async-std", feature = "smol"))]
 pub fn builder(config: PeerConfig) -> PeerBuilder {
     erpc_peer::PeerBuilder::new(AsyncIo::default(), config)

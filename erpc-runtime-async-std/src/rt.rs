@@ -95,14 +95,15 @@ impl AsyncIo {
     }
 }
 
-/// async-std when the `async-std` feature is on, else smol's global executor.
+/// smol's global executor when the `smol` feature is on (the default), else async-std. Turning
+/// on `async-std` (directly or through another crate) never moves a smol program's tasks.
 #[cfg(any(feature = "async-std", feature = "smol"))]
 impl Default for AsyncIo {
     fn default() -> Self {
-        #[cfg(feature = "async-std")]
-        return AsyncIo::async_std();
-        #[cfg(not(feature = "async-std"))]
+        #[cfg(feature = "smol")]
         return AsyncIo::smol();
+        #[cfg(not(feature = "smol"))]
+        return AsyncIo::async_std();
     }
 }
 

@@ -194,7 +194,8 @@ impl PeerBuilder {
     }
 
     /// TLS for accepted connections (a plain rustls config, e.g. from
-    /// [`tls::self_signed_server`](crate::tls::self_signed_server)).
+    /// [`tls::server_config_from_pem`](crate::tls::server_config_from_pem), or
+    /// `tls::self_signed_server` with the `self-signed` feature).
     #[cfg(feature = "tls")]
     pub fn tls_server(mut self, cfg: Arc<erpc_peer::rustls::ServerConfig>) -> Self {
         self.inner = self.inner.tls_server(cfg);

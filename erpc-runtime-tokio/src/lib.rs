@@ -45,12 +45,17 @@ pub fn builder(config: PeerConfig) -> PeerBuilder {
 pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {
     #[cfg(unix)]
     {
+        use std::future::Future;
+        use std::task::Poll;
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
-            _ = term.recv() => {}
-        }
+        let mut ctrl_c = std::pin::pin!(tokio::signal::ctrl_c());
+        // The first of the two (without `tokio::select!`, so users need no `macros` feature).
+        std::future::poll_fn(|cx| match ctrl_c.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(r),
+            Poll::Pending => term.poll_recv(cx).map(|_| Ok(())),
+        })
+        .await?;
     }
     #[cfg(not(unix))]
     tokio::signal::ctrl_c().await?;

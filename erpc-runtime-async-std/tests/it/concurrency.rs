@@ -1,6 +1,6 @@
 //! Many calls in flight on one session at once: every caller gets its own answer, and the
 //! handlers of one session run concurrently.
-#![cfg(all(feature = "async-std", feature = "smol"))]
+#![cfg(feature = "smol")]
 
 use crate::common;
 use std::sync::Arc;

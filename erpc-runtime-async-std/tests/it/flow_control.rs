@@ -1,7 +1,7 @@
 //! Flow control on the futures-io adapter: a client that never reads is held back by its own
 //! TCP window (checked through the stats API), and host names are looked up without blocking
 //! the executor.
-#![cfg(all(feature = "async-std", feature = "smol"))]
+#![cfg(feature = "smol")]
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! The Go README example end to end on real loopback sockets: a call with meta, a push from
 //! the server to every session (`range_sessions`), an unknown route.
-#![cfg(all(feature = "async-std", feature = "smol"))]
+#![cfg(feature = "smol")]
 
 use crate::common;
 use std::sync::{Arc, Mutex};

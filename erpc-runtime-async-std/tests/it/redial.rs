@@ -1,6 +1,6 @@
 //! Redial (Go §7.11): a dialed session outlives a server restart behind the same handle, and
 //! `redial_times` also retries the first dial.
-#![cfg(all(feature = "async-std", feature = "smol"))]
+#![cfg(feature = "smol")]
 
 use crate::common;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! `#[service]` (re-exported from erpc-peer) resolves its paths through this crate.
-#![cfg(all(feature = "macros", feature = "async-std", feature = "smol"))]
+#![cfg(all(feature = "macros", feature = "smol"))]
 
 use crate::common;
 use common::{local, within};

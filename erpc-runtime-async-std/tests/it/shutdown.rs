@@ -1,6 +1,6 @@
 //! Graceful shutdown (Go §7.1, §7.13): `Peer::close` lets calls in flight finish, refuses new
 //! connections, and bounds the wait by `shutdown_timeout`.
-#![cfg(all(feature = "async-std", feature = "smol"))]
+#![cfg(feature = "smol")]
 
 use crate::common;
 use std::time::{Duration, Instant};

@@ -1,6 +1,6 @@
 //! `graceful_shutdown_on_signal`: SIGTERM closes the peer. Its own test binary, since it
 //! signals the whole process.
-#![cfg(all(unix, feature = "async-std", feature = "smol"))]
+#![cfg(all(unix, feature = "smol"))]
 
 use crate::common;
 use std::time::Duration;
@@ -38,6 +38,7 @@ async fn closes_on_sigterm(rt: AsyncIo) {
 }
 
 #[test]
+#[cfg(feature = "async-std")]
 fn closes_on_sigterm_under_async_std() {
     async_std::task::block_on(closes_on_sigterm(AsyncIo::async_std()));
 }

@@ -1,6 +1,6 @@
 //! TLS over TCP through erpc-peer's futures-rustls layer: a self-signed server, a client
 //! trusting its certificate, an insecure client, and an untrusting client failing cleanly.
-#![cfg(all(feature = "tls", feature = "async-std", feature = "smol"))]
+#![cfg(all(feature = "tls", feature = "smol"))]
 
 use crate::common;
 use common::{echo_ok, local, within};

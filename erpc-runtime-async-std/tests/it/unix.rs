@@ -1,6 +1,6 @@
 //! Unix-domain sockets (Go network `unix`): `local_ip` is the socket path for listening, and
 //! dialing takes the path.
-#![cfg(all(unix, feature = "async-std", feature = "smol"))]
+#![cfg(all(unix, feature = "smol"))]
 
 use crate::common;
 use std::path::PathBuf;

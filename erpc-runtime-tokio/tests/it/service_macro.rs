@@ -1,4 +1,5 @@
 //! `#[service]` registers every handler method of a type under the mapper's names.
+#![cfg(feature = "macros")]
 
 use std::time::Duration;
 

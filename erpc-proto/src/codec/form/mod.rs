@@ -26,6 +26,16 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 /// means `0`/`false`; integers and floats are parsed in base 10 and must fit the field (Go
 /// truncates); unlike Go, an unparsable bool is an error rather than `false`. A map of
 /// `String` to `String` takes the first value of each key, a map to `Vec<String>` all values.
+///
+/// # Why not serde_urlencoded
+///
+/// The codec is hand-written because `serde_urlencoded` (and the `form_urlencoded` it builds
+/// on) differs from Go's `url.Values` wherever it matters on the wire: it writes fields in
+/// declaration order (Go sorts by key), has no sequence fields (Go's repeated keys
+/// `a=1&a=2`), escapes `~` and leaves `*` bare (Go's `QueryEscape` does the opposite), reads
+/// a bad `%` escape or a `;` as literal text (Go rejects both), and refuses an empty value
+/// for a number (Go reads `0`). Each of these would change frames or decoded values between
+/// a Go peer and this one.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FormCodec;
 

@@ -1,5 +1,6 @@
-//! Helpers shared by the integration tests: every scenario runs under async-std, under smol's
-//! global executor and under an application-owned `smol::Executor`, with bounded waits.
+//! Helpers shared by the integration tests: every scenario runs under smol's global executor,
+//! under an application-owned `smol::Executor` and (with the `async-std` feature, as
+//! `--all-features` and the conformance suite have it) under async-std, with bounded waits.
 #![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
@@ -18,6 +19,7 @@ pub const STEP: Duration = Duration::from_secs(10);
 #[macro_export]
 macro_rules! on_every_executor {
     ($($name:ident),* $(,)?) => {
+        #[cfg(feature = "async-std")]
         mod on_async_std {
             $(
                 #[test]
