@@ -298,6 +298,41 @@ fn erpc_call_go_server_auth() {
     assert_broadcast_line(r.ok().trim_end());
 }
 
+#[test]
+#[cfg(unix)]
+fn erpc_call_go_server_unix() {
+    let Some(go) = go_peer() else { return };
+    let dir = TempDir::new("go-server-unix");
+    let path = dir.0.join("go.sock");
+    let path = path.to_str().expect("utf-8 temp path");
+    let s = Daemon::start(
+        &go,
+        &[
+            "server",
+            "--addr",
+            path,
+            "--network",
+            "unix",
+            "--log",
+            "ERROR",
+            "--push-interval",
+            "200ms",
+        ],
+        ": listening on ",
+    );
+    assert_eq!(s.addr, path);
+    let addr = format!("unix:{path}");
+    assert_eq!(
+        run(&["call", &addr, "/math/add", "[1,2,3,4,5]"]).ok(),
+        "15\n"
+    );
+    let r = run(&["call", &addr, "/err/code"]);
+    assert_eq!(r.error_line(), "error: 1001 custom error: custom cause");
+    let r = run(&["watch", &addr, "/push/echo", r#""ping""#, "-n", "1"]);
+    assert_eq!(r.ok(), "/push/echo_back \"ping\"\n");
+    drop(s);
+}
+
 // ---- the benchmark, each side against the other's server ----
 
 /// Asserts a benchmark's JSON line: `total` calls of 581 bytes, none failed.
