@@ -187,9 +187,15 @@ fn call_error(addr: &Addr, st: Status, c: &ConnectArgs, elapsed: Duration, heard
         .into();
     }
     if st.code() == Code::CONN_CLOSED {
-        // The hint only when the server never said a word on the connection: a server that
-        // drops every connection at once usually expects other settings.
-        let hint = if heard == 0 {
+        // A server with an auth checker answers a first CALL with a 401 AUTH_REPLY (Go does,
+        // erpc-rs too), which a session that did not authenticate refuses as a type not
+        // allowed. Otherwise the hint only when the server never said a word on the
+        // connection: a server that drops every connection at once usually expects other
+        // settings.
+        let asked_auth = st.cause().is_some_and(|cause| cause.contains("AUTH_REPLY"));
+        let hint = if asked_auth && c.auth.is_none() {
+            "; the server answered with an auth reply: it needs --auth".to_owned()
+        } else if heard == 0 {
             format!("; the server sent nothing on it{}", closed_hint(c))
         } else {
             format!("; the server had sent {heard} bytes on it")

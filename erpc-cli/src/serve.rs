@@ -112,12 +112,21 @@ fn extra_xfer(ctx: &CallCtx, server: &[u8]) -> Vec<u8> {
         .collect()
 }
 
-/// Go's `time.Now().String()` in UTC: `2021-05-19 12:08:02.123456789 +0000 UTC`.
-fn go_time_now() -> String {
+/// Go's `time.Now().String()` in UTC, monotonic reading included:
+/// `2021-05-19 12:08:02.12345 +0000 UTC m=+0.250639285`. Go's monotonic reading counts from
+/// its process start; `started` stands in for it.
+fn go_time_now(started: std::time::Instant) -> String {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
-    let secs = now.as_secs();
+    go_time_string(now, started.elapsed())
+}
+
+/// [`go_time_now`] for a wall time since the epoch and a monotonic reading. Go's layout
+/// `2006-01-02 15:04:05.999999999 -0700 MST` drops the fraction's trailing zeros (and the dot
+/// with them); the monotonic part ` m=+S.NNNNNNNNN` always has nine digits.
+fn go_time_string(wall: Duration, mono: Duration) -> String {
+    let secs = wall.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
     let z = days as i64 + 719_468;
@@ -129,12 +138,15 @@ fn go_time_now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
+    let frac = format!(".{:09}", wall.subsec_nanos());
+    let frac = frac.trim_end_matches('0').trim_end_matches('.');
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:09} +0000 UTC",
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}{frac} +0000 UTC m=+{}.{:09}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60,
-        now.subsec_nanos()
+        mono.as_secs(),
+        mono.subsec_nanos()
     )
 }
 
@@ -269,6 +281,7 @@ fn clear_stale_socket(_: &std::path::Path) -> Result<(), BoxError> {
 
 /// Pushes Go's broadcast text to every session each `interval`, until the peer closes.
 async fn broadcast(peer: Peer, interval: Duration, xfer: Vec<u8>) {
+    let started = std::time::Instant::now();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -276,7 +289,7 @@ async fn broadcast(peer: Peer, interval: Duration, xfer: Vec<u8>) {
         if peer.is_closing() {
             break;
         }
-        let text = format!("this is a broadcast, server time: {}", go_time_now());
+        let text = format!("this is a broadcast, server time: {}", go_time_now(started));
         let body = match serde_json::to_vec(&text) {
             Ok(b) => Bytes::from(b),
             Err(_) => continue,
@@ -336,13 +349,39 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     #[test]
     fn go_time_shape() {
-        let t = super::go_time_now();
-        // 2021-05-19 12:08:02.000000000 +0000 UTC
-        assert_eq!(t.len(), 39, "{t}");
-        assert!(t.ends_with(" +0000 UTC"));
+        let t = super::go_time_now(std::time::Instant::now());
+        // 2021-05-19 12:08:02.0001 +0000 UTC m=+0.000001234
+        assert!(t.contains(" +0000 UTC m=+0."), "{t}");
         assert_eq!(&t[4..5], "-");
         assert_eq!(&t[10..11], " ");
+    }
+
+    /// As Go's `Time.String()` prints them (erpc-go-peer's `/push/status` broadcasts).
+    #[test]
+    fn go_time_drops_trailing_zeros() {
+        let t = |nanos| {
+            super::go_time_string(
+                Duration::new(1_621_426_082, nanos),
+                Duration::new(0, 462_808_916),
+            )
+        };
+        assert_eq!(
+            t(123_456_789),
+            "2021-05-19 12:08:02.123456789 +0000 UTC m=+0.462808916"
+        );
+        assert_eq!(
+            t(205_148_160),
+            "2021-05-19 12:08:02.20514816 +0000 UTC m=+0.462808916"
+        );
+        assert_eq!(t(0), "2021-05-19 12:08:02 +0000 UTC m=+0.462808916");
+        let late = super::go_time_string(Duration::new(0, 5), Duration::new(61, 50));
+        assert_eq!(
+            late,
+            "1970-01-01 00:00:00.000000005 +0000 UTC m=+61.000000050"
+        );
     }
 }

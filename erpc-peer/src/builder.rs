@@ -225,6 +225,7 @@ impl<R: Runtime> PeerBuilder<R> {
             })
         });
         self.auth_checker = Some(f);
+        self.core.auth_reply_codec = Some(reply_codec);
         self
     }
 

@@ -41,6 +41,8 @@ pub struct BuilderCore<H> {
     pub heartbeat_ping: Option<HeartbeatPing>,
     /// Heartbeat answers.
     pub heartbeat_pong: bool,
+    /// Body codec of the auth checker's replies (see `SessionConfig::auth_reply_codec`).
+    pub auth_reply_codec: Option<CodecId>,
     errors: Vec<BuildError>,
 }
 
@@ -84,6 +86,7 @@ impl<H: Clone> BuilderCore<H> {
             auth: Auth::None,
             heartbeat_ping: None,
             heartbeat_pong: false,
+            auth_reply_codec: None,
             errors: Vec::new(),
         }
     }
@@ -241,6 +244,7 @@ impl<H: Clone> BuilderCore<H> {
         session_cfg.heartbeat_ping = self.heartbeat_ping;
         session_cfg.heartbeat_pong = self.heartbeat_pong;
         session_cfg.auth = self.auth;
+        session_cfg.auth_reply_codec = self.auth_reply_codec;
         let socket = SocketOptions {
             nodelay: c.tcp_nodelay,
             keepalive: nonzero(c.tcp_keepalive),

@@ -191,9 +191,11 @@ fn auth_token() {
         line.contains("105 Dial Failed: invalid auth token"),
         "{line}"
     );
+    // The server answers the unauthenticated CALL with a 401 AUTH_REPLY, as Go's checker.
     let r = run(&["call", &s.addr, "/math/add", "[2,2]"]);
     let line = r.error_line();
-    assert!(line.contains("does the server need --auth"), "{line}");
+    assert!(line.contains("AUTH_REPLY"), "{line}");
+    assert!(line.contains("it needs --auth"), "{line}");
 }
 
 #[test]

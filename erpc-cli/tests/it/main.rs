@@ -5,5 +5,6 @@ mod bench;
 mod call;
 mod common;
 mod decode;
+mod go_interop;
 mod transports;
 mod watch;

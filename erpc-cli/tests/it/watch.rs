@@ -34,11 +34,8 @@ fn broadcast_status() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{r:#?}");
     for l in lines {
-        assert!(
-            l.starts_with("/push/status \"this is a broadcast, server time: "),
-            "{l}"
-        );
-        assert!(l.ends_with(" +0000 UTC\""), "{l}");
+        // The same text as Go's server broadcasts (go_interop checks it against the real one).
+        common::go::assert_broadcast_line(l);
     }
 }
 

@@ -58,6 +58,11 @@ pub struct SessionConfig {
     pub heartbeat_pong: bool,
     /// Authentication handshake before any other message (Go's `auth` plugin).
     pub auth: Auth,
+    /// With [`Auth::Checker`]: body codec of the AUTH_REPLY the session sends by itself when
+    /// the first message is not an AUTH_CALL (Go's checker answers that 401 with the codec
+    /// of its reply settings). `None`: [`Self::default_body_codec`]. Peer builders set it to
+    /// the codec given to their `auth_checker`.
+    pub auth_reply_codec: Option<CodecId>,
 }
 
 impl Default for SessionConfig {
@@ -77,6 +82,7 @@ impl Default for SessionConfig {
             heartbeat_ping: None,
             heartbeat_pong: false,
             auth: Auth::None,
+            auth_reply_codec: None,
         }
     }
 }

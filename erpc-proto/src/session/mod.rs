@@ -895,6 +895,18 @@ impl Session {
             MessageType::CALL => self.on_call(now, msg),
             MessageType::PUSH => self.on_push(now, msg),
             MessageType::REPLY => self.on_reply(now, msg),
+            MessageType::AUTH_REPLY if self.cfg.dialed => {
+                // What a peer with an auth checker (Go's or ours) answers a session that
+                // did not authenticate: expected when the settings differ, and the close
+                // reason tells every caller, so no warning.
+                tracing::info!(
+                    status = %msg.status,
+                    "AUTH_REPLY on a session that did not authenticate; closing the session"
+                );
+                self.finish(CloseReason::MessageTypeNotAllowed(
+                    MessageType::AUTH_REPLY.0,
+                ));
+            }
             other => {
                 tracing::warn!(mtype = %other, "message type not allowed; closing the session");
                 self.finish(CloseReason::MessageTypeNotAllowed(other.0));
@@ -933,6 +945,22 @@ impl Session {
                     msg.mtype.name()
                 ),
             );
+            // Go's checker answers this 401 too (an AUTH_REPLY with an empty body, its own
+            // seq) before it closes, so the dialer learns why; the close flushes it.
+            let mut reply = Message::new(MessageType::AUTH_REPLY, 0, ServiceMethod::empty());
+            reply.seq = self.next_seq();
+            reply.body_codec = self
+                .cfg
+                .auth_reply_codec
+                .unwrap_or(self.cfg.default_body_codec);
+            reply.status = st.clone();
+            let r = self
+                .cfg
+                .protocol
+                .encode(&reply, &self.cfg.wire, &mut self.out);
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "the auth refusal could not be encoded");
+            }
             return self.finish(CloseReason::AuthFailed(st));
         }
         self.state = State::AwaitAuthVerdict;
@@ -1322,6 +1350,35 @@ mod tests {
         let c = Session::new(SessionConfig::dialer(), SessionInfo::default(), now);
         let s = Session::new(sc, SessionInfo::default(), now);
         (c, s)
+    }
+
+    /// Go's auth checker answers a first message that is not an AUTH_CALL with a 401
+    /// AUTH_REPLY (its own seq, the checker's codec, no body) and then closes. Bytes seen
+    /// from erpc-go-peer `server --auth TOKEN` after a plain CALL `/math/add`.
+    #[test]
+    fn checker_answers_a_non_auth_first_message_like_go() {
+        let now = origin();
+        let mut cfg = SessionConfig::acceptor();
+        cfg.auth = Auth::Checker;
+        cfg.auth_reply_codec = Some(CodecId::PLAIN);
+        let mut s = Session::new(cfg, SessionInfo::default(), now);
+        let call = hex::decode(
+            "0000003a00013101092f6d6174682f6164640006636f64653d300012617574686f723d68656e72\
+             796c656532636e6a5b312c322c332c342c355d",
+        )
+        .unwrap();
+        s.handle_input(now, &mut BytesMut::from(&call[..]));
+        let mut out = BytesMut::new();
+        s.poll_transmit_into(&mut out);
+        let go = b"\x00\x00\x00\x7b\x00\x01\x31\x05\x00\x00\x6dcode=401&msg=Unauthorized&cause=\
+                   auth%20message%281st%29%20expect%3A%20AUTH_CALL%2C%20but%20received%3A%20CALL\
+                   \x00\x00s";
+        assert_eq!(&out[..], &go[..]);
+        assert!(!s.is_open());
+        let Some(Event::Closed(CloseReason::AuthFailed(st))) = s.poll_event() else {
+            panic!("the session must close with the auth status")
+        };
+        assert_eq!(st.code(), Code::UNAUTHORIZED);
     }
 
     fn timers_bounded(s: &Session) -> bool {

@@ -164,6 +164,15 @@ fn checker_rejects_a_non_auth_first_message() {
         st.cause(),
         Some("auth message(1st) expect: AUTH_CALL, but received: PUSH")
     );
+    // As Go's checker, the server answered with that 401 in an AUTH_REPLY, which a dialer
+    // that did not authenticate refuses (Go's client too): it closes as well.
+    assert!(
+        matches!(
+            pair.next_event(Side::Client),
+            Some(Event::Closed(CloseReason::MessageTypeNotAllowed(5)))
+        ),
+        "the client got the AUTH_REPLY"
+    );
 }
 
 fn heartbeat_pair(ping: HeartbeatPing) -> Pair {

@@ -3,12 +3,14 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
+
+pub mod go;
 
 /// The binary under test.
 pub fn bin() -> &'static str {
@@ -112,12 +114,25 @@ impl Drop for Server {
 }
 
 /// What a finished client run printed.
-#[derive(Debug)]
 pub struct Run {
     pub status: ExitStatus,
+    /// stdout as text (invalid UTF-8 replaced); [`Run::stdout_bytes`] has it exactly.
     pub stdout: String,
+    pub stdout_bytes: Vec<u8>,
     pub stderr: String,
     pub elapsed: Duration,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("status", &self.status)
+            .field("stdout", &self.stdout)
+            .field("stdout_bytes", &self.stdout_bytes.len())
+            .field("stderr", &self.stderr)
+            .field("elapsed", &self.elapsed)
+            .finish()
+    }
 }
 
 impl Run {
@@ -151,15 +166,21 @@ impl Drop for KillOnDrop {
 
 /// Runs `erpc ARGS...` with `stdin` as its input and waits (bounded by [`LIMIT`]).
 pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    run_program(bin().as_ref(), args, stdin, LIMIT)
+}
+
+/// Runs `program ARGS...` with `stdin` as its input and waits, at most `limit` (then the
+/// child is killed and the test fails).
+pub fn run_program(program: &Path, args: &[&str], stdin: &[u8], limit: Duration) -> Run {
     let start = Instant::now();
-    let mut child = Command::new(bin())
+    let mut child = Command::new(program)
         .args(args)
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn erpc");
+        .unwrap_or_else(|e| panic!("spawn {}: {e}", program.display()));
     let mut input = child.stdin.take().expect("stdin");
     let mut out = child.stdout.take().expect("stdout");
     let mut err = child.stderr.take().expect("stderr");
@@ -184,18 +205,21 @@ pub fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
             break st;
         }
         assert!(
-            start.elapsed() < LIMIT,
-            "erpc {args:?} did not finish within {LIMIT:?}"
+            start.elapsed() < limit,
+            "{} {args:?} did not finish within {limit:?}",
+            program.display()
         );
         thread::sleep(Duration::from_millis(10));
     };
     guard.0 = None;
     let _ = writer.join();
-    let stdout = String::from_utf8_lossy(&out_t.join().expect("stdout thread")).into_owned();
+    let stdout_bytes = out_t.join().expect("stdout thread");
+    let stdout = String::from_utf8_lossy(&stdout_bytes).into_owned();
     let stderr = String::from_utf8_lossy(&err_t.join().expect("stderr thread")).into_owned();
     Run {
         status,
         stdout,
+        stdout_bytes,
         stderr,
         elapsed: start.elapsed(),
     }
