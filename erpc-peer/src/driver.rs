@@ -168,8 +168,6 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
     /// rest as its own task if it has to wait. Its result comes back through `done` (or
     /// `finished` when it ended here), with what its first step did when the core asks.
     fn spawn(&mut self, cx: &mut Context<'_>, w: Work) {
-        let done = Arc::clone(&self.done);
-        let slot = SlotGuard(Arc::clone(&self.peer));
         let clock = self.conn.measures_first_steps().then(|| self.rt.clone());
         match w {
             Work::Call {
@@ -187,11 +185,12 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                     let polled = Pin::new(&mut fut).poll(cx);
                     step = first_step(clock.as_ref(), t0, polled.is_ready());
                     if let Poll::Ready(reply) = polled {
-                        drop(slot);
+                        self.peer.slots.release();
                         self.finished.push_back(Finished::Reply(info, reply, step));
                         return;
                     }
                 }
+                let (done, slot) = self.detached();
                 self.rt.spawn_handler(async move {
                     let (reply, step) = match (step, clock) {
                         (FirstStep::Unmeasured, Some(rt)) => timed(&rt, fut).await,
@@ -216,11 +215,12 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                     let ready = Pin::new(&mut fut).poll(cx).is_ready();
                     step = first_step(clock.as_ref(), t0, ready);
                     if ready {
-                        drop(slot);
+                        self.peer.slots.release();
                         self.finished.push_back(Finished::Push(route, step));
                         return;
                     }
                 }
+                let (done, slot) = self.detached();
                 self.rt.spawn_handler(async move {
                     let step = match (step, clock) {
                         (FirstStep::Unmeasured, Some(rt)) => timed(&rt, fut).await.1,
@@ -235,6 +235,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
             Work::Auth { f, msg } => {
                 let fut = f(msg);
+                let (done, slot) = self.detached();
                 self.rt.spawn_handler(async move {
                     let verdict = fut.await;
                     drop(slot);
@@ -242,6 +243,12 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 });
             }
         }
+    }
+
+    /// What a handler running as its own task takes along: the way back to this driver, and
+    /// its peer-wide slot (given back however the task ends).
+    fn detached(&self) -> (Arc<Completions>, SlotGuard) {
+        (Arc::clone(&self.done), SlotGuard(Arc::clone(&self.peer)))
     }
 
     /// One turn of the loop; returns whether anything moved.
