@@ -109,6 +109,10 @@ pub struct PeerConfig {
 /// decodes, looks something up and encodes, the task and the cross-thread wake-up that brings
 /// its reply back cost more than the handler (on two cores, about a third of the calls a
 /// connection serves per second).
+///
+/// `erpc-runtime-blocking` ignores this and gives every handler to its worker pool: its
+/// handlers are plain functions that may block, or call back over their own session, which
+/// would deadlock the connection's thread.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
