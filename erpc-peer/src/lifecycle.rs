@@ -381,32 +381,48 @@ async fn serve_accepted<R: Runtime>(
     protocol: Arc<dyn Protocol>,
     conn: Connected<R::Stream>,
 ) {
-    let conn = match secure_server(&shared, conn).await {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::debug!(error = %e, "TLS handshake failed");
-            return;
-        }
-    };
+    match open_accepted(&shared, conn).await {
+        Ok((conn, handle)) => run_accepted(&shared, &protocol, conn, handle).await,
+        Err(st) => tracing::debug!(status = %st, "accepted connection refused"),
+    }
+}
+
+/// The accepting side of a new connection up to its session: TLS (when configured), the
+/// `post_accept` plugins, the session's place in the table. The caller then runs it with
+/// [`run_accepted`].
+pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
+    shared: &Arc<Shared<R>>,
+    conn: Connected<S>,
+) -> Result<(Connected<BoxedStream>, Session), Status> {
+    let conn = secure_server(shared, conn)
+        .await
+        .map_err(|e| io_status(Code::WRONG_CONN, format!("TLS handshake failed: {e}")))?;
     let id = conn.remote_addr.clone();
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
-    if let Err(st) = shared.plugins.run(|p| p.post_accept(&info)) {
-        tracing::debug!(status = %st, session = %id, "post_accept refused the connection");
-        return;
-    }
-    let handle = new_handle(&shared, id.clone(), &conn, false);
+    shared.plugins.run(|p| p.post_accept(&info))?;
+    let handle = new_handle(shared, id.clone(), &conn, false);
     lock(&shared.sessions).insert(id, handle.clone());
     if shared.closing.load(Ordering::Acquire) {
         handle.close();
     }
-    drive(&shared, &protocol, conn, &handle, false, None).await;
-    finish(&shared, &handle, true);
+    Ok((conn, handle))
+}
+
+/// Runs an accepted session (from [`open_accepted`]) to its end.
+pub(crate) async fn run_accepted<R: Runtime>(
+    shared: &Arc<Shared<R>>,
+    protocol: &Arc<dyn Protocol>,
+    conn: Connected<BoxedStream>,
+    handle: Session,
+) {
+    drive(shared, protocol, conn, &handle, false, None).await;
+    finish(shared, &handle, true);
 }
 
 #[cfg(feature = "tls")]
-async fn secure_server<R: Runtime>(
+async fn secure_server<R: Runtime, S: Stream>(
     shared: &Shared<R>,
-    conn: Connected<R::Stream>,
+    conn: Connected<S>,
 ) -> std::io::Result<Connected<BoxedStream>> {
     match &shared.tls.server {
         Some(acceptor) => {
@@ -431,9 +447,9 @@ async fn secure_server<R: Runtime>(
 }
 
 #[cfg(not(feature = "tls"))]
-async fn secure_server<R: Runtime>(
+async fn secure_server<R: Runtime, S: Stream>(
     _: &Shared<R>,
-    conn: Connected<R::Stream>,
+    conn: Connected<S>,
 ) -> std::io::Result<Connected<BoxedStream>> {
     Ok(boxed(conn))
 }

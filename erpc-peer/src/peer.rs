@@ -13,8 +13,10 @@ use futures_util::future::{select, Either};
 use crate::config::PeerConfig;
 use crate::conn::redial::RedialPolicy;
 use crate::conn::stats::PeerStats;
-use crate::lifecycle::{accept_loop, connect_attempt, leave_table, start_dialed};
-use crate::runtime::{Endpoint, Runtime};
+use crate::lifecycle::{
+    accept_loop, connect_attempt, leave_table, open_accepted, run_accepted, start_dialed,
+};
+use crate::runtime::{Connected, Endpoint, Runtime, Stream};
 use crate::session::{lock, Session};
 use crate::setup::{endpoint, listen_addr};
 use crate::state::{io_status, until_closed, LiveGuard, Shared};
@@ -111,6 +113,41 @@ impl<R: Runtime> Peer<R> {
             drop(guard);
         });
         Ok(addr)
+    }
+
+    /// Serves a connection the application already has (Go's `ServeConn`): any byte stream —
+    /// a socket accepted elsewhere, a pipe, an in-memory duplex, a stream of a transport this
+    /// crate does not know. It is treated like an accepted connection: TLS when the peer has
+    /// a server TLS config, the `post_accept` plugins, the auth checker, the flow-control
+    /// limits, graceful close. Returns the session once it is in the peer's table (its id is
+    /// `conn.remote_addr`); the connection is served in the background until it ends.
+    ///
+    /// ```
+    /// # async fn demo(peer: erpc_peer::Peer<impl erpc_peer::Runtime>, stream: impl erpc_peer::runtime::Stream) -> Result<(), erpc_peer::Status> {
+    /// let session = peer
+    ///     .serve_conn(erpc_peer::Connected {
+    ///         stream,
+    ///         local_addr: "pipe".into(),
+    ///         remote_addr: "pipe-client-1".into(),
+    ///     })
+    ///     .await?;
+    /// session.push("/hello", &"from the server").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn serve_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
+        if self.is_closing() {
+            return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
+        }
+        let guard = LiveGuard::new(&self.shared);
+        let (conn, handle) = open_accepted(&self.shared, conn).await?;
+        let shared = Arc::clone(&self.shared);
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        let session = handle.clone();
+        self.shared.rt.spawn(async move {
+            run_accepted(&shared, &protocol, conn, handle).await;
+            drop(guard);
+        });
+        Ok(session)
     }
 
     /// Listens like [`listen`](Peer::listen) and waits until the peer is closed.

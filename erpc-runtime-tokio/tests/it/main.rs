@@ -14,6 +14,7 @@ mod networks;
 mod protocols;
 mod readme;
 mod redial;
+mod serve_conn;
 mod server_killed;
 mod service_macro;
 mod shutdown;

@@ -1,0 +1,115 @@
+//! `Peer::serve_conn`: serving a connection the application already has (Go's `ServeConn`).
+
+use std::sync::Arc;
+
+use erpc_runtime_tokio::{builder, CallCtx, Code, Connected, PeerConfig, PushCtx, Status};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use crate::common::{local, within};
+
+fn echo_server() -> erpc_runtime_tokio::Peer {
+    builder(local())
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_socket_accepted_by_the_application_is_served_like_any_other() {
+    let server = echo_server();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let dial = tokio::spawn({
+        let addr = addr.clone();
+        async move { client.dial(&addr).await.map(|s| (client, s)) }
+    });
+    let (stream, remote) = within("accept", listener.accept()).await.unwrap();
+    let served = within(
+        "serve_conn",
+        server.serve_conn(Connected {
+            stream: stream.compat(),
+            local_addr: addr.clone(),
+            remote_addr: remote.to_string(),
+        }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(served.id(), remote.to_string());
+    assert_eq!(server.count_sessions(), 1);
+    let (client, sess) = within("dial", dial).await.unwrap().unwrap();
+    let n: i64 = within("call", sess.call("/echo", &41)).await.unwrap();
+    assert_eq!(n, 41);
+    within("client close", client.close()).await;
+    within("server close", server.close()).await;
+    assert_eq!(server.count_sessions(), 0);
+}
+
+#[tokio::test]
+async fn two_peers_over_an_in_memory_pipe_call_and_push_both_ways() {
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let got = Arc::new(Notify::new());
+    let server = echo_server();
+    let g = got.clone();
+    let other = builder(local())
+        .push("/note", move |_ctx: PushCtx, text: String| {
+            let g = g.clone();
+            async move {
+                assert_eq!(text, "hello over a pipe");
+                g.notify_one();
+            }
+        })
+        .build()
+        .unwrap();
+    let on_server = within(
+        "serve a",
+        server.serve_conn(Connected {
+            stream: a.compat(),
+            local_addr: "pipe-a".into(),
+            remote_addr: "pipe-b".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let on_other = within(
+        "serve b",
+        other.serve_conn(Connected {
+            stream: b.compat(),
+            local_addr: "pipe-b".into(),
+            remote_addr: "pipe-a".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let n: i64 = within("call over the pipe", on_other.call("/echo", &7))
+        .await
+        .unwrap();
+    assert_eq!(n, 7);
+    within("push", on_server.push("/note", &"hello over a pipe"))
+        .await
+        .unwrap();
+    within("push arrives", got.notified()).await;
+    within("server close", server.close()).await;
+    within("other close", other.close()).await;
+}
+
+#[tokio::test]
+async fn a_closing_peer_refuses_new_connections() {
+    let server = echo_server();
+    within("close", server.close()).await;
+    let (a, _b) = tokio::io::duplex(1024);
+    let st = server
+        .serve_conn(Connected {
+            stream: a.compat(),
+            local_addr: "x".into(),
+            remote_addr: "y".into(),
+        })
+        .await
+        .expect_err("a closed peer serves nothing");
+    assert_eq!(st.code(), Code::CONN_CLOSED);
+    assert_eq!(server.count_sessions(), 0);
+}
