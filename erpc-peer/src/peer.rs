@@ -100,6 +100,29 @@ impl<R: Runtime> Peer<R> {
             .bind(&endpoint)
             .await
             .map_err(|e| io_status(Code::WRONG_CONN, format!("listen on {endpoint}: {e}")))?;
+        self.serve_listener_with(listener, addr, protocol)
+    }
+
+    /// Serves a listener the application bound itself (Go's `ServeListener`): one it was
+    /// handed by its supervisor (socket activation, an inherited descriptor), bound with
+    /// options this crate does not set, or of a kind the runtime adapter builds from std
+    /// (`erpc_runtime_tokio::TokioListener::Tcp(tokio::net::TcpListener::from_std(l)?)`).
+    /// `addr` is what the `post_listen` plugins and the logs see. Connections are accepted
+    /// in the background until the peer closes, exactly as with [`listen_on`](Peer::listen_on).
+    pub fn serve_listener(&self, listener: R::Listener, addr: String) -> Result<(), Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.serve_listener_with(listener, addr, protocol).map(drop)
+    }
+
+    fn serve_listener_with(
+        &self,
+        listener: R::Listener,
+        addr: String,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<String, Status> {
+        if self.is_closing() {
+            return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
+        }
         for p in self.shared.plugins.iter() {
             p.post_listen(&addr)?;
         }

@@ -28,7 +28,7 @@
 mod net;
 
 pub use erpc_peer::*;
-pub use net::{Tokio, TokioStream, TokioTimer};
+pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
 
 /// A peer on tokio.
 pub type Peer = erpc_peer::Peer<Tokio>;

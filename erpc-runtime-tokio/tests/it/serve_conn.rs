@@ -1,4 +1,5 @@
-//! `Peer::serve_conn`: serving a connection the application already has (Go's `ServeConn`).
+//! `Peer::serve_conn` and `Peer::serve_listener`: serving a connection or a listener the
+//! application already has (Go's `ServeConn`, `ServeListener`).
 
 use std::sync::Arc;
 
@@ -112,4 +113,29 @@ async fn a_closing_peer_refuses_new_connections() {
         .expect_err("a closed peer serves nothing");
     assert_eq!(st.code(), Code::CONN_CLOSED);
     assert_eq!(server.count_sessions(), 0);
+}
+
+#[tokio::test]
+async fn a_listener_bound_by_the_application_is_served_until_close() {
+    use erpc_runtime_tokio::TokioListener;
+    let server = echo_server();
+    let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    std_listener.set_nonblocking(true).unwrap();
+    let addr = std_listener.local_addr().unwrap().to_string();
+    let listener = TokioListener::Tcp(TcpListener::from_std(std_listener).unwrap());
+    server.serve_listener(listener, addr.clone()).unwrap();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    for n in 0..3 {
+        let sess = within("dial", client.dial(&addr)).await.unwrap();
+        let got: i64 = within("call", sess.call("/echo", &n)).await.unwrap();
+        assert_eq!(got, n);
+    }
+    assert_eq!(server.count_sessions(), 3);
+    within("server close", server.close()).await;
+    // The listener went with the peer: the port refuses connections now.
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "still listening after close"
+    );
+    within("client close", client.close()).await;
 }
