@@ -45,12 +45,14 @@
 //! * Every connection has a **reader thread** that blocks in `read` (64 KiB at a time) and
 //!   hands what it read to the connection's thread through a queue of a few chunks; when the
 //!   queue is full the reader waits, the socket's receive buffer fills and TCP pushes back on
-//!   the sender. **Writes** go straight to the socket from the connection's thread and block
-//!   until the kernel took the bytes, at most [`PeerConfig::write_timeout`] per write (a
-//!   peer that stops reading for that long fails its connection). Because a
-//!   connection blocked writing does not read meanwhile, two peers that both send far more
-//!   than their socket buffers at the same moment slow down to that timeout rather than
-//!   buffer without bound.
+//!   the sender. **Writes** go straight to the socket from the connection's thread without
+//!   blocking (`MSG_DONTWAIT`): when the socket's buffer is full the write is pending, a
+//!   helper thread of that connection (started at the first such write) waits in `poll`
+//!   for room and wakes the connection, and the connection goes on reading meanwhile, so two
+//!   peers that both send far more than their socket buffers at the same moment keep
+//!   moving. A peer that stops reading fails its connection after
+//!   [`PeerConfig::write_timeout`] without progress, as on every runtime. (On non-unix
+//!   platforms writes block, at most `write_timeout` each.)
 //! * **Connects** run on a helper thread, so that a redial stuck in `connect` still hears a
 //!   close (and `Peer::close` returns); **accepts** run on a thread per listener, stopped
 //!   (and the port freed) when the listener is dropped.
@@ -86,6 +88,8 @@ mod pool;
 mod rt;
 mod session;
 mod socket;
+#[cfg(unix)]
+mod writable;
 
 pub use builder::{PeerBuilder, SubRoute};
 pub use handler::{CallCtx, PushCtx};
