@@ -16,7 +16,7 @@ use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
 
-use crate::client::parse_handler_tasks;
+use crate::client::{parse_handler_tasks, parse_size};
 use futures_util::StreamExt;
 use prost::Message as _;
 
@@ -121,6 +121,10 @@ pub(crate) struct ClientArgs {
     /// What each call carries.
     #[arg(long, value_enum, default_value = "proto")]
     payload: Payload,
+    /// With `--payload bytes`: opaque bodies of this many bytes (K, M suffixes) instead of the
+    /// encoded benchmark message (0, the default: its 581 bytes).
+    #[arg(long, value_name = "BYTES", default_value = "0", value_parser = parse_size)]
+    size: usize,
     /// Where the in-process server's (no --addr) handlers run: adaptive, always, never.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
@@ -194,10 +198,23 @@ enum Args {
 }
 
 impl Args {
-    fn new(payload: Payload) -> Args {
+    /// `size`: with [`Payload::Bytes`], the body's length (0: the encoded message).
+    fn new(payload: Payload, size: usize) -> Args {
         match payload {
             Payload::Proto => Args::Proto(Box::new(Proto(BenchmarkMessage::filled()))),
-            Payload::Bytes => Args::Bytes(Raw(BenchmarkMessage::filled().encode_to_vec().into())),
+            Payload::Bytes if size == 0 => {
+                Args::Bytes(Raw(BenchmarkMessage::filled().encode_to_vec().into()))
+            }
+            // Not all zeros, so that nothing on the way can shortcut it.
+            Payload::Bytes => Args::Bytes(Raw((0..size).map(|i| (i * 31 % 251) as u8).collect())),
+        }
+    }
+
+    /// The request body's size.
+    fn len(&self) -> usize {
+        match self {
+            Args::Proto(m) => m.0.encoded_len(),
+            Args::Bytes(b) => b.0.len(),
         }
     }
 }
@@ -333,16 +350,9 @@ struct Report {
 }
 
 impl Report {
-    /// Nearest-rank statistics over every call's latency (ns).
-    fn new(
-        (kind, payload): (RuntimeKind, Payload),
-        c: usize,
-        k: usize,
-        n: usize,
-        secs: f64,
-        mut all: Vec<u64>,
-        errors: usize,
-    ) -> Report {
+    /// Nearest-rank statistics over every call's latency (ns) of a run of `plan` that took
+    /// `secs`, with `bytes` in each request.
+    fn new(plan: &Plan, secs: f64, mut all: Vec<u64>, errors: usize, bytes: usize) -> Report {
         all.sort_unstable();
         let ms = |ns: u64| ns as f64 / 1e6;
         let pct = |p: f64| {
@@ -359,10 +369,10 @@ impl Report {
             all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
         };
         Report {
-            implementation: kind.impl_name(payload),
-            concurrency: c,
-            conns: k,
-            total: n,
+            implementation: plan.kind.impl_name(plan.payload),
+            concurrency: plan.c,
+            conns: plan.k,
+            total: plan.n,
             secs,
             tps: all.len().saturating_sub(errors) as f64 / secs,
             mean_ms: mean,
@@ -370,7 +380,7 @@ impl Report {
             p99_ms: pct(0.99),
             max_ms: all.last().map_or(0.0, |&x| ms(x)),
             min_ms: all.first().map_or(0.0, |&x| ms(x)),
-            bytes: BenchmarkMessage::filled().encoded_len(),
+            bytes,
             errors,
         }
     }
@@ -386,12 +396,13 @@ struct Plan {
     warmup: usize,
     kind: RuntimeKind,
     payload: Payload,
+    size: usize,
 }
 
 impl AsyncRun<Report> for Plan {
     async fn run<R: Runtime>(self, rt: R) -> Result<Report, BoxError> {
         let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
-        let args = Args::new(self.payload);
+        let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
             let s = client.dial(&self.addr).await?;
@@ -440,22 +451,14 @@ impl AsyncRun<Report> for Plan {
             pb.finish_and_clear();
         }
         client.close().await;
-        Ok(Report::new(
-            (self.kind, self.payload),
-            self.c,
-            self.k,
-            self.n,
-            secs,
-            all,
-            errors,
-        ))
+        Ok(Report::new(&self, secs, all, errors, args.len()))
     }
 }
 
 /// The blocking adapter's client: one thread per caller.
 fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     let client = erpc_runtime_blocking::builder(peer_config(&p.proto)).build()?;
-    let args = Args::new(p.payload);
+    let args = Args::new(p.payload, p.size);
     let mut sessions = Vec::new();
     for _ in 0..p.k.max(1) {
         let s = client.dial(&p.addr)?;
@@ -505,15 +508,7 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     client.close();
     let errors = results.iter().map(|r| r.1).sum();
     let all = results.into_iter().flat_map(|r| r.0).collect();
-    Ok(Report::new(
-        (p.kind, p.payload),
-        p.c,
-        p.k,
-        p.n,
-        secs,
-        all,
-        errors,
-    ))
+    Ok(Report::new(p, secs, all, errors, args.len()))
 }
 
 fn run(p: &Plan, threads: Option<usize>) -> Result<Report, BoxError> {
@@ -571,6 +566,9 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
+    if args.size > 0 && args.payload != Payload::Bytes {
+        return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
+    }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     let (server, addr) = match &args.addr {
         Some(a) => (None, a.clone()),
@@ -588,6 +586,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         warmup: args.warmup,
         kind: args.runtime,
         payload: args.payload,
+        size: args.size,
     };
     let result = (|| -> Result<(), BoxError> {
         if args.table {
