@@ -17,6 +17,7 @@ use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
 
 use crate::client::{parse_handler_tasks, parse_size};
+use crate::latency::{Latencies, Summary};
 use futures_util::StreamExt;
 use prost::Message as _;
 
@@ -350,36 +351,21 @@ struct Report {
 }
 
 impl Report {
-    /// Nearest-rank statistics over every call's latency (ns) of a run of `plan` that took
-    /// `secs`, with `bytes` in each request.
-    fn new(plan: &Plan, secs: f64, mut all: Vec<u64>, errors: usize, bytes: usize) -> Report {
-        all.sort_unstable();
+    /// The statistics of a run of `plan` that took `secs`, with `bytes` in each request.
+    fn new(plan: &Plan, secs: f64, lat: &Summary, errors: usize, bytes: usize) -> Report {
         let ms = |ns: u64| ns as f64 / 1e6;
-        let pct = |p: f64| {
-            if all.is_empty() {
-                0.0
-            } else {
-                let rank = ((p * all.len() as f64).ceil() as usize).clamp(1, all.len());
-                ms(all[rank - 1])
-            }
-        };
-        let mean = if all.is_empty() {
-            0.0
-        } else {
-            all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
-        };
         Report {
             implementation: plan.kind.impl_name(plan.payload),
             concurrency: plan.c,
             conns: plan.k,
             total: plan.n,
             secs,
-            tps: all.len().saturating_sub(errors) as f64 / secs,
-            mean_ms: mean,
-            p50_ms: pct(0.50),
-            p99_ms: pct(0.99),
-            max_ms: all.last().map_or(0.0, |&x| ms(x)),
-            min_ms: all.first().map_or(0.0, |&x| ms(x)),
+            tps: (lat.count() as usize).saturating_sub(errors) as f64 / secs,
+            mean_ms: lat.mean_ns() / 1e6,
+            p50_ms: ms(lat.quantile_ns(0.50)),
+            p99_ms: ms(lat.quantile_ns(0.99)),
+            max_ms: ms(lat.max_ns()),
+            min_ms: ms(lat.min_ns()),
             bytes,
             errors,
         }
@@ -418,18 +404,19 @@ impl AsyncRun<Report> for Plan {
         // Unbounded but bounded in fact: each caller task sends exactly one result, so it
         // never holds more than `c` entries.
         let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let latencies = Latencies::new();
         let start = Instant::now();
         for i in 0..self.c.max(1) {
             let s = sessions[i % sessions.len()].clone();
             let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
             let args = args.clone();
+            let mut lat = latencies.recorder();
             rt.spawn(async move {
-                let mut lat = Vec::with_capacity(n / 64 + 1);
                 let mut errors = 0usize;
                 while issued.fetch_add(1, Ordering::Relaxed) < n {
                     let t0 = Instant::now();
                     let r = call_once(&s, &args).await;
-                    lat.push(t0.elapsed().as_nanos() as u64);
+                    lat.record(t0.elapsed().as_nanos() as u64);
                     if !matches!(r, Ok(true)) {
                         errors += 1;
                     }
@@ -437,13 +424,13 @@ impl AsyncRun<Report> for Plan {
                         pb.inc(1);
                     }
                 }
-                let _ = tx.unbounded_send((lat, errors));
+                drop(lat);
+                let _ = tx.unbounded_send(errors);
             });
         }
         drop(tx);
-        let (mut all, mut errors) = (Vec::with_capacity(self.n), 0);
-        while let Some((lat, e)) = rx.next().await {
-            all.extend(lat);
+        let mut errors = 0;
+        while let Some(e) = rx.next().await {
             errors += e;
         }
         let secs = start.elapsed().as_secs_f64();
@@ -451,7 +438,13 @@ impl AsyncRun<Report> for Plan {
             pb.finish_and_clear();
         }
         client.close().await;
-        Ok(Report::new(&self, secs, all, errors, args.len()))
+        Ok(Report::new(
+            &self,
+            secs,
+            &latencies.finish(),
+            errors,
+            args.len(),
+        ))
     }
 }
 
@@ -471,19 +464,21 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     let issued = AtomicUsize::new(0);
     let pb = progress::bar(p.n as u64);
     let start = Instant::now();
-    let results: Vec<(Vec<u64>, usize)> = std::thread::scope(|scope| {
+    let latencies = Latencies::new();
+    let errors: Vec<usize> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..p.c.max(1))
             .map(|i| {
                 let s = &sessions[i % sessions.len()];
                 let (issued, pb, args) = (&issued, &pb, &args);
+                let mut lat = latencies.recorder();
                 std::thread::Builder::new()
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, move || {
-                        let (mut lat, mut errors) = (Vec::new(), 0usize);
+                        let mut errors = 0usize;
                         while issued.fetch_add(1, Ordering::Relaxed) < p.n {
                             let t0 = Instant::now();
                             let r = call_once_blocking(s, args);
-                            lat.push(t0.elapsed().as_nanos() as u64);
+                            lat.record(t0.elapsed().as_nanos() as u64);
                             if !matches!(r, Ok(true)) {
                                 errors += 1;
                             }
@@ -491,7 +486,7 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
                                 pb.inc(1);
                             }
                         }
-                        (lat, errors)
+                        errors
                     })
                     .expect("spawn a caller thread")
             })
@@ -506,9 +501,14 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
         pb.finish_and_clear();
     }
     client.close();
-    let errors = results.iter().map(|r| r.1).sum();
-    let all = results.into_iter().flat_map(|r| r.0).collect();
-    Ok(Report::new(p, secs, all, errors, args.len()))
+    let errors = errors.iter().sum();
+    Ok(Report::new(
+        p,
+        secs,
+        &latencies.finish(),
+        errors,
+        args.len(),
+    ))
 }
 
 fn run(p: &Plan, threads: Option<usize>) -> Result<Report, BoxError> {
