@@ -27,7 +27,22 @@
 
 mod net;
 
-pub use erpc_peer::*;
+// What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
+/// Paths the `#[service]` macro expands to; not a public API.
+#[doc(hidden)]
+pub use erpc_peer::__private;
+pub use erpc_peer::runtime;
+#[cfg(feature = "macros")]
+pub use erpc_peer::service;
+pub use erpc_peer::{erpc_proto, Code, CodecId, Message, Meta, Raw, Status};
+pub use erpc_peer::{
+    format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
+    CallFuture, CallReply, Connected, Endpoint, HandlerTasks, IntoReply, IpFamily, PeerConfig,
+    PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
+    SocketOptions, SubRoute, Timer,
+};
+#[cfg(feature = "tls")]
+pub use erpc_peer::{rustls, tls};
 pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
 
 /// A peer on tokio.
