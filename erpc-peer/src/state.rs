@@ -35,8 +35,9 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) close_event: event_listener::Event,
 }
 
-pub(crate) fn io_status(code: Code, e: impl std::fmt::Display) -> Status {
-    Status::with_cause(code, e.to_string())
+/// A status for a local I/O failure: `context: error` as its cause, the error as its source.
+pub(crate) fn io_status(code: Code, context: impl std::fmt::Display, e: std::io::Error) -> Status {
+    Status::with_cause(code, format!("{context}: {e}")).with_source(e)
 }
 
 /// Keeps the live-connection count of a peer while a connection task runs.

@@ -291,6 +291,7 @@ impl ConnCore {
     }
 
     /// The next time [`handle_timeout`](ConnCore::handle_timeout) must run.
+    #[must_use = "the deadline must be armed as a timer"]
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         if self.reason.is_some() {
             return None;
@@ -503,6 +504,7 @@ impl ConnCore {
 
     /// The next incoming work to spawn, if any may start now. Completes the callers of the
     /// calls that finished on the way (at most [`WAKE_BUDGET`] per turn).
+    #[must_use = "work taken from the core must be done"]
     pub(crate) fn poll_work(&mut self, now: Instant) -> Option<Work> {
         loop {
             if !self.waiting.is_empty() && self.may_start() {

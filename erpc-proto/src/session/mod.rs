@@ -552,6 +552,7 @@ impl Session {
 
     /// Everything queued for the peer, as one chunk for one write; `None` when nothing is
     /// queued.
+    #[must_use = "bytes taken from the session must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() {
             None
@@ -576,6 +577,7 @@ impl Session {
     }
 
     /// The next event, if any.
+    #[must_use = "an event taken from the session must be handled"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -584,6 +586,7 @@ impl Session {
     /// live deadline (a pending call's, a handler budget, the close linger, the session age,
     /// the next heartbeat ping or pong check); `None` when nothing is scheduled. Deadlines of
     /// calls that completed are gone from it; after `handle_timeout(t)` it is later than `t`.
+    #[must_use = "the deadline must be armed as a timer"]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.state == State::Closed {
             return None;
