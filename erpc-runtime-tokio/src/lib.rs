@@ -78,3 +78,8 @@ pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {
     peer.close().await;
     Ok(())
 }
+
+/// The README's code, compiled as a doctest so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
