@@ -279,7 +279,7 @@ impl TlsArgs {
     fn client_config(&self) -> Result<Arc<ClientConfig>, BoxError> {
         use erpc_runtime_tokio::tls;
         if self.insecure {
-            return Ok(tls::client_config_insecure()?);
+            return Ok(tls::dangerous_client_config_skip_verify()?);
         }
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)

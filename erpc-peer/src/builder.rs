@@ -46,9 +46,35 @@ pub enum BuildError {
     /// The network is not supported.
     #[error("unsupported network {0:?} (tcp, tcp4, tcp6, unix)")]
     UnknownNetwork(String),
-    /// A plugin hook failed or plugin names clash.
-    #[error("plugin: {0}")]
-    Plugin(String),
+    /// A plugin's build-time hook (`pre_new_peer`, `post_reg`, `post_new_peer`) refused.
+    #[error("plugin {plugin}: {status}")]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// What it answered.
+        status: Status,
+    },
+    /// Two plugins have the same name.
+    #[error("plugins: {0}")]
+    PluginNames(#[from] erpc_proto::plugin::PluginError),
+    /// The TLS server name to check the server's certificate against is not a DNS name or an
+    /// IP address.
+    #[error("invalid TLS server name {name:?}: {reason}")]
+    TlsServerName {
+        /// The name given.
+        name: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn plugin(p: &dyn Plugin, status: Status) -> Self {
+        BuildError::Plugin {
+            plugin: p.name().to_owned(),
+            status,
+        }
+    }
 }
 
 /// A type whose methods are handlers, registered all at once with

@@ -182,8 +182,10 @@ impl<H: Clone> BuilderCore<H> {
     ) -> Option<futures_rustls::pki_types::ServerName<'static>> {
         futures_rustls::pki_types::ServerName::try_from(name.to_owned())
             .map_err(|e| {
-                self.errors
-                    .push(BuildError::Plugin(format!("invalid TLS server name: {e}")))
+                self.errors.push(BuildError::TlsServerName {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                })
             })
             .ok()
     }
@@ -198,7 +200,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         for p in &self.plugins {
             p.pre_new_peer(&mut self.config)
-                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+                .map_err(|st| BuildError::plugin(&**p, st))?;
         }
         let c = &self.config;
         match c.network.as_str() {
@@ -210,12 +212,10 @@ impl<H: Clone> BuilderCore<H> {
             .by_name(&c.default_body_codec)
             .map(|codec| codec.id())
             .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
-        let plugins = Plugins::from_vec(self.plugins.clone())
-            .map_err(|e| BuildError::Plugin(e.to_string()))?;
+        let plugins = Plugins::from_vec(self.plugins.clone())?;
         for p in plugins.iter() {
             for r in &self.routes {
-                p.post_reg(r)
-                    .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+                p.post_reg(r).map_err(|st| BuildError::plugin(&**p, st))?;
             }
         }
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
@@ -266,7 +266,7 @@ impl<H: Clone> BuilderCore<H> {
 pub fn post_new_peer(plugins: &Plugins) -> Result<(), BuildError> {
     for p in plugins.iter() {
         p.post_new_peer()
-            .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+            .map_err(|st| BuildError::plugin(&**p, st))?;
     }
     Ok(())
 }
