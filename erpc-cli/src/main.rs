@@ -19,6 +19,7 @@ mod call;
 mod client;
 mod decode;
 mod latency;
+mod metrics;
 mod progress;
 mod serve;
 mod watch;

@@ -90,6 +90,10 @@ pub(crate) struct ServeArgs {
     /// inside the connection's task), `always` (a task each), `never` (first step inline).
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
+    /// Serve the peer's metrics in Prometheus text at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9100): calls, pushes and latencies per route, bytes, connections.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -313,6 +317,10 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         rt.worker_threads(t.max(1));
     }
     rt.build()?.block_on(async {
+        // The recorder first: the peer registers its per-route metrics when it is built.
+        if let Some(addr) = a.metrics {
+            crate::metrics::serve_prometheus(addr)?;
+        }
         let peer = build(&a)?;
         if let Addr::Unix(p) = &a.addr {
             clear_stale_socket(p)?;
@@ -334,6 +342,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.heartbeat {
             extras.push("heartbeat".into());
+        }
+        if let Some(m) = a.metrics {
+            extras.push(format!("metrics http://{m}/metrics"));
         }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));

@@ -115,6 +115,15 @@ impl<R: Runtime> PeerBuilder<R> {
         }
     }
 
+    /// Names this peer in its metrics (the `peer` label; default `erpc`), with the `metrics`
+    /// feature. Install the metrics recorder before [`build`](Self::build): the per-route
+    /// handles are registered then. The metrics and their labels are listed in the crate
+    /// docs (section "Metrics").
+    pub fn metrics_name(mut self, name: &str) -> Self {
+        self.core.metrics_name(name);
+        self
+    }
+
     /// Registers a call handler at exactly `service_method`. The argument type decides how
     /// the body is read (serde types with the message's codec, `Raw` bytes, `Proto<T>`); the
     /// handler returns `Result<R, Status>` or `Result<Response<R>, Status>`.
@@ -303,6 +312,7 @@ impl<R: Runtime> PeerBuilder<R> {
                 limits,
                 slots,
                 counters: Default::default(),
+                metrics: parts.metrics,
             }),
             session_cfg: parts.session_cfg,
             plugins: parts.plugins,

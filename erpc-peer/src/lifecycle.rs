@@ -207,7 +207,10 @@ async fn dialed_task<R: Runtime>(
     loop {
         let id = handle.id();
         if !in_hub {
-            lock(&shared.sessions).insert(id.clone(), handle.clone());
+            let mut table = lock(&shared.sessions);
+            table.insert(id.clone(), handle.clone());
+            shared.core.metrics.sessions(table.len());
+            drop(table);
             in_hub = true;
         }
         let ended = drive(&shared, &protocol, conn, &handle, true, ready.take()).await;
@@ -402,7 +405,10 @@ pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;
     let handle = new_handle(shared, id.clone(), &conn, false);
-    lock(&shared.sessions).insert(id, handle.clone());
+    let mut table = lock(&shared.sessions);
+    table.insert(id, handle.clone());
+    shared.core.metrics.sessions(table.len());
+    drop(table);
     if shared.closing.load(Ordering::Acquire) {
         handle.close();
     }
@@ -464,5 +470,6 @@ pub(crate) fn leave_table<R: Runtime>(shared: &Shared<R>, handle: &Session) {
         .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
     {
         table.remove(&id);
+        shared.core.metrics.sessions(table.len());
     }
 }

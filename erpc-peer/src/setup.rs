@@ -26,6 +26,10 @@ pub struct BuilderCore<H> {
     config: PeerConfig,
     router: Router,
     handlers: Vec<Option<H>>,
+    /// The route of each handler, by route id.
+    route_names: Vec<Option<String>>,
+    /// The `peer` label of the peer's metrics.
+    metrics_name: String,
     routes: Vec<RouteInfo>,
     plugins: Vec<Arc<dyn Plugin>>,
     /// The body codecs (handlers registered afterwards decode with them).
@@ -69,6 +73,8 @@ pub struct PeerParts<H> {
     pub log: LogConfig,
     /// The handlers, indexed by route id.
     pub handlers: Vec<Option<H>>,
+    /// The peer's metric handles (registered now: see the `metrics` module).
+    pub(crate) metrics: crate::metrics::PeerMetrics,
 }
 
 impl<H: Clone> BuilderCore<H> {
@@ -78,6 +84,8 @@ impl<H: Clone> BuilderCore<H> {
             config,
             router: Router::new(Mapper::Http),
             handlers: Vec::new(),
+            route_names: Vec::new(),
+            metrics_name: "erpc".to_owned(),
             routes: Vec::new(),
             plugins: Vec::new(),
             codecs: CodecRegistry::default(),
@@ -96,12 +104,14 @@ impl<H: Clone> BuilderCore<H> {
         &self.config
     }
 
-    fn set_handler(&mut self, id: RouteId, h: H) {
+    fn set_handler(&mut self, id: RouteId, name: &str, h: H) {
         let i = id.0 as usize;
         if self.handlers.len() <= i {
             self.handlers.resize(i + 1, None);
+            self.route_names.resize(i + 1, None);
         }
         self.handlers[i] = Some(h);
+        self.route_names[i] = Some(name.to_owned());
     }
 
     /// Registers `h` at exactly `service_method` (a failure is reported by `build`).
@@ -120,7 +130,7 @@ impl<H: Clone> BuilderCore<H> {
     ) {
         match self.router.add_route(kind, service_method, plugins) {
             Ok(id) => {
-                self.set_handler(id, h);
+                self.set_handler(id, service_method, h);
                 self.routes
                     .push(RouteInfo::new(service_method, kind == RouteKind::Push));
             }
@@ -134,13 +144,13 @@ impl<H: Clone> BuilderCore<H> {
     /// Sets the fallback for calls to unregistered service methods.
     pub fn unknown_call(&mut self, h: H) {
         let id = self.router.set_unknown_call();
-        self.set_handler(id, h);
+        self.set_handler(id, crate::metrics::UNKNOWN_ROUTE, h);
     }
 
     /// Sets the fallback for pushes to unregistered service methods.
     pub fn unknown_push(&mut self, h: H) {
         let id = self.router.set_unknown_push();
-        self.set_handler(id, h);
+        self.set_handler(id, crate::metrics::UNKNOWN_ROUTE, h);
     }
 
     /// The route the peer's mapper gives `name` under `prefix`.
@@ -152,6 +162,11 @@ impl<H: Clone> BuilderCore<H> {
             m.map(&m.root(), prefix)
         };
         m.map(&p, name)
+    }
+
+    /// Sets the `peer` label of the peer's metrics (feature `metrics`).
+    pub fn metrics_name(&mut self, name: &str) {
+        name.clone_into(&mut self.metrics_name);
     }
 
     /// Uses the RPC-style mapper.
@@ -257,6 +272,7 @@ impl<H: Clone> BuilderCore<H> {
             session_cfg,
             plugins,
             socket,
+            metrics: crate::metrics::PeerMetrics::new(&self.metrics_name, &self.route_names),
             handlers: self.handlers,
         })
     }

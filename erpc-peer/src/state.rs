@@ -46,6 +46,7 @@ pub(crate) struct LiveGuard<R: Runtime>(Arc<Shared<R>>);
 impl<R: Runtime> LiveGuard<R> {
     pub(crate) fn new(shared: &Arc<Shared<R>>) -> Self {
         shared.live.fetch_add(1, Ordering::AcqRel);
+        shared.core.metrics.connection(true);
         LiveGuard(Arc::clone(shared))
     }
 }
@@ -53,6 +54,7 @@ impl<R: Runtime> LiveGuard<R> {
 impl<R: Runtime> Drop for LiveGuard<R> {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.0.core.metrics.connection(false);
         self.0.live_event.notify(usize::MAX);
     }
 }

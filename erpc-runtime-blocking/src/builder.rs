@@ -154,6 +154,13 @@ impl PeerBuilder {
         self
     }
 
+    /// Names this peer in its metrics (the `peer` label; default `erpc`), with the `metrics`
+    /// feature; see [`erpc_peer::PeerBuilder::metrics_name`].
+    pub fn metrics_name(mut self, name: &str) -> Self {
+        self.inner = self.inner.metrics_name(name);
+        self
+    }
+
     /// Dialed sessions authenticate first with this token (Go's `auth-bearer`: an
     /// AUTH_CALL whose body is `info` encoded by `codec`).
     pub fn auth_bearer(mut self, codec: CodecId, info: impl Into<Bytes>) -> Self {

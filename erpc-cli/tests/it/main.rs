@@ -6,5 +6,6 @@ mod call;
 mod common;
 mod decode;
 mod go_interop;
+mod metrics;
 mod transports;
 mod watch;

@@ -10,6 +10,7 @@ mod go_wire;
 mod handler_tasks;
 mod hostile;
 mod limits;
+mod metrics;
 mod networks;
 mod protocols;
 mod readme;
