@@ -28,7 +28,7 @@ use erpc_runtime_tokio::{
 
 use crate::client::{
     parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    ProtoName,
+    ProtoName, SecureArgs,
 };
 
 /// `erpc serve`.
@@ -90,6 +90,12 @@ pub(crate) struct ServeArgs {
     /// inside the connection's task), `always` (a task each), `never` (first step inline).
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
+    #[command(flatten)]
+    secure: SecureArgs,
+    /// Go's plugin/ignorecase: service methods of incoming calls and pushes are lower-cased
+    /// before routing (`/Math/Add` reaches `/math/add`).
+    #[arg(long)]
+    ignorecase: bool,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -244,6 +250,13 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     if a.heartbeat {
         b = b.heartbeat_pong();
     }
+    // Go's order: the service method is lower-cased before anything counts it.
+    if a.ignorecase {
+        b = b.plugin(erpc_proto::plugins::IgnoreCase::new());
+    }
+    if let Some(plugin) = a.secure.plugin()? {
+        b = b.plugin(plugin);
+    }
     if a.tls_self_signed {
         let (cfg, _cert) =
             erpc_runtime_tokio::tls::self_signed_server(&["localhost", "127.0.0.1"])?;
@@ -334,6 +347,12 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.heartbeat {
             extras.push("heartbeat".into());
+        }
+        if a.ignorecase {
+            extras.push("ignorecase".into());
+        }
+        if a.secure.secure_key.is_some() {
+            extras.push("secure".into());
         }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));
