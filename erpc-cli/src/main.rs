@@ -18,6 +18,7 @@ mod body;
 mod call;
 mod client;
 mod decode;
+mod overload;
 mod progress;
 mod serve;
 mod watch;

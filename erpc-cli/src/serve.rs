@@ -96,6 +96,15 @@ pub(crate) struct ServeArgs {
     /// before routing (`/Math/Add` reaches `/math/add`).
     #[arg(long)]
     ignorecase: bool,
+    /// Go's plugin/overloader: `maxconn=N,qps=N,interval=1s` (any subset; interval in (0,
+    /// 1s]; a `/route=N` item limits one route). A connection over maxconn is accepted and
+    /// closed with nothing sent (the reason is only logged, at debug level); a call over a
+    /// QPS limit gets `500 qps overload, total_limit=N` (or `handler_limit=N`).
+    #[arg(long, value_name = "SPEC", value_delimiter = ',', value_parser = crate::overload::parse_item)]
+    overload: Vec<crate::overload::Item>,
+    /// A route's QPS limit, repeatable or comma-separated: `--overload-handler /math/add=5`.
+    #[arg(long, value_name = "ROUTE=N", value_delimiter = ',', value_parser = crate::overload::parse_route)]
+    overload_handler: Vec<crate::overload::Item>,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -254,6 +263,15 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     if a.ignorecase {
         b = b.plugin(erpc_proto::plugins::IgnoreCase::new());
     }
+    let items: Vec<_> = a
+        .overload
+        .iter()
+        .chain(&a.overload_handler)
+        .cloned()
+        .collect();
+    if let Some(plugin) = crate::overload::overloader(&items)? {
+        b = b.plugin(plugin);
+    }
     if let Some(plugin) = a.secure.plugin()? {
         b = b.plugin(plugin);
     }
@@ -350,6 +368,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.ignorecase {
             extras.push("ignorecase".into());
+        }
+        if !a.overload.is_empty() || !a.overload_handler.is_empty() {
+            extras.push("overload".into());
         }
         if a.secure.secure_key.is_some() {
             extras.push("secure".into());

@@ -42,6 +42,7 @@ mod handler;
 mod lifecycle;
 mod log;
 mod peer;
+pub mod plugins;
 pub mod runtime;
 mod session;
 mod setup;

@@ -246,3 +246,101 @@ fn erpc_call_mixed_case_on_both_servers() {
     let rs_line = run(&["call", &s.addr, "/Math/Add", "[1]"]);
     assert_eq!(rs_line.error_line(), go_line.error_line());
 }
+
+// ---- overloader ----
+
+const OVERLOAD: &str = "maxconn=3,qps=20,interval=1s";
+
+#[test]
+fn go_client_overload_against_serve() {
+    // math_add, overload_conn (maxconn sessions work, the next is closed with nothing sent,
+    // also when retried 300 ms later, and a new one works once the extras closed),
+    // overload_qps and overload_handler (Go's exact statuses, the right pass counts).
+    let out = go_client_against_serve(
+        &["--overload", OVERLOAD, "--overload-handler", "/math/add=5"],
+        &["--overload", OVERLOAD, "--overload-handler", "/math/add=5"],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 4, "{out}");
+        assert!(
+            out.contains("connection 4 again 300 ms later, nothing closed in between: dial ok, the first call failed"),
+            "a refused connection must not free a slot (Go's leak): {out}"
+        );
+    }
+}
+
+#[test]
+fn go_client_overload_with_ignorecase_and_route_in_spec() {
+    // The route limit given inside --overload, and counted after ignorecase.
+    let spec = "qps=40,interval=500ms,/math/add=6";
+    let out = go_client_against_serve(
+        &["--overload", spec, "--ignorecase"],
+        &[
+            "--overload",
+            spec,
+            "--ignorecase",
+            "--only",
+            "math_add,overload,ignorecase",
+        ],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 5, "{out}");
+    }
+}
+
+/// Calls `/math/add` `n` times, one connection each, and returns the first error line.
+fn first_refusal(addr: &str, n: usize) -> String {
+    for _ in 0..n {
+        let r = run(&["call", addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            return r.error_line().to_owned();
+        }
+    }
+    panic!("{n} calls to {addr}, none refused");
+}
+
+#[test]
+fn qps_refusals_read_as_gos() {
+    let Some(go) = go_peer() else { return };
+    for args in [
+        ["--overload", "qps=2,interval=1s"],
+        ["--overload-handler", "/math/add=2"],
+    ] {
+        let g = go_server(&go, &args);
+        let mut serve = args.to_vec();
+        serve.extend_from_slice(&["--push-interval", "0"]);
+        let s = Server::start(&serve);
+        assert_eq!(
+            first_refusal(&s.addr, 8),
+            first_refusal(&g.addr, 8),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn refused_connections_stay_refused_and_free_nothing() {
+    use std::net::TcpStream;
+    let s = Server::start(&["--overload", "maxconn=1", "--push-interval", "0"]);
+    let held = TcpStream::connect(&s.addr).unwrap();
+    // Let the server count the held connection.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for _ in 0..5 {
+        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+        let line = r.error_line();
+        assert!(line.contains("102") || line.contains("closed"), "{line}");
+    }
+    // The server stays responsive: once the held connection goes, a call works (and keeps
+    // working: the refusals above freed no slot and took none).
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for _ in 0..3 {
+        assert_eq!(run(&["call", &s.addr, "/math/add", "[1,2]"]).ok(), "3\n");
+    }
+    let other = TcpStream::connect(&s.addr).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(!run(&["call", &s.addr, "/math/add", "[1,2]"])
+        .status
+        .success());
+    drop(other);
+}
