@@ -48,6 +48,13 @@ fn go_client_secure_against_serve() {
     );
     if !out.is_empty() {
         assert_eq!(passed(&out), 6, "{out}");
+        // The cause Go's server gives too (Go's JSON scanner text).
+        assert!(
+            out.contains(
+                "msg \"unmarshal raw body error\", cause invalid character 'o' in literal null (expecting 'u')"
+            ),
+            "{out}"
+        );
     }
 }
 
