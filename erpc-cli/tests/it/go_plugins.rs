@@ -205,6 +205,26 @@ fn bad_secure_bodies_answer_as_go() {
         ]);
         assert_eq!(rs_line.error_line(), go_line.error_line(), "body {body}");
     }
+    // The plain codec cannot carry an Encrypt, either way.
+    for meta in ["X-Secure=true", "X-Accept-Secure=true"] {
+        let args = |addr: &str| {
+            run(&[
+                "call",
+                addr,
+                "/echo/bytes",
+                "hello",
+                "--codec",
+                "plain",
+                "--meta",
+                meta,
+            ])
+        };
+        assert_eq!(
+            args(&s.addr).error_line(),
+            args(&g.addr).error_line(),
+            "{meta}"
+        );
+    }
     // No cipherversion: the handler gets an empty body (0), encrypted back, on both.
     for addr in [&g.addr, &s.addr] {
         let r = run(&["call", addr, "/math/add", "null", "--meta", "X-Secure=true"]);

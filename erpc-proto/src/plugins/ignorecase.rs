@@ -23,10 +23,24 @@ impl IgnoreCase {
     fn lower(cx: &mut MessageCtx<'_>) {
         let sm = cx.message.service_method.as_str();
         // Most service methods are lower case already: no allocation then.
-        if sm.chars().any(|c| c.to_lowercase().ne(std::iter::once(c))) {
-            cx.message.service_method = ServiceMethod::from(sm.to_lowercase());
+        if sm.chars().any(|c| go_to_lower(c).ne(std::iter::once(c))) {
+            let lower: String = sm.chars().flat_map(go_to_lower).collect();
+            cx.message.service_method = ServiceMethod::from(lower);
         }
     }
+}
+
+/// Go's `unicode.ToLower`, rune by rune (what `strings.ToLower` does): the simple mapping,
+/// so no final-sigma rule (`Σ` is always `σ`) and `İ` becomes `i` alone. Rust's full mapping
+/// differs from it only in `İ` (`i` + combining dot) among the lowercase mappings.
+fn go_to_lower(c: char) -> impl Iterator<Item = char> {
+    let single = (c == '\u{130}').then_some('i');
+    let full = if single.is_some() {
+        None
+    } else {
+        Some(c.to_lowercase())
+    };
+    single.into_iter().chain(full.into_iter().flatten())
 }
 
 impl Plugin for IgnoreCase {
@@ -94,6 +108,9 @@ mod tests {
         assert_eq!(run("/Push/Echo", true), "/push/echo");
         assert_eq!(run("/already/lower", false), "/already/lower");
         assert_eq!(run("/ÄÖÜ/Straße", false), "/äöü/straße");
+        // Go's simple mapping: no final sigma, İ → i.
+        assert_eq!(run("/ΟΔΟΣ", false), "/οδοσ");
+        assert_eq!(run("/İx", false), "/ix");
         assert_eq!(run("", false), "");
     }
 }
