@@ -206,9 +206,8 @@ struct State {
 /// a route's limit (Go matches the whole service method). Register [`IgnoreCase`](super::IgnoreCase)
 /// before it when both are used. Register it after other `post_accept` plugins: a
 /// connection another plugin refuses after this one took a slot is never disconnected, and
-/// would keep the slot. The connection limit needs the adapter to run `post_accept`,
-/// `post_dial` and `post_disconnect` (tokio and async-std do; the blocking adapter runs no
-/// connection hooks yet, so there only the QPS limits apply).
+/// would keep the slot. Every adapter (tokio, async-std/smol, blocking) runs the
+/// connection hooks through erpc-peer, so all of them apply every limit.
 ///
 /// Measured (`cargo run --release -p erpc-runtime-tokio --example overload`, loopback, two
 /// cores): every connection over the limit refused in about 0.1 ms while the admitted
