@@ -371,3 +371,28 @@ fn refused_connections_stay_refused_and_free_nothing() {
         .success());
     drop(other);
 }
+
+#[test]
+fn go_client_secure_and_ignorecase_over_every_protocol() {
+    // httproto carries no PUSH: ignorecase_push is skipped there.
+    for (proto, checks) in [("json", 8), ("thrift", 8), ("http", 7)] {
+        let out = go_client_against_serve(
+            &["--proto", proto, "--secure", KEY, "--ignorecase"],
+            &[
+                "--proto",
+                proto,
+                "--secure",
+                KEY,
+                "--ignorecase",
+                "--only",
+                "secure,ignorecase",
+                "--broadcast-wait",
+                "0",
+            ],
+        );
+        if out.is_empty() {
+            return;
+        }
+        assert_eq!(passed(&out), checks, "{proto}: {out}");
+    }
+}
