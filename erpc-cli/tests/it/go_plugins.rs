@@ -350,26 +350,52 @@ fn refused_connections_stay_refused_and_free_nothing() {
     use std::net::TcpStream;
     let s = Server::start(&["--overload", "maxconn=1", "--push-interval", "0"]);
     let held = TcpStream::connect(&s.addr).unwrap();
-    // Let the server count the held connection.
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    for _ in 0..5 {
-        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+    // Once the server has counted the held connection, every call is refused.
+    let refused = |r: &common::Run| {
         let line = r.error_line();
-        assert!(line.contains("102") || line.contains("closed"), "{line}");
+        line.contains("102") || line.contains("closed")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            assert!(refused(&r), "{r:#?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused");
+    }
+    for _ in 0..5 {
+        assert!(refused(&run(&["call", &s.addr, "/math/add", "[1,2]"])));
     }
     // The server stays responsive: once the held connection goes, a call works (and keeps
     // working: the refusals above freed no slot and took none).
     drop(held);
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !run(&["call", &s.addr, "/math/add", "[1,2]"])
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+    }
     for _ in 0..3 {
         assert_eq!(run(&["call", &s.addr, "/math/add", "[1,2]"]).ok(), "3\n");
     }
-    let other = TcpStream::connect(&s.addr).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(200));
-    assert!(!run(&["call", &s.addr, "/math/add", "[1,2]"])
-        .status
-        .success());
-    drop(other);
+    // And the one slot is taken again by a new held connection. (If it comes while the
+    // last caller still holds the slot, it is refused itself: then hold another.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let other = TcpStream::connect(&s.addr).unwrap();
+        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            assert!(refused(&r), "{r:#?}");
+            drop(other);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused again");
+    }
 }
 
 #[test]
