@@ -340,7 +340,16 @@ impl Overloader {
     }
 
     fn on_message(&self, cx: &MessageCtx<'_>) -> Result<(), Status> {
-        self.take_qps(cx.message.service_method.path(), cx.now)
+        let r = self.take_qps(cx.message.service_method.path(), cx.now);
+        if let Err(st) = &r {
+            tracing::debug!(
+                session = %cx.session.id,
+                service_method = %cx.message.service_method,
+                status = %st,
+                "refused by the overloader"
+            );
+        }
+        r
     }
 }
 
