@@ -20,6 +20,7 @@ mod client;
 mod decode;
 mod latency;
 mod metrics;
+mod overload;
 mod progress;
 mod serve;
 mod watch;

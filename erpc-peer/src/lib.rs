@@ -88,6 +88,7 @@ mod lifecycle;
 mod log;
 mod metrics;
 mod peer;
+pub mod plugins;
 pub mod runtime;
 mod session;
 mod setup;

@@ -99,6 +99,7 @@ pub use pool::{PoolConfig, PoolStats};
 pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
 
+pub use erpc_peer::plugins;
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply,
     IpFamily, PeerConfig, PeerStats, Response, SessionHandle, SessionStats, SocketOptions,

@@ -31,7 +31,7 @@ mod net;
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub use erpc_peer::__private;
-pub use erpc_peer::runtime;
+pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
 pub use erpc_peer::{erpc_proto, Code, CodecId, Message, Meta, Raw, Status};

@@ -6,6 +6,7 @@ mod call;
 mod common;
 mod decode;
 mod go_interop;
+mod go_plugins;
 mod metrics;
 mod transports;
 mod watch;

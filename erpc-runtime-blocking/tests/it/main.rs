@@ -4,6 +4,7 @@
 mod auth;
 mod common;
 mod concurrency;
+mod overload;
 mod pool;
 mod protocols;
 mod readme;
