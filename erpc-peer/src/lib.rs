@@ -110,6 +110,7 @@ pub use session::{CallFuture, Session};
 
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
+pub use erpc_proto::router::Mapper;
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
@@ -131,5 +132,7 @@ pub mod adapter {
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{PeerBuilder, Runtime, Service};
+    pub use crate::{PeerBuilder, Runtime, Service, Session, Status};
+    pub use erpc_proto::codec::DecodeBody;
+    pub use erpc_proto::router::Mapper;
 }

@@ -91,7 +91,7 @@ mod socket;
 #[cfg(unix)]
 mod writable;
 
-pub use builder::{PeerBuilder, SubRoute};
+pub use builder::{PeerBuilder, Service, SubRoute};
 pub use handler::{CallCtx, PushCtx};
 pub use net::{ThreadListener, ThreadStream};
 pub use peer::Peer;
@@ -99,6 +99,8 @@ pub use pool::{PoolConfig, PoolStats};
 pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
 
+#[cfg(feature = "macros")]
+pub use erpc_macros::service;
 pub use erpc_peer::plugins;
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply,
@@ -108,6 +110,16 @@ pub use erpc_peer::{
 pub use erpc_peer::{rustls, tls};
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
+pub use erpc_proto::router::Mapper;
+
+/// Paths `#[service(blocking)]` expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{PeerBuilder, Service, Session};
+    pub use erpc_proto::codec::DecodeBody;
+    pub use erpc_proto::router::Mapper;
+    pub use erpc_proto::Status;
+}
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 
 /// Starts building a peer.

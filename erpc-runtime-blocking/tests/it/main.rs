@@ -9,6 +9,7 @@ mod pool;
 mod protocols;
 mod readme;
 mod redial;
+mod service;
 mod shutdown;
 mod signal;
 mod tls;
