@@ -139,6 +139,24 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// Registers a `tower::Service` as the call handler at exactly `service_method` (feature
+    /// `tower`), so that tower's layers wrap it: each call waits until the service is ready,
+    /// then calls a clone of it with the context and the decoded arguments. See
+    /// [`tower`](crate::tower) for how its errors are answered.
+    #[cfg(feature = "tower")]
+    pub fn call_service<A, S>(self, service_method: &str, service: S) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        S: tower_service::Service<crate::tower::HandlerRequest<A>> + Clone + Send + Sync + 'static,
+        S::Response: erpc_proto::codec::EncodeBody + Send,
+        S::Error: Into<crate::tower::BoxError>,
+        S::Future: Send,
+    {
+        self.call(service_method, move |ctx: CallCtx, args: A| {
+            crate::tower::serve(service.clone(), crate::tower::HandlerRequest { ctx, args })
+        })
+    }
+
     /// Registers a push handler at exactly `service_method`.
     pub fn push<A, F, Fut>(mut self, service_method: &str, handler: F) -> Self
     where

@@ -55,6 +55,8 @@ mod rt;
 pub use erpc_peer::__private;
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
+#[cfg(feature = "tower")]
+pub use erpc_peer::tower;
 pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,

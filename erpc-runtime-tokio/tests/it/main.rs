@@ -22,4 +22,5 @@ mod shutdown;
 mod sub_route;
 mod symmetry;
 mod tls;
+mod tower;
 mod unix;
