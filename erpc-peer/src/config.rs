@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// so that new fields do not break your code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(clippy::exhaustive_structs)] // built with struct update syntax (`..Default::default()`), which new fields do not break
 pub struct PeerConfig {
     /// `tcp`, `tcp4`, `tcp6` or `unix` (then `local_ip` is the socket path).
     pub network: String,

@@ -62,6 +62,7 @@ impl<T: serde::de::DeserializeOwned> DecodeBody for T {
 ///
 /// `Raw` deliberately does not implement serde's traits (so that it is not a serde value).
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the bytes, by design
 pub struct Raw(pub Bytes);
 
 impl Raw {
@@ -198,6 +199,7 @@ impl PartialEq<&[u8]> for Raw {
 /// ```
 #[cfg(feature = "protobuf")]
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the message, by design
 pub struct Proto<T>(pub T);
 
 #[cfg(feature = "protobuf")]

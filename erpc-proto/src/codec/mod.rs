@@ -129,6 +129,7 @@ pub use xml::XmlCodec;
 
 /// The one-byte id of a body codec as written on the wire (0 = none).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the wire byte
 pub struct CodecId(pub u8);
 
 impl CodecId {

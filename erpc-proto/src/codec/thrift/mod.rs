@@ -50,6 +50,7 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 /// limited to 64 levels), and refuses trailing bytes. A field whose wire type does not match
 /// the Rust type is an error (Go's generated code would skip it).
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct ThriftCodec;
 
 impl Codec for ThriftCodec {
