@@ -122,6 +122,8 @@ pub use plain::PlainCodec;
 #[cfg(feature = "protobuf")]
 pub use protobuf::ProtobufCodec;
 pub use registry::CodecRegistry;
+#[cfg(feature = "thrift-idl")]
+pub use thrift::Thrift;
 #[cfg(feature = "thrift")]
 pub use thrift::ThriftCodec;
 #[cfg(feature = "xml")]

@@ -1,7 +1,12 @@
 //! The Thrift codec (`t`, "thrift"): serde structs as TBinaryProtocol structs.
 
 mod de;
+#[cfg(feature = "thrift-idl")]
+mod idl;
 mod ser;
+
+#[cfg(feature = "thrift-idl")]
+pub use idl::Thrift;
 
 use std::fmt;
 
