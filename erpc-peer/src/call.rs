@@ -77,6 +77,7 @@ pub fn encode_push<S: SessionHandle, A: EncodeBody + ?Sized>(
     msg.body = args
         .encode_body(msg.body_codec, session.codecs())
         .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
+    crate::trace::inject(&mut msg.meta);
     Ok(msg)
 }
 
@@ -161,6 +162,7 @@ impl<'a, S: SessionHandle> CallBuilder<'a, S> {
         let call = match args.encode_body(self.msg.body_codec, session.codecs()) {
             Ok(body) => {
                 self.msg.body = body;
+                crate::trace::inject(&mut self.msg.meta);
                 Ok(self.msg)
             }
             Err(e) => Err(Status::with_cause(Code::WRITE_FAILED, e.to_string())),
