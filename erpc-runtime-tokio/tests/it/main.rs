@@ -13,6 +13,7 @@ mod limits;
 mod metrics;
 mod networks;
 mod protocols;
+mod proxy;
 mod readme;
 mod redial;
 mod serve_conn;
