@@ -53,7 +53,6 @@ mod rt;
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub use erpc_peer::__private;
-pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
 pub use erpc_peer::{erpc_proto, Code, CodecId, Message, Meta, Raw, Status};
@@ -63,6 +62,7 @@ pub use erpc_peer::{
     PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
     SocketOptions, SubRoute, Timer,
 };
+pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
 pub use net::{AsyncIoListener, AsyncIoStream, AsyncIoTimer};
