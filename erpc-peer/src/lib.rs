@@ -87,6 +87,7 @@ mod handler;
 mod lifecycle;
 mod log;
 mod metrics;
+pub mod multiclient;
 mod peer;
 pub mod plugins;
 pub mod runtime;
@@ -104,6 +105,7 @@ pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
 pub use handler::{BoxFuture, IntoReply, Response};
+pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer};
 pub use session::{CallFuture, Session};

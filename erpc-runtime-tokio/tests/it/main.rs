@@ -11,6 +11,7 @@ mod handler_tasks;
 mod hostile;
 mod limits;
 mod metrics;
+mod multiclient;
 mod networks;
 mod protocols;
 mod proxy;
