@@ -212,7 +212,24 @@ where
 /// let peer = builder.service(Proxy::new(upstream)).build()?;
 /// ```
 ///
-/// See the [module docs](self) for what is forwarded and the statuses.
+///
+///
+/// What goes upstream: the same service method, the body bytes as they came, every meta pair,
+/// plus `X-Real-IP: <the caller's address>` (host and port, as Go sets it) unless the caller
+/// set `X-Real-IP` itself (then that value is kept: the caller is itself a proxy). What comes
+/// back: the upstream's reply bytes, its meta (each key set on the reply, the last value
+/// winning, as Go's `SetMeta`) and its status, except that codes 100–199 (the upstream could not
+/// be reached: dial failed, connection closed, write failed) become `502 "Bad Gateway"` with
+/// the cause kept, as in Go.
+///
+/// One difference from Go, on purpose: the forwarded message keeps the caller's body codec
+/// and the reply keeps the upstream's (Go relabels the body with the front's default codec,
+/// so a protobuf body reaches the upstream labelled JSON).
+///
+/// Backpressure: a forwarded call is an ordinary handler that awaits the upstream's reply,
+/// so the number forwarded at once is bounded by the peer's handler limits
+/// (`max_handlers`, `max_peer_handlers`); a forwarded push waits for room in the upstream
+/// session's bounded command queue. Nothing is queued by the proxy itself.
 pub struct Proxy {
     forwarder: Arc<dyn Forwarder>,
     calls: bool,
@@ -388,8 +405,8 @@ fn gateway(st: Status) -> Status {
     }
 }
 
-/// A forwarded call's answer: the upstream's bytes, meta and codec, or its status (see the
-/// [module docs](self)).
+/// A forwarded call's answer: the upstream's bytes, meta and codec, or its status (see
+/// [`Proxy`]).
 #[derive(Debug)]
 pub struct ProxyReply {
     result: Result<bytes::Bytes, Status>,
