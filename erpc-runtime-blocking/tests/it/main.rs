@@ -4,6 +4,7 @@
 mod auth;
 mod common;
 mod concurrency;
+mod multiclient;
 mod overload;
 mod pool;
 mod protocols;
