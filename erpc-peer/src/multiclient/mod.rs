@@ -95,6 +95,11 @@ impl<R: Runtime> Inner<R> {
     fn expire(&self) {
         let now = self.peer.runtime().now();
         let gone = lock(&self.core).expire(now);
+        self.close_idle(gone);
+    }
+
+    /// Closes sessions that [`PoolCore::expire`] removed.
+    fn close_idle(&self, gone: Vec<Session>) {
         for s in gone {
             tracing::debug!(addr = %self.addr, session = %s.id(), "multiclient: idle session closed");
             s.close();
@@ -189,24 +194,39 @@ impl<R: Runtime> MultiClient<R> {
     /// Fails with the dial's status (105 `Dial Failed`) when a needed session cannot be
     /// dialed, with 102 `Connection Closed` after [`close`](Self::close).
     pub async fn hire(&self) -> Result<Hired<R>, Status> {
-        let inner = &self.inner;
-        inner.expire();
         loop {
-            // Listen before picking, so that a dial ending in between is not missed.
-            let listener = inner.changed.listen();
-            let pick = lock(&inner.core).pick(Session::is_closed);
-            match pick {
-                Pick::Use(id, session) => {
-                    return Ok(Hired {
-                        inner: self.inner.clone(),
-                        id,
-                        session,
-                    })
-                }
-                Pick::Closed => return Err(Status::from_code(Code::CONN_CLOSED)),
-                Pick::Wait => listener.await,
-                Pick::Dial => return self.dial().await,
+            if let Some(done) = self.try_pick() {
+                return done.await;
             }
+            // Every allowed session is being dialed: listen, then look once more so that a
+            // dial ending in between is not missed.
+            let listener = self.inner.changed.listen();
+            if let Some(done) = self.try_pick() {
+                return done.await;
+            }
+            listener.await;
+        }
+    }
+
+    /// One pick (closing what expired first); `None` to wait for a dial to end.
+    fn try_pick(&self) -> Option<impl std::future::Future<Output = Result<Hired<R>, Status>> + '_> {
+        let inner = &self.inner;
+        let now = inner.peer.runtime().now();
+        let (gone, pick) = {
+            let mut core = lock(&inner.core);
+            (core.expire(now), core.pick(Session::is_closed))
+        };
+        inner.close_idle(gone);
+        let ready = |r| Some(futures_util::future::Either::Left(std::future::ready(r)));
+        match pick {
+            Pick::Use(id, session) => ready(Ok(Hired {
+                inner: inner.clone(),
+                id,
+                session,
+            })),
+            Pick::Closed => ready(Err(Status::from_code(Code::CONN_CLOSED))),
+            Pick::Wait => None,
+            Pick::Dial => Some(futures_util::future::Either::Right(self.dial())),
         }
     }
 

@@ -136,3 +136,17 @@ async fn closed_sessions_are_replaced_and_close_refuses_calls() {
     assert_eq!(st.code(), Code::CONN_CLOSED);
     eventually("the server saw them close", || server.count_sessions() == 0).await;
 }
+
+#[tokio::test]
+async fn callers_wait_for_the_one_dial_of_a_quota_of_one() {
+    let (_server, addr, callers) = server().await;
+    let client = builder(local()).build().unwrap();
+    let pool = MultiClient::new(client, addr, config(1, Duration::ZERO));
+    // 50 first calls at once: one dials, the others wait for it (none dials a second).
+    let calls = (0..50).map(|_| pool.call::<_, u64>("/slow", &10u64));
+    let out = within("50 calls", futures_util::future::join_all(calls)).await;
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    let st = pool.stats();
+    assert_eq!((st.created, st.max_load, st.done), (1, 50, 50), "{st:?}");
+    assert_eq!(callers.lock().unwrap().len(), 1);
+}
