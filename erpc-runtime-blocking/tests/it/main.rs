@@ -8,6 +8,7 @@ mod multiclient;
 mod overload;
 mod pool;
 mod protocols;
+mod proxy;
 mod readme;
 mod redial;
 mod shutdown;
