@@ -19,8 +19,8 @@
 //! queue and limits.
 //!
 //! It is generic over the [`Runtime`], so it serves the tokio and async-std adapters
-//! directly and the blocking adapter through its peer's `as_async()` (and
-//! `erpc_runtime_blocking::block_on`).
+//! directly; the blocking adapter wraps it as `erpc_runtime_blocking::MultiClient`, with
+//! blocking calls.
 
 mod core;
 mod stats;
