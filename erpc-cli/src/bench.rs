@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use erpc_peer::{Peer, PeerBuilder};
+use erpc_peer::{MultiClient, MultiClientConfig, Peer, PeerBuilder};
 use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
@@ -104,6 +104,11 @@ pub(crate) struct ClientArgs {
     /// Connections the callers share.
     #[arg(long, short = 'k', default_value_t = 1)]
     conns: usize,
+    /// Instead of -k fixed connections, a multiclient pool of up to K sessions (Go's
+    /// `mixer/multiclient`): each call on the least-loaded session, sessions dialed as the
+    /// load needs them. The JSON line then has `"pool":K` and `conns` = sessions dialed.
+    #[arg(long, value_name = "K", conflicts_with = "conns")]
+    pool: Option<usize>,
     /// Unmeasured warm-up calls.
     #[arg(long, default_value_t = 0)]
     warmup: usize,
@@ -348,6 +353,9 @@ struct Report {
     min_ms: f64,
     bytes: usize,
     errors: usize,
+    /// `--pool K`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pool: Option<usize>,
 }
 
 impl Report {
@@ -368,6 +376,7 @@ impl Report {
             min_ms: ms(lat.min_ns()),
             bytes,
             errors,
+            pool: plan.pool,
         }
     }
 }
@@ -379,6 +388,7 @@ struct Plan {
     c: usize,
     n: usize,
     k: usize,
+    pool: Option<usize>,
     warmup: usize,
     kind: RuntimeKind,
     payload: Payload,
@@ -387,6 +397,9 @@ struct Plan {
 
 impl AsyncRun<Report> for Plan {
     async fn run<R: Runtime>(self, rt: R) -> Result<Report, BoxError> {
+        if let Some(k) = self.pool {
+            return self.run_pool(rt, k).await;
+        }
         let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
         let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
@@ -438,6 +451,72 @@ impl AsyncRun<Report> for Plan {
             pb.finish_and_clear();
         }
         client.close().await;
+        Ok(Report::new(
+            &self,
+            secs,
+            &latencies.finish(),
+            errors,
+            args.len(),
+        ))
+    }
+}
+
+impl Plan {
+    /// `--pool K`: the callers share a multiclient pool of up to `k` sessions.
+    async fn run_pool<R: Runtime>(mut self, rt: R, k: usize) -> Result<Report, BoxError> {
+        let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
+        let args = Args::new(self.payload, self.size);
+        let config = MultiClientConfig::default().max_sessions(k.max(1));
+        let pool = MultiClient::new(client.clone(), self.addr.clone(), config);
+        // One unmeasured round trip (dials the first session), then the warm-ups.
+        for _ in 0..self.warmup.max(1) {
+            call_once(&*pool.hire().await?, &args).await?;
+        }
+        let issued = Arc::new(AtomicUsize::new(0));
+        let pb = progress::bar(self.n as u64);
+        // Each caller task sends exactly one result: at most `c` entries.
+        let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let latencies = Latencies::new();
+        let start = Instant::now();
+        for _ in 0..self.c.max(1) {
+            let pool = pool.clone();
+            let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
+            let args = args.clone();
+            let mut lat = latencies.recorder();
+            rt.spawn(async move {
+                let mut errors = 0usize;
+                while issued.fetch_add(1, Ordering::Relaxed) < n {
+                    let t0 = Instant::now();
+                    let r = match pool.hire().await {
+                        Ok(s) => call_once(&s, &args).await,
+                        Err(st) => Err(st),
+                    };
+                    lat.record(t0.elapsed().as_nanos() as u64);
+                    if !matches!(r, Ok(true)) {
+                        errors += 1;
+                    }
+                    if let Some(pb) = &pb {
+                        pb.inc(1);
+                    }
+                }
+                drop(lat);
+                let _ = tx.unbounded_send(errors);
+            });
+        }
+        drop(tx);
+        let mut errors = 0;
+        while let Some(e) = rx.next().await {
+            errors += e;
+        }
+        let secs = start.elapsed().as_secs_f64();
+        if let Some(pb) = pb {
+            pb.finish_and_clear();
+        }
+        let stats = pool.stats();
+        tracing::info!(?stats, "multiclient pool");
+        pool.close();
+        client.close().await;
+        self.k = usize::try_from(stats.created).unwrap_or(usize::MAX);
         Ok(Report::new(
             &self,
             secs,
@@ -566,6 +645,12 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
+    if args.pool == Some(0) {
+        return Err("--pool needs at least 1 session".into());
+    }
+    if args.pool.is_some() && args.runtime == RuntimeKind::Blocking {
+        return Err("--pool runs on the async runtimes (tokio, smol, async-std)".into());
+    }
     if args.size > 0 && args.payload != Payload::Bytes {
         return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
     }
@@ -583,6 +668,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         c,
         n,
         k: args.conns,
+        pool: args.pool,
         warmup: args.warmup,
         kind: args.runtime,
         payload: args.payload,

@@ -19,9 +19,11 @@ mod call;
 mod client;
 mod decode;
 mod latency;
+mod meta_routes;
 mod metrics;
 mod overload;
 mod progress;
+mod proxy;
 mod serve;
 mod watch;
 

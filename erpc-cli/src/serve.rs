@@ -9,6 +9,12 @@
 //! | `/slow/sleep` | call | sleeps the given number of milliseconds, returns it |
 //! | `/push/echo` | push | pushes the body back to the sender at `/push/echo_back` |
 //! | `/push/status` | push sent | to every session each `--push-interval` (Go's broadcast text) |
+//! | `/meta/echo` | call | the call's meta as a JSON object (the last value of each key) |
+//! | `/meta/push` | push | recorded for `/meta/last_push` |
+//! | `/meta/last_push` | call | `{"count":N,"meta":{…},"body":"…","body_codec":"s"}` of the last `/meta/push` |
+//!
+//! With `--proxy-to ADDR` the `/meta/*` routes are not served: they, and every other route
+//! the server does not know, are forwarded to ADDR (Go's plugin/proxy).
 //!
 //! `--xfer` filters go on every reply (appended to the call's own filters, which a reply always
 //! reuses) and on every push the server sends.
@@ -109,6 +115,14 @@ pub(crate) struct ServeArgs {
     /// 127.0.0.1:9100): calls, pushes and latencies per route, bytes, connections.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<std::net::SocketAddr>,
+    /// Go's plugin/proxy: calls and pushes to routes this server does not serve (and the
+    /// `/meta/*` routes) are forwarded to the eRPC peer at ADDR (tcp), with their meta plus
+    /// `X-Real-IP`; its replies and statuses come back (codes 100–199 as `502 Bad Gateway`).
+    #[arg(long, value_name = "ADDR")]
+    proxy_to: Option<String>,
+    /// The protocol spoken to the --proxy-to upstream (default: --proto).
+    #[arg(long, value_enum, value_name = "PROTO", requires = "proxy_to")]
+    proxy_proto: Option<ProtoName>,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -246,6 +260,16 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         push_now(ctx.session(), msg);
         std::future::ready(())
     });
+    b = match &a.proxy_to {
+        Some(addr) => {
+            let upstream = PeerConfig {
+                max_message_size: a.max_message_size,
+                ..PeerConfig::default()
+            };
+            crate::proxy::install(b, addr, a.proxy_proto.unwrap_or(a.proto), upstream)?
+        }
+        None => crate::meta_routes::register(b),
+    };
     if let Some(token) = &a.auth {
         let token = Bytes::from(token.clone().into_bytes());
         b = b.auth_checker(CodecId::PLAIN, move |m: Message| {
@@ -385,6 +409,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.secure.secure_key.is_some() {
             extras.push("secure".into());
+        }
+        if let Some(to) = &a.proxy_to {
+            extras.push(format!("proxy to {to}"));
         }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));

@@ -95,6 +95,7 @@ mod handler;
 mod lifecycle;
 mod log;
 mod metrics;
+pub mod multiclient;
 mod peer;
 pub mod plugins;
 pub mod runtime;
@@ -115,6 +116,7 @@ pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
 pub use handler::{BoxFuture, IntoReply, Response};
+pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer};
 pub use session::{CallFuture, Session};

@@ -53,6 +53,7 @@ mod rt;
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub use erpc_peer::__private;
+pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
 #[cfg(feature = "tower")]
@@ -74,6 +75,11 @@ pub use rt::AsyncIo;
 pub type Peer = erpc_peer::Peer<AsyncIo>;
 /// A peer builder on async-io (async-std or smol).
 pub type PeerBuilder = erpc_peer::PeerBuilder<AsyncIo>;
+/// Several sessions to one address, each call on the least-loaded one (Go's
+/// `mixer/multiclient`; see [`erpc_peer::multiclient`]).
+pub type MultiClient = erpc_peer::MultiClient<AsyncIo>;
+/// A session hired from a [`MultiClient`] for one call.
+pub type Hired = erpc_peer::multiclient::Hired<AsyncIo>;
 
 /// Starts building a peer whose tasks run on smol's global executor (with the `smol` feature,
 /// the default) or else on async-std's. See [`builder_on`] to pick.

@@ -157,6 +157,18 @@ impl PeerBuilder {
         self
     }
 
+    /// Go's plugin/proxy: unknown calls and pushes forwarded to the proxy's forwarder
+    /// (replaces [`unknown_call`](Self::unknown_call) and
+    /// [`unknown_push`](Self::unknown_push); see [`erpc_peer::plugins::Proxy`]). The
+    /// forwarding is async and runs on the worker pool like any handler, so a forwarded call
+    /// takes a handler slot until the upstream answers. For an
+    /// [`Upstream`](erpc_peer::plugins::Upstream) give it a client peer's
+    /// [`as_async`](Peer::as_async) handle.
+    pub fn proxy(mut self, proxy: erpc_peer::plugins::Proxy) -> Self {
+        self.inner = self.inner.service(proxy);
+        self
+    }
+
     /// The fallback for pushes to unregistered service methods.
     pub fn unknown_push<F>(mut self, handler: F) -> Self
     where

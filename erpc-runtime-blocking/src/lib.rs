@@ -81,6 +81,7 @@
 
 mod builder;
 mod handler;
+mod multiclient;
 mod net;
 mod peer;
 mod pipe;
@@ -92,7 +93,9 @@ mod socket;
 mod writable;
 
 pub use builder::{PeerBuilder, Service, SubRoute};
+pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 pub use handler::{CallCtx, PushCtx};
+pub use multiclient::{Hired, MultiClient};
 pub use net::{ThreadListener, ThreadStream};
 pub use peer::Peer;
 pub use pool::{PoolConfig, PoolStats};

@@ -31,6 +31,7 @@ mod net;
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub use erpc_peer::__private;
+pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
 #[cfg(feature = "tower")]
@@ -51,6 +52,11 @@ pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
 pub type Peer = erpc_peer::Peer<Tokio>;
 /// A peer builder on tokio.
 pub type PeerBuilder = erpc_peer::PeerBuilder<Tokio>;
+/// Several sessions to one address, each call on the least-loaded one (Go's
+/// `mixer/multiclient`; see [`erpc_peer::multiclient`]).
+pub type MultiClient = erpc_peer::MultiClient<Tokio>;
+/// A session hired from a [`MultiClient`] for one call.
+pub type Hired = erpc_peer::multiclient::Hired<Tokio>;
 
 /// Starts building a peer on the current tokio runtime.
 pub fn builder(config: PeerConfig) -> PeerBuilder {

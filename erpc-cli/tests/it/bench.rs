@@ -94,3 +94,38 @@ fn size_without_opaque_bodies_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("needs --payload bytes"), "{err}");
 }
+
+#[test]
+fn pool_spreads_the_callers_over_its_sessions() {
+    for runtime in ["tokio", "smol"] {
+        let v = bench(runtime, &["--pool", "3"]);
+        assert_eq!(v["pool"], 3, "{v}");
+        assert_eq!(v["errors"], 0, "{v}");
+        assert_eq!(v["total"], 400, "{v}");
+        // 20 concurrent callers keep every session of the quota busy: all 3 are dialed.
+        assert_eq!(v["conns"], 3, "{v}");
+    }
+    // Without --pool the line has no "pool" field (the bench-peers contract is unchanged).
+    assert!(bench("tokio", &[]).get("pool").is_none());
+}
+
+#[test]
+fn pool_needs_an_async_runtime_and_a_session() {
+    for (args, want) in [
+        (
+            &["--pool", "2", "--runtime", "blocking"][..],
+            "async runtimes",
+        ),
+        (&["--pool", "0"][..], "at least 1"),
+        (&["--pool", "2", "-k", "2"][..], "cannot be used with"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_erpc"))
+            .args(["bench", "-n", "10"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(want), "{args:?}: {err}");
+    }
+}

@@ -7,6 +7,7 @@ mod common;
 mod decode;
 mod go_interop;
 mod go_plugins;
+mod go_proxy;
 mod metrics;
 mod transports;
 mod watch;

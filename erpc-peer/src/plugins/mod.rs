@@ -3,6 +3,7 @@
 //! | Plugin | Go package | Where |
 //! |---|---|---|
 //! | [`Overloader`] | `plugin/overloader` | here: connection and QPS limits shared by every session of a peer |
+//! | [`Proxy`] | `plugin/proxy` | here: unknown calls and pushes forwarded to another peer |
 //! | [`IgnoreCase`] | `plugin/ignorecase` | [`erpc_proto::plugins`] (a pure message transform) |
 //! | `Secure` (erpc-proto feature `secure`) | `plugin/secure` | [`erpc_proto::plugins`]; weak, for interop only |
 //!
@@ -10,6 +11,8 @@
 //! ignorecase first, so that the overloader counts routes by their lower-cased name.
 
 mod overloader;
+mod proxy;
 
 pub use erpc_proto::plugins::*;
 pub use overloader::{HandlerLimit, LimitConfig, LimitConfigError, Overloader};
+pub use proxy::{Forwarder, Label, Proxy, ProxyReply, Upstream, REAL_IP_META_KEY};

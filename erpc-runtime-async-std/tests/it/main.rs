@@ -5,6 +5,7 @@
 mod common;
 mod concurrency;
 mod flow_control;
+mod plugins_pool;
 mod readme;
 mod redial;
 mod service_macro;

@@ -4,9 +4,11 @@
 mod auth;
 mod common;
 mod concurrency;
+mod multiclient;
 mod overload;
 mod pool;
 mod protocols;
+mod proxy;
 mod readme;
 mod redial;
 mod service;
