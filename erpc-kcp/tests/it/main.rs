@@ -1,0 +1,6 @@
+//! Integration tests of erpc-kcp (one binary, one module per concern).
+
+#![allow(clippy::disallowed_methods)] // tests start a virtual clock at the real one
+
+mod fec;
+mod fixtures;
