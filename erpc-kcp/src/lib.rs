@@ -6,16 +6,23 @@
 //! Runtime adapters own the UDP socket.
 //!
 //! * [`FecEncoder`] / [`FecDecoder`]: the FEC layer, byte for byte as kcp-go's.
+//! * [`KcpConn`]: one session (the `kcp` crate's ARQ, whose segment format is kcp-go's, over
+//!   the FEC layer), with [`KcpConfig`] defaulting to kcp-go's parameters.
+//! * [`KcpListener`]: the sessions behind one UDP socket, created on their first data packet.
 
 #![forbid(unsafe_code)]
 
+mod conn;
 mod error;
 mod fec_config;
 mod fec_decoder;
 mod fec_encoder;
 mod fec_header;
 mod fec_stats;
+mod kcp_config;
+mod listener;
 
+pub use conn::KcpConn;
 pub use error::FecError;
 pub use fec_config::FecConfig;
 pub use fec_decoder::FecDecoder;
@@ -24,6 +31,8 @@ pub use fec_header::{
     data_conv_sn, FecHeader, ShardKind, FEC_HEADER_LEN, FLAG_DATA, FLAG_PARITY, MAX_PACKET_LEN,
 };
 pub use fec_stats::FecStats;
+pub use kcp_config::KcpConfig;
+pub use listener::{KcpListener, ListenerInput, DEFAULT_MAX_SESSIONS};
 
 /// Bytes of one KCP segment header (`conv u32 | cmd u8 | frg u8 | wnd u16 | ts u32 | sn u32 |
 /// una u32 | len u32`, little-endian).

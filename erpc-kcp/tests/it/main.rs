@@ -2,5 +2,7 @@
 
 #![allow(clippy::disallowed_methods)] // tests start a virtual clock at the real one
 
+mod conn;
 mod fec;
 mod fixtures;
+mod net;
