@@ -71,7 +71,7 @@ impl KcpListener {
             match first {
                 Some((conv, _)) if conv == conn.conv() => {}
                 None => {}
-                Some((_, 0)) => replaced = Some(conn.conv()),
+                Some((_, 0)) if self.max_sessions > 0 => replaced = Some(conn.conv()),
                 Some(_) => {
                     self.dropped += 1;
                     return ListenerInput::Dropped;
@@ -105,6 +105,13 @@ impl KcpListener {
             },
             None => ListenerInput::Accepted { addr: from, conv },
         }
+    }
+
+    /// Adds a session this side started (a dialer: a [`KcpListener`] with `max_sessions` 0
+    /// then demultiplexes the dialed socket without ever accepting). Replaces any session of
+    /// `addr`.
+    pub fn insert(&mut self, addr: SocketAddr, conn: KcpConn) {
+        self.sessions.insert(addr, conn);
     }
 
     /// The session of `addr`.

@@ -1,4 +1,5 @@
-//! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets.
+//! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets (and KCP
+//! with feature `kcp`).
 
 use std::future::Future;
 use std::io;
@@ -25,6 +26,9 @@ pub enum TokioStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::TokioKcpStream),
 }
 
 impl AsyncRead for TokioStream {
@@ -37,6 +41,8 @@ impl AsyncRead for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -51,6 +57,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -59,6 +67,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -67,6 +77,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
@@ -79,6 +91,9 @@ pub enum TokioListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::TokioKcpListener),
 }
 
 #[cfg(unix)]
@@ -170,6 +185,26 @@ impl Runtime for Tokio {
                     stream: TokioStream::Unix(s).compat(),
                 })
             }
+            #[cfg(feature = "kcp")]
+            Endpoint::Kcp(_) => {
+                let addrs = match endpoint.literal(false) {
+                    Some(a) => vec![a],
+                    None => {
+                        let target = endpoint.lookup_target(false)?;
+                        tokio::net::lookup_host(target).await?.collect()
+                    }
+                };
+                let remote = *addrs
+                    .first()
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+                let s = crate::kcp::TokioKcpStream::connect(remote, erpc_kcp::KcpConfig::default())
+                    .await?;
+                Ok(Connected {
+                    local_addr: s.local_addr().to_string(),
+                    remote_addr: s.peer_addr().to_string(),
+                    stream: TokioStream::Kcp(s).compat(),
+                })
+            }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -193,6 +228,13 @@ impl Runtime for Tokio {
                     TokioListener::Unix(l, path.clone()),
                     path.display().to_string(),
                 ))
+            }
+            #[cfg(feature = "kcp")]
+            Endpoint::Kcp(_) => {
+                let addrs = endpoint.resolve(true)?;
+                let l = crate::kcp::TokioKcpListener::bind_default(addrs[0]).await?;
+                let addr = l.local_addr().to_string();
+                Ok((TokioListener::Kcp(l), addr))
             }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
@@ -221,6 +263,15 @@ impl Runtime for Tokio {
                     // Unix peers have no address of their own; number them for session ids.
                     remote_addr: format!("unix:{}#{n}", path.display()),
                     stream: TokioStream::Unix(s).compat(),
+                })
+            }
+            #[cfg(feature = "kcp")]
+            TokioListener::Kcp(l) => {
+                let s = l.accept().await?;
+                Ok(Connected {
+                    local_addr: s.local_addr().to_string(),
+                    remote_addr: s.peer_addr().to_string(),
+                    stream: TokioStream::Kcp(s).compat(),
                 })
             }
         }

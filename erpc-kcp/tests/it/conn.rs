@@ -74,6 +74,7 @@ fn exchange(a_data: &[u8], b_data: &[u8], loss: u64, seed: u64) -> (Vec<u8>, Vec
 fn bytes_cross_both_ways_in_order() {
     let (x, y) = (pattern(300_000, 1), pattern(200_001, 2));
     let (a_got, b_got, took) = exchange(&x, &y, 0, 1);
+    eprintln!("no loss: 300 kB + 200 kB in {took:?} (virtual, 5 ms one way)");
     assert_eq!(b_got, x);
     assert_eq!(a_got, y);
     assert!(took < Duration::from_secs(60), "{took:?}");
@@ -84,6 +85,7 @@ fn ten_percent_loss_still_delivers_everything() {
     for seed in [7, 42] {
         let (x, y) = (pattern(100_000, 3), pattern(50_000, 4));
         let (a_got, b_got, took) = exchange(&x, &y, 10, seed);
+        eprintln!("10% loss, seed {seed}: 100 kB + 50 kB in {took:?} (virtual)");
         assert_eq!(b_got.len(), x.len(), "seed {seed}, {took:?}");
         assert_eq!(b_got, x);
         assert_eq!(a_got, y);
