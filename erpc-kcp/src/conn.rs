@@ -174,6 +174,12 @@ impl KcpConn {
         waiting < usize::from(self.kcp.snd_wnd())
     }
 
+    /// The peer's receive window as it last advertised it, in segments (0: it is full, and
+    /// KCP probes it).
+    pub fn remote_window(&self) -> u16 {
+        self.kcp.rmt_wnd()
+    }
+
     /// Segments sent but not yet acknowledged, and queued.
     pub fn unacknowledged(&self) -> usize {
         self.kcp.wait_snd()

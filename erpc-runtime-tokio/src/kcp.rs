@@ -353,6 +353,12 @@ impl AsyncWrite for TokioKcpStream {
             shared.kick();
             return Poll::Ready(Ok(n));
         }
+        tracing::trace!(
+            conv = this.conv,
+            unacknowledged = conn.unacknowledged(),
+            remote_window = conn.remote_window(),
+            "kcp write waits for the send window"
+        );
         shared.wakers.entry(this.remote).or_default().write = Some(cx.waker().clone());
         Poll::Pending
     }

@@ -6,5 +6,6 @@ mod call;
 mod common;
 mod decode;
 mod go_interop;
+mod go_kcp;
 mod transports;
 mod watch;
