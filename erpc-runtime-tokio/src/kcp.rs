@@ -16,7 +16,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use erpc_kcp::{KcpConfig, KcpConn, KcpListener, ListenerInput, DEFAULT_MAX_SESSIONS};
+pub use erpc_kcp::{FecConfig, KcpConfig, DEFAULT_MAX_SESSIONS};
+use erpc_kcp::{KcpConn, KcpListener, ListenerInput};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::UdpSocket;
 
@@ -51,6 +52,8 @@ struct Shared {
     driver_waker: Option<Waker>,
     /// Streams and listener handles alive; the driver stops at 0.
     handles: usize,
+    /// A listener handle is alive to accept new sessions.
+    accepting: bool,
 }
 
 impl Shared {
@@ -100,7 +103,7 @@ impl Future for Driver {
                             ListenerInput::Delivered => {}
                             ListenerInput::Accepted { addr, conv }
                             | ListenerInput::Replaced { addr, conv, .. } => {
-                                if shared.accepted.len() < ACCEPT_BACKLOG {
+                                if shared.accepting && shared.accepted.len() < ACCEPT_BACKLOG {
                                     shared.accepted.push_back((addr, conv));
                                     if let Some(w) = shared.accept_waker.take() {
                                         w.wake();
@@ -159,14 +162,15 @@ impl Future for Driver {
     }
 }
 
-fn start(socket: UdpSocket, sessions: KcpListener, handles: usize) -> SharedRef {
+fn start(socket: UdpSocket, sessions: KcpListener, accepting: bool) -> SharedRef {
     let shared = Arc::new(Mutex::new(Shared {
         sessions,
         wakers: HashMap::new(),
         accepted: VecDeque::new(),
         accept_waker: None,
         driver_waker: None,
-        handles,
+        handles: 1,
+        accepting,
     }));
     #[allow(clippy::disallowed_methods)]
     let now = Instant::now();
@@ -197,7 +201,7 @@ impl TokioKcpListener {
     ) -> io::Result<Self> {
         let socket = UdpSocket::bind(addr).await?;
         let local_addr = socket.local_addr()?;
-        let shared = start(socket, KcpListener::new(config, max_sessions), 1);
+        let shared = start(socket, KcpListener::new(config, max_sessions), true);
         Ok(Self { shared, local_addr })
     }
 
@@ -240,6 +244,7 @@ impl Drop for TokioKcpListener {
     fn drop(&mut self) {
         let mut shared = lock(&self.shared);
         shared.handles -= 1;
+        shared.accepting = false;
         // Sessions never accepted go with the listener.
         while let Some((addr, conv)) = shared.accepted.pop_front() {
             if shared.session(&addr, conv).is_some() {
@@ -289,7 +294,7 @@ impl TokioKcpStream {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let mut sessions = KcpListener::new(config, 0);
         sessions.insert(remote, conn);
-        let shared = start(socket, sessions, 1);
+        let shared = start(socket, sessions, false);
         Ok(Self {
             shared,
             remote,

@@ -76,3 +76,61 @@ async fn a_second_session_from_another_socket() {
     within("close client", client.close()).await;
     within("close server", server.close()).await;
 }
+
+/// The first UDP packet Go's kcp client sent in a capture (erpc-kcp's fixtures): an FEC
+/// data shard whose KCP segment opens a conversation.
+fn go_first_packet() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../erpc-kcp/tests/fixtures/go-client-to-server.bin"
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let len = usize::from(u16::from_le_bytes([bytes[0], bytes[1]]));
+    bytes[2..2 + len].to_vec()
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_found_dead_and_its_session_freed() {
+    use erpc_runtime_tokio::kcp::{KcpConfig, TokioKcpListener};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut config = KcpConfig::default();
+    config.silence_timeout = Duration::from_secs(1);
+    let listener = TokioKcpListener::bind("127.0.0.1:0".parse().unwrap(), config, 4)
+        .await
+        .unwrap();
+    // A "client" that sends one packet, then never answers again.
+    let client = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let first = go_first_packet();
+    client.send_to(&first, listener.local_addr()).await.unwrap();
+    let mut stream = within("accept", listener.accept()).await.unwrap();
+    assert_eq!(
+        stream.conv(),
+        u32::from_le_bytes(first[8..12].try_into().unwrap())
+    );
+    assert_eq!(stream.peer_addr(), client.local_addr().unwrap());
+    // The server's bytes go out FEC-wrapped, and are never acknowledged.
+    stream.write_all(b"hello").await.unwrap();
+    let mut buf = [0u8; 1500];
+    let n = within("a packet from the server", client.recv(&mut buf))
+        .await
+        .unwrap();
+    assert_eq!(&buf[4..6], &0xf1u16.to_le_bytes(), "an FEC data shard");
+    assert!(n > 8 + 24);
+    // What the client sent is readable (Go's first eRPC frame), then end of stream once the
+    // link is found dead.
+    let t0 = Instant::now();
+    let mut got = Vec::new();
+    within_for(
+        Duration::from_secs(10),
+        "end of stream",
+        stream.read_to_end(&mut got),
+    )
+    .await
+    .unwrap();
+    assert!(String::from_utf8_lossy(&got).contains("/math/add"));
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_millis(500), "{waited:?}");
+    // The freed session takes no more writes.
+    assert!(stream.write_all(b"more").await.is_err());
+}
