@@ -46,6 +46,12 @@ impl io::Write for RawOutput {
 /// parameters, so both ends interoperate. Sender policies differ from kcp-go's where kcp-go
 /// departed from the C library: the RTO of a lost segment doubles (kcp-go adds one RTO), and
 /// there is no early retransmit.
+///
+/// The `kcp` crate's sequence and clock arithmetic wraps as its C original does, but is
+/// written with plain operators: built with overflow checks (a debug build), a hostile
+/// datagram would panic it. This workspace turns overflow checks off for that one crate in
+/// every profile (`[profile.*.package.kcp]` in the root `Cargo.toml`); an application
+/// embedding erpc-kcp in a debug build should do the same.
 pub struct KcpConn {
     kcp: Kcp<RawOutput>,
     raw: mpsc::Receiver<Vec<u8>>,

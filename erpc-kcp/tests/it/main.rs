@@ -5,4 +5,5 @@
 mod conn;
 mod fec;
 mod fixtures;
+mod hostile;
 mod net;
