@@ -1,29 +1,10 @@
 //! One KCP session over FEC, sans-IO.
 
 use std::collections::VecDeque;
-use std::io;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use kcp::Kcp;
-
+use crate::arq::{Arq, ArqParams};
 use crate::{FecDecoder, FecEncoder, FecError, FecStats, KcpConfig, FEC_HEADER_LEN};
-
-/// Where the `kcp` crate writes its output: one `write` call is one KCP packet.
-#[derive(Debug)]
-struct RawOutput(mpsc::Sender<Vec<u8>>);
-
-impl io::Write for RawOutput {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // The receiver lives as long as the `KcpConn` owning this output.
-        let _ = self.0.send(buf.to_vec());
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// One KCP session (kcp-go's `UDPSession` without the socket): KCP ARQ in message mode over
 /// kcp-go's FEC layer.
@@ -41,20 +22,14 @@ impl io::Write for RawOutput {
 /// returns them in order. KCP has no FIN: a peer that is gone is noticed by
 /// [`is_dead`](Self::is_dead) once a segment went unacknowledged `dead_link` times.
 ///
-/// The ARQ is the `kcp` crate (a port of the C library): its segments (`conv | cmd 81–84 |
-/// frg | wnd | ts | sn | una | len`, little-endian) are kcp-go's, and it is set to kcp-go's
-/// parameters, so both ends interoperate. Sender policies differ from kcp-go's where kcp-go
-/// departed from the C library: the RTO of a lost segment doubles (kcp-go adds one RTO), and
-/// there is no early retransmit.
-///
-/// The `kcp` crate's sequence and clock arithmetic wraps as its C original does, but is
-/// written with plain operators: built with overflow checks (a debug build), a hostile
-/// datagram would panic it. This workspace turns overflow checks off for that one crate in
-/// every profile (`[profile.*.package.kcp]` in the root `Cargo.toml`); an application
-/// embedding erpc-kcp in a debug build should do the same.
+/// The ARQ follows kcp-go v5.5.12's rules, not only its segment format (`conv | cmd 81–84 |
+/// frg | wnd | ts | sn | una | len`, little-endian): receive window 32, linear RTO back-off,
+/// early and fast retransmit, selective ACK marking, the ACK filter, window probing, and its
+/// congestion window arithmetic. All sequence and clock arithmetic wraps explicitly, so no
+/// datagram can make it overflow.
 pub struct KcpConn {
-    kcp: Kcp<RawOutput>,
-    raw: mpsc::Receiver<Vec<u8>>,
+    arq: Arq,
+    next_flush: Instant,
     fec_encoder: FecEncoder,
     fec_decoder: FecDecoder,
     transmit: VecDeque<Vec<u8>>,
@@ -71,9 +46,9 @@ pub struct KcpConn {
 impl std::fmt::Debug for KcpConn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KcpConn")
-            .field("conv", &self.kcp.conv())
-            .field("wait_snd", &self.kcp.wait_snd())
-            .field("dead", &self.kcp.is_dead_link())
+            .field("conv", &self.arq.conv())
+            .field("wait_snd", &self.arq.wait_snd())
+            .field("dead", &self.arq.is_dead())
             .field("transmit", &self.transmit.len())
             .finish_non_exhaustive()
     }
@@ -83,22 +58,27 @@ impl KcpConn {
     /// A session with conversation id `conv` (the dialer picks it at random; a listener takes
     /// it from the first data packet), created at `now`.
     pub fn new(conv: u32, config: &KcpConfig, now: Instant) -> Result<Self, FecError> {
-        let (tx, raw) = mpsc::channel();
-        let mut kcp = Kcp::new(conv, RawOutput(tx));
         // The FEC header comes on top of what KCP writes.
-        kcp.set_mtu(config.mtu.saturating_sub(FEC_HEADER_LEN))
-            .map_err(|_| FecError::PayloadTooLong(config.mtu))?;
-        kcp.set_wndsize(config.send_window, config.recv_window);
-        kcp.set_nodelay(
-            config.nodelay,
-            config.interval_ms as i32,
-            config.fast_resend as i32,
-            !config.congestion_control,
+        let mtu = config.mtu.saturating_sub(FEC_HEADER_LEN);
+        if mtu <= crate::KCP_OVERHEAD || config.mtu > crate::MAX_PACKET_LEN {
+            return Err(FecError::PayloadTooLong(config.mtu));
+        }
+        let arq = Arq::new(
+            conv,
+            ArqParams {
+                mtu: mtu as u32,
+                send_window: u32::from(config.send_window.max(1)),
+                recv_window: u32::from(config.recv_window.max(1)),
+                interval: config.interval_ms.clamp(10, 5000),
+                nodelay: config.nodelay,
+                fast_resend: config.fast_resend,
+                congestion_control: config.congestion_control,
+                dead_link: config.dead_link.max(1),
+            },
         );
-        kcp.set_maximum_resend_times(config.dead_link);
         let mut conn = Self {
-            kcp,
-            raw,
+            arq,
+            next_flush: now,
             fec_encoder: FecEncoder::new(&config.fec)?,
             fec_decoder: FecDecoder::new(&config.fec)?,
             transmit: VecDeque::new(),
@@ -110,13 +90,15 @@ impl KcpConn {
             last_input: now,
             silent_dead: false,
         };
+        // kcp-go schedules a session's first update at its creation (it opens the congestion
+        // window to one segment).
         conn.handle_timeout(now);
         Ok(conn)
     }
 
     /// The conversation id.
     pub fn conv(&self) -> u32 {
-        self.kcp.conv()
+        self.arq.conv()
     }
 
     fn millis(&self, now: Instant) -> u32 {
@@ -127,24 +109,29 @@ impl KcpConn {
     /// Takes one UDP packet from the peer, received at `now`.
     pub fn handle_input(&mut self, now: Instant, packet: &[u8]) {
         self.last_input = now;
-        let kcp = &mut self.kcp;
+        let ms = self.millis(now);
+        let arq = &mut self.arq;
         let errors = &mut self.kcp_input_errors;
-        self.fec_decoder.input(now, packet, |payload| {
-            if kcp.input(payload).is_err() {
+        self.fec_decoder.input(now, packet, |payload, rebuilt| {
+            if arq.input(ms, payload, !rebuilt).is_err() {
                 *errors += 1;
             }
         });
-        if self.config.ack_nodelay {
-            let _ = self.kcp.flush_ack();
+        if self.config.ack_nodelay && self.arq.has_acks() {
+            self.arq.flush(ms, true);
         }
         self.encode_output();
     }
 
-    /// Runs KCP's timers (retransmissions, ACKs, window probes) at `now`.
+    /// Runs KCP's timers (retransmissions, ACKs, window probes) if they are due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        let _ = self.kcp.update(self.millis(now));
+        if now < self.next_flush {
+            return;
+        }
+        let next_in = self.arq.flush(self.millis(now), false);
+        self.next_flush = now + Duration::from_millis(u64::from(next_in));
         self.encode_output();
-        if self.kcp.wait_snd() > 0
+        if self.arq.wait_snd() > 0
             && now.saturating_duration_since(self.last_input) >= self.config.silence_timeout
         {
             self.silent_dead = true;
@@ -152,9 +139,8 @@ impl KcpConn {
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) is next due (at most one interval away).
-    pub fn poll_timeout(&self, now: Instant) -> Instant {
-        let current = self.millis(now);
-        now + Duration::from_millis(u64::from(self.kcp.check(current)))
+    pub fn poll_timeout(&self) -> Instant {
+        self.next_flush
     }
 
     /// The next UDP packet to send to the peer.
@@ -164,11 +150,9 @@ impl KcpConn {
 
     fn encode_output(&mut self) {
         let mut out = Vec::new();
-        while let Ok(packet) = self.raw.try_recv() {
+        for packet in self.arq.take_output() {
             // KCP packets are at most mtu - 8 bytes, within the FEC limit.
-            if self.fec_encoder.encode(&packet, &mut out).is_err() {
-                continue;
-            }
+            let _ = self.fec_encoder.encode(&packet, &mut out);
         }
         self.transmit.extend(out);
     }
@@ -176,35 +160,35 @@ impl KcpConn {
     /// Whether [`send`](Self::send) would take bytes now: fewer than a send window of
     /// segments wait to be sent or acknowledged (kcp-go's rule for `Write`).
     pub fn writable(&self) -> bool {
-        let waiting = self.kcp.wait_snd();
-        waiting < usize::from(self.kcp.snd_wnd())
+        self.arq.wait_snd() < self.arq.send_window() as usize
     }
 
     /// The peer's receive window as it last advertised it, in segments (0: it is full, and
     /// KCP probes it).
-    pub fn remote_window(&self) -> u16 {
-        self.kcp.rmt_wnd()
+    pub fn remote_window(&self) -> u32 {
+        self.arq.remote_window()
     }
 
     /// Segments sent but not yet acknowledged, and queued.
     pub fn unacknowledged(&self) -> usize {
-        self.kcp.wait_snd()
+        self.arq.wait_snd()
     }
 
     /// Queues up to one send window of `data` (split into segments of at most
     /// [`KcpConfig::mss`] bytes) and sends what the windows allow at once, as kcp-go does.
     /// Returns how many bytes were taken: 0 when not [`writable`](Self::writable).
-    pub fn send(&mut self, data: &[u8]) -> usize {
+    pub fn send(&mut self, now: Instant, data: &[u8]) -> usize {
         if !self.writable() || data.is_empty() {
             return 0;
         }
-        let mss = self.config.mss().max(1);
-        let take = data.len().min(mss * usize::from(self.kcp.snd_wnd()));
+        let mss = self.arq.mss();
+        let take = data.len().min(mss * self.arq.send_window() as usize);
         for chunk in data[..take].chunks(mss) {
-            // One chunk is one fragment: never too big.
-            let _ = self.kcp.send(chunk);
+            // One chunk is one whole message: never too long.
+            self.arq.send(chunk);
         }
-        let _ = self.kcp.flush();
+        // kcp-go's Write flushes at once (no write delay); the timer keeps its schedule.
+        self.arq.flush(self.millis(now), false);
         self.encode_output();
         take
     }
@@ -212,17 +196,10 @@ impl KcpConn {
     /// Copies received bytes into `buf`, returning how many (0: nothing to read now).
     pub fn read(&mut self, buf: &mut [u8]) -> usize {
         if self.read_at == self.reading.len() {
-            let Ok(size) = self.kcp.peeksize() else {
-                return 0;
-            };
-            self.reading.resize(size, 0);
+            self.reading.clear();
             self.read_at = 0;
-            match self.kcp.recv(&mut self.reading) {
-                Ok(n) => self.reading.truncate(n),
-                Err(_) => {
-                    self.reading.clear();
-                    return 0;
-                }
+            if !self.arq.recv(&mut self.reading) {
+                return 0;
             }
         }
         let n = buf.len().min(self.reading.len() - self.read_at);
@@ -233,14 +210,14 @@ impl KcpConn {
 
     /// Whether [`read`](Self::read) has bytes.
     pub fn readable(&self) -> bool {
-        self.read_at < self.reading.len() || self.kcp.peeksize().is_ok()
+        self.read_at < self.reading.len() || self.arq.peek_size().is_some()
     }
 
     /// Whether the link is dead: a segment went unacknowledged `dead_link` times, or
     /// segments waited for an ACK while the peer was silent for
     /// [`KcpConfig::silence_timeout`].
     pub fn is_dead(&self) -> bool {
-        self.kcp.is_dead_link() || self.silent_dead
+        self.arq.is_dead() || self.silent_dead
     }
 
     /// Counters of the FEC layer.

@@ -60,8 +60,9 @@ impl FecDecoder {
     }
 
     /// Takes one UDP packet received at `now` and calls `deliver` with each KCP payload it
-    /// yields: the packet's own (data shards), then any rebuilt ones, in shard order.
-    pub fn input(&mut self, now: Instant, packet: &[u8], mut deliver: impl FnMut(&[u8])) {
+    /// yields: the packet's own (data shards; `rebuilt` false), then any rebuilt ones (`rebuilt`
+    /// true), in shard order.
+    pub fn input(&mut self, now: Instant, packet: &[u8], mut deliver: impl FnMut(&[u8], bool)) {
         self.expire(now);
         if packet.len() > MAX_PACKET_LEN {
             self.stats.dropped_too_long += 1;
@@ -82,7 +83,7 @@ impl FecDecoder {
                     return;
                 }
                 self.stats.data += 1;
-                deliver(&packet[FEC_HEADER_LEN..]);
+                deliver(&packet[FEC_HEADER_LEN..], false);
             }
             ShardKind::Parity => {
                 if is_data_index {
@@ -139,7 +140,7 @@ impl FecDecoder {
             for shard in rebuilt {
                 self.stats.recovered += 1;
                 match Self::payload(&shard) {
-                    Some(payload) => deliver(payload),
+                    Some(payload) => deliver(payload, true),
                     None => self.stats.recovered_malformed += 1,
                 }
             }

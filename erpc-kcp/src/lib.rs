@@ -6,12 +6,13 @@
 //! Runtime adapters own the UDP socket.
 //!
 //! * [`FecEncoder`] / [`FecDecoder`]: the FEC layer, byte for byte as kcp-go's.
-//! * [`KcpConn`]: one session (the `kcp` crate's ARQ, whose segment format is kcp-go's, over
-//!   the FEC layer), with [`KcpConfig`] defaulting to kcp-go's parameters.
+//! * [`KcpConn`]: one session (a KCP ARQ with kcp-go's rules over the FEC layer), with
+//!   [`KcpConfig`] defaulting to kcp-go's parameters.
 //! * [`KcpListener`]: the sessions behind one UDP socket, created on their first data packet.
 
 #![forbid(unsafe_code)]
 
+mod arq;
 mod conn;
 mod error;
 mod fec_config;

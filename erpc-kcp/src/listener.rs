@@ -144,9 +144,7 @@ impl KcpListener {
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<(SocketAddr, u32)> {
         let mut dead = Vec::new();
         for (addr, conn) in &mut self.sessions {
-            if conn.poll_timeout(now) <= now {
-                conn.handle_timeout(now);
-            }
+            conn.handle_timeout(now);
             if conn.is_dead() {
                 dead.push((*addr, conn.conv()));
             }
@@ -158,8 +156,8 @@ impl KcpListener {
     }
 
     /// The earliest deadline among the sessions, if any.
-    pub fn poll_timeout(&self, now: Instant) -> Option<Instant> {
-        self.sessions.values().map(|c| c.poll_timeout(now)).min()
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sessions.values().map(KcpConn::poll_timeout).min()
     }
 
     /// The next UDP packet to send, with its destination.

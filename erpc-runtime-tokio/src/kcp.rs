@@ -133,7 +133,7 @@ impl Future for Driver {
             while let Some(packet) = shared.sessions.poll_transmit() {
                 this.out.push_back(packet);
             }
-            let next = shared.sessions.poll_timeout(now);
+            let next = shared.sessions.poll_timeout();
             let stop = shared.handles == 0;
             shared.driver_waker = Some(cx.waker().clone());
             drop(shared);
@@ -353,7 +353,8 @@ impl AsyncWrite for TokioKcpStream {
         let Some(conn) = shared.session(&this.remote, this.conv) else {
             return Poll::Ready(Err(io::ErrorKind::BrokenPipe.into()));
         };
-        let n = conn.send(data);
+        #[allow(clippy::disallowed_methods)]
+        let n = conn.send(Instant::now(), data);
         if n > 0 || data.is_empty() {
             shared.kick();
             return Poll::Ready(Ok(n));

@@ -30,8 +30,8 @@ fn exchange(a_data: &[u8], b_data: &[u8], loss: u64, seed: u64) -> (Vec<u8>, Vec
     let mut buf = vec![0u8; 4096];
     let limit = t0 + Duration::from_secs(600);
     while (a_got.len() < b_data.len() || b_got.len() < a_data.len()) && now < limit {
-        a_sent += a.send(&a_data[a_sent..]);
-        b_sent += b.send(&b_data[b_sent..]);
+        a_sent += a.send(now, &a_data[a_sent..]);
+        b_sent += b.send(now, &b_data[b_sent..]);
         while let Some(p) = a.poll_transmit() {
             ab.send(now, p, &mut rng, loss);
         }
@@ -58,12 +58,8 @@ fn exchange(a_data: &[u8], b_data: &[u8], loss: u64, seed: u64) -> (Vec<u8>, Vec
             }
             b_got.extend_from_slice(&buf[..n]);
         }
-        if a.poll_timeout(now) <= now {
-            a.handle_timeout(now);
-        }
-        if b.poll_timeout(now) <= now {
-            b.handle_timeout(now);
-        }
+        a.handle_timeout(now);
+        b.handle_timeout(now);
         assert!(!a.is_dead() && !b.is_dead());
         now += Duration::from_millis(1);
     }
@@ -99,10 +95,10 @@ fn send_stops_at_the_window_and_splits_at_mss() {
     let now = Instant::now();
     let mut a = KcpConn::new(9, &config, now).unwrap();
     let data = pattern(1_000_000, 5);
-    let took = a.send(&data);
+    let took = a.send(now, &data);
     assert_eq!(took, 32 * 1368);
     assert!(!a.writable());
-    assert_eq!(a.send(&data[took..]), 0);
+    assert_eq!(a.send(now, &data[took..]), 0);
     // Congestion control: one segment in flight at first (cwnd 1), a 1400-byte packet.
     let first = a.poll_transmit().unwrap();
     assert_eq!(first.len(), 1400);
@@ -114,7 +110,7 @@ fn silent_peer_makes_the_session_dead() {
     let config = KcpConfig::default();
     let t0 = Instant::now();
     let mut a = KcpConn::new(9, &config, t0).unwrap();
-    a.send(b"hello");
+    a.send(t0, b"hello");
     let mut now = t0;
     while !a.is_dead() && now < t0 + Duration::from_secs(120) {
         now += Duration::from_millis(100);

@@ -46,7 +46,7 @@ fn decode_without(packets: &[Vec<u8>], drop: &[usize]) -> (Vec<Vec<u8>>, FecDeco
     let mut got = Vec::new();
     for (i, p) in packets.iter().enumerate() {
         if !drop.contains(&i) {
-            dec.input(now, p, |payload| got.push(payload.to_vec()));
+            dec.input(now, p, |payload, _| got.push(payload.to_vec()));
         }
     }
     (got, dec)
@@ -91,7 +91,7 @@ fn reordered_and_duplicated_packets_still_rebuild() {
     // Group 0 backwards, without data shards 2 and 5, parity first; every packet twice.
     for i in (0..13).rev().filter(|i| ![2, 5].contains(i)) {
         for _ in 0..2 {
-            dec.input(now, &captured[i], |p| got.push(p.to_vec()));
+            dec.input(now, &captured[i], |p, _| got.push(p.to_vec()));
         }
     }
     assert!(got.contains(&captured[2][8..].to_vec()));
@@ -131,7 +131,7 @@ fn bad_packets_are_dropped_and_counted() {
         vec![0u8; 1501],
     ];
     for p in bad.drain(..) {
-        dec.input(now, &p, |_| delivered += 1);
+        dec.input(now, &p, |_, _| delivered += 1);
     }
     assert_eq!(delivered, 0);
     assert_eq!(dec.stats().dropped_malformed, 5);
@@ -148,14 +148,14 @@ fn pending_groups_are_bounded_and_expire() {
     for g in 0..5u32 {
         let mut p = captured[1].clone();
         p[..4].copy_from_slice(&(g * 13 * 1000 + 1).to_le_bytes());
-        dec.input(t0, &p, |_| {});
+        dec.input(t0, &p, |_, _| {});
     }
     assert_eq!(dec.stats().unrecoverable_groups, 2);
     // Past the expiry the rest go on the next packet.
     dec.input(
         t0 + config.group_expiry + Duration::from_secs(1),
         &captured[14],
-        |_| {},
+        |_, _| {},
     );
     assert_eq!(dec.stats().unrecoverable_groups, 5);
 }

@@ -44,7 +44,7 @@ proptest! {
         let mut buf = [0u8; 2048];
         for (i, p) in packets.iter().enumerate() {
             let now = t0 + Duration::from_millis(i as u64 * 7);
-            dec.input(now, p, |payload| assert!(payload.len() <= 1500));
+            dec.input(now, p, |payload, _| assert!(payload.len() <= 1500));
             conn.handle_input(now, p);
             conn.handle_timeout(now);
             while conn.poll_transmit().is_some() {}
