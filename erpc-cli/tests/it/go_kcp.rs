@@ -293,7 +293,7 @@ fn erpc_calls_through_a_lossy_relay_to_go() {
         );
         assert_eq!(r.ok(), format!("{}\n", i + 1));
     }
-    let body: Vec<u8> = (0..=255u8).cycle().take(64 * 1024).collect();
+    let body: Vec<u8> = (0..=255u8).cycle().take(256 * 1024).collect();
     let r = erpc_kcp(
         &[
             "call",
@@ -313,7 +313,7 @@ fn erpc_calls_through_a_lossy_relay_to_go() {
     let (fwd, drop) = relay.counts();
     assert!(drop > 0, "the relay dropped nothing");
     println!(
-        "kcp, 10% loss: 10 erpc calls + 64 KiB echo to Go in {:?}; relay forwarded {fwd}, dropped {drop}",
+        "kcp, 10% loss: 10 erpc calls + 256 KiB echo to Go in {:?}; relay forwarded {fwd}, dropped {drop}",
         t0.elapsed()
     );
 }

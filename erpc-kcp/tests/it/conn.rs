@@ -205,3 +205,88 @@ fn listener_drops_strangers_and_bounds_sessions() {
     assert_eq!(listener.len(), 1);
     assert_eq!(listener.dropped(), 3);
 }
+
+/// The UDP packets `conn` sends between `from` and `to`, stepping 1 ms, each with when it
+/// left (since `origin`); nothing comes back.
+fn sent_alone(
+    conn: &mut KcpConn,
+    origin: Instant,
+    from: Instant,
+    to: Instant,
+) -> Vec<(Duration, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut now = from;
+    while now < to {
+        conn.handle_timeout(now);
+        while let Some(p) = conn.poll_transmit() {
+            out.push((now - origin, p));
+        }
+        now += Duration::from_millis(1);
+    }
+    out
+}
+
+#[test]
+fn first_segment_is_laid_out_as_kcp_go_expects() {
+    let t0 = Instant::now();
+    let mut a = KcpConn::new(0xa1b2_c3d4, &KcpConfig::default(), t0).unwrap();
+    assert_eq!(a.send(t0, b"hello"), 5);
+    let p = a.poll_transmit().unwrap();
+    let seg = &p[8..];
+    assert_eq!(
+        &p[6..8],
+        &((seg.len() + 2) as u16).to_le_bytes(),
+        "FEC size field"
+    );
+    assert_eq!(&seg[0..4], &0xa1b2_c3d4u32.to_le_bytes(), "conv");
+    assert_eq!(seg[4], 81, "cmd push");
+    assert_eq!(seg[5], 0, "frg: message mode, one fragment");
+    assert_eq!(
+        &seg[6..8],
+        &32u16.to_le_bytes(),
+        "receive window 32, kcp-go's"
+    );
+    assert_eq!(&seg[12..16], &0u32.to_le_bytes(), "sn");
+    assert_eq!(&seg[16..20], &0u32.to_le_bytes(), "una");
+    assert_eq!(&seg[20..24], &5u32.to_le_bytes(), "len");
+    assert_eq!(&seg[24..], b"hello");
+}
+
+#[test]
+fn unanswered_segment_backs_off_linearly_then_the_link_dies() {
+    let mut config = KcpConfig::default();
+    config.silence_timeout = Duration::from_secs(3600);
+    let t0 = Instant::now();
+    let mut a = KcpConn::new(1, &config, t0).unwrap();
+    a.send(t0, b"x");
+    let _first = a.poll_transmit().unwrap();
+    // 19 retransmissions at 200, 400, … 3800 ms apart: the 20th transmission (dead link 20)
+    // goes at 200 × (1 + … + 19) = 38 s.
+    let mut sent = sent_alone(&mut a, t0, t0, t0 + Duration::from_millis(37_500));
+    assert!(!a.is_dead());
+    sent.extend(sent_alone(
+        &mut a,
+        t0,
+        t0 + Duration::from_millis(37_500),
+        t0 + Duration::from_secs(39),
+    ));
+    assert!(a.is_dead());
+    // Data shards only (every tenth is followed by three parity shards).
+    let data: Vec<u64> = sent
+        .iter()
+        .filter(|(_, p)| p[4] == 0xf1)
+        .map(|(t, _)| t.as_millis() as u64)
+        .collect();
+    assert_eq!(data.len(), 19, "{data:?}");
+    // kcp-go: RTO 200 ms, then one more RTO per retransmission (200, 400, 600, …), not
+    // doubling; checked at the 100 ms update ticks, so each gap is within a tick.
+    let mut last = 0;
+    for (i, t) in data.iter().enumerate() {
+        let (gap, want) = (t - last, 200 * (i as u64 + 1));
+        assert!(
+            gap.abs_diff(want) <= 100,
+            "gap {i}: {gap} ms, want ~{want}: {data:?}"
+        );
+        last = *t;
+    }
+}
