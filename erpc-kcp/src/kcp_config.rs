@@ -13,9 +13,7 @@ pub struct KcpConfig {
     pub mtu: usize,
     /// Send window in segments (default 32).
     pub send_window: u16,
-    /// Receive window in segments (default 32). The `kcp` crate keeps at least 128 (the C
-    /// library's floor; kcp-go dropped it), which only lets a peer have more in flight:
-    /// a kcp-go sender still stops at its own send window of 32.
+    /// Receive window in segments (default 32).
     pub recv_window: u16,
     /// Internal update interval in ms (default 100).
     pub interval_ms: u32,
@@ -31,8 +29,9 @@ pub struct KcpConfig {
     /// kcp-go's `ackNoDelay`).
     pub ack_nodelay: bool,
     /// A session with unacknowledged segments that heard nothing from its peer for this long
-    /// is dead (default 30 s). The `kcp` crate backs its RTO off exponentially (kcp-go:
-    /// linearly), so its own dead-link count alone would take hours to trip.
+    /// is dead (default 30 s), before the dead-link count trips (which with the linear
+    /// back-off takes about 38 s at the minimum RTO). Not in kcp-go, which relies on that
+    /// count and the application's heartbeat.
     pub silence_timeout: Duration,
     /// The FEC layer (default 10 data + 3 parity shards).
     pub fec: FecConfig,
