@@ -73,3 +73,10 @@ fn framework_only_payload_on_every_runtime() {
         assert_eq!(r["bytes"], 581);
     }
 }
+
+#[test]
+fn benchmark_over_kcp() {
+    let r = bench("tokio", &["--network", "kcp"]);
+    assert_eq!(r["errors"], 0);
+    assert_eq!(r["total"], 400);
+}
