@@ -134,3 +134,28 @@ async fn a_silent_peer_is_found_dead_and_its_session_freed() {
     // The freed session takes no more writes.
     assert!(stream.write_all(b"more").await.is_err());
 }
+
+#[tokio::test]
+async fn tls_over_kcp() {
+    use erpc_runtime_tokio::tls::{client_config_trusting, self_signed_server};
+    // Go eRPC puts TLS on top of the KCP stream when the peer has a TLS config.
+    let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
+    let server = builder(kcp_config())
+        .tls_server(cfg)
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(kcp_config())
+        .tls_client(client_config_trusting(&[cert]).unwrap(), "localhost")
+        .build()
+        .unwrap();
+    let sess = within("TLS over KCP dial", client.dial(&addr))
+        .await
+        .unwrap();
+    echo_ok(&sess, 7).await;
+    within("close client", client.close()).await;
+    within("close server", server.close()).await;
+}
