@@ -76,6 +76,9 @@ fn lock(shared: &SharedRef) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Receive errors in a row after which the driver yields (and is polled again at once).
+const MAX_ERRORS_PER_POLL: usize = 16;
+
 /// The task that owns a UDP socket.
 struct Driver {
     socket: UdpSocket,
@@ -94,6 +97,7 @@ impl Future for Driver {
             let mut shared = lock(&this.shared);
             #[allow(clippy::disallowed_methods)]
             let now = Instant::now();
+            let mut errors = 0;
             loop {
                 let mut rb = ReadBuf::new(&mut this.buf);
                 match this.socket.poll_recv_from(cx, &mut rb) {
@@ -119,8 +123,16 @@ impl Future for Driver {
                         }
                     }
                     // Per-datagram errors (an ICMP "port unreachable" on a dialed socket):
-                    // the socket stays usable.
-                    Poll::Ready(Err(_)) => continue,
+                    // the socket stays usable. A run of them yields to the scheduler rather
+                    // than spinning.
+                    Poll::Ready(Err(e)) => {
+                        errors += 1;
+                        if errors >= MAX_ERRORS_PER_POLL {
+                            tracing::debug!("kcp receive: {e}; yielding");
+                            cx.waker().wake_by_ref();
+                            break;
+                        }
+                    }
                     Poll::Pending => break,
                 }
             }
