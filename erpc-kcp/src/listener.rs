@@ -160,6 +160,16 @@ impl KcpListener {
         self.sessions.values().map(KcpConn::poll_timeout).min()
     }
 
+    /// Moves every session's queued UDP packets, with their destinations, onto `out` (one
+    /// pass over the sessions).
+    pub fn drain_transmits(&mut self, out: &mut impl Extend<(SocketAddr, Vec<u8>)>) {
+        for (addr, conn) in &mut self.sessions {
+            out.extend(std::iter::from_fn(|| {
+                conn.poll_transmit().map(|p| (*addr, p))
+            }));
+        }
+    }
+
     /// The next UDP packet to send, with its destination.
     pub fn poll_transmit(&mut self) -> Option<(SocketAddr, Vec<u8>)> {
         self.sessions

@@ -86,6 +86,9 @@ struct Driver {
     sleep: Pin<Box<tokio::time::Sleep>>,
     out: VecDeque<(SocketAddr, Vec<u8>)>,
     buf: Vec<u8>,
+    /// The earliest session deadline as last computed (`None`: compute it): the session
+    /// table is scanned for timers only when it is due.
+    next_deadline: Option<Instant>,
 }
 
 impl Future for Driver {
@@ -107,6 +110,10 @@ impl Future for Driver {
                             ListenerInput::Delivered => {}
                             ListenerInput::Accepted { addr, conv }
                             | ListenerInput::Replaced { addr, conv, .. } => {
+                                if let Some(c) = shared.sessions.session_mut(&addr) {
+                                    let at = c.poll_timeout();
+                                    this.next_deadline = this.next_deadline.map(|d| d.min(at));
+                                }
                                 if shared.accepting && shared.accepted.len() < ACCEPT_BACKLOG {
                                     shared.accepted.push_back((addr, conv));
                                     if let Some(w) = shared.accept_waker.take() {
@@ -136,16 +143,17 @@ impl Future for Driver {
                     Poll::Pending => break,
                 }
             }
-            for (addr, _) in shared.sessions.handle_timeout(now) {
-                tracing::debug!(%addr, "kcp session dead: no answer from the peer");
-                if let Some(w) = shared.wakers.get_mut(&addr) {
-                    w.wake();
+            if this.next_deadline.is_none_or(|d| d <= now) {
+                for (addr, _) in shared.sessions.handle_timeout(now) {
+                    tracing::debug!(%addr, "kcp session dead: no answer from the peer");
+                    if let Some(w) = shared.wakers.get_mut(&addr) {
+                        w.wake();
+                    }
                 }
+                this.next_deadline = shared.sessions.poll_timeout();
             }
-            while let Some(packet) = shared.sessions.poll_transmit() {
-                this.out.push_back(packet);
-            }
-            let next = shared.sessions.poll_timeout();
+            shared.sessions.drain_transmits(&mut this.out);
+            let next = this.next_deadline;
             let stop = shared.handles == 0;
             shared.driver_waker = Some(cx.waker().clone());
             drop(shared);
@@ -192,6 +200,7 @@ fn start(socket: UdpSocket, sessions: KcpListener, accepting: bool) -> SharedRef
         sleep: Box::pin(tokio::time::sleep_until(now.into())),
         out: VecDeque::new(),
         buf: vec![0; 65536],
+        next_deadline: None,
     });
     shared
 }
