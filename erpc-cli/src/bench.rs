@@ -16,7 +16,8 @@ use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
 
-use crate::client::{parse_handler_tasks, Network};
+use crate::client::{parse_handler_tasks, parse_size, Network};
+use crate::latency::{Latencies, Summary};
 use futures_util::StreamExt;
 use prost::Message as _;
 
@@ -127,6 +128,10 @@ pub(crate) struct ClientArgs {
     /// What each call carries.
     #[arg(long, value_enum, default_value = "proto")]
     payload: Payload,
+    /// With `--payload bytes`: opaque bodies of this many bytes (K, M suffixes) instead of the
+    /// encoded benchmark message (0, the default: its 581 bytes).
+    #[arg(long, value_name = "BYTES", default_value = "0", value_parser = parse_size)]
+    size: usize,
     /// Where the in-process server's (no --addr) handlers run: adaptive, always, never.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
@@ -208,10 +213,23 @@ enum Args {
 }
 
 impl Args {
-    fn new(payload: Payload) -> Args {
+    /// `size`: with [`Payload::Bytes`], the body's length (0: the encoded message).
+    fn new(payload: Payload, size: usize) -> Args {
         match payload {
             Payload::Proto => Args::Proto(Box::new(Proto(BenchmarkMessage::filled()))),
-            Payload::Bytes => Args::Bytes(Raw(BenchmarkMessage::filled().encode_to_vec().into())),
+            Payload::Bytes if size == 0 => {
+                Args::Bytes(Raw(BenchmarkMessage::filled().encode_to_vec().into()))
+            }
+            // Not all zeros, so that nothing on the way can shortcut it.
+            Payload::Bytes => Args::Bytes(Raw((0..size).map(|i| (i * 31 % 251) as u8).collect())),
+        }
+    }
+
+    /// The request body's size.
+    fn len(&self) -> usize {
+        match self {
+            Args::Proto(m) => m.0.encoded_len(),
+            Args::Bytes(b) => b.0.len(),
         }
     }
 }
@@ -348,44 +366,22 @@ struct Report {
 }
 
 impl Report {
-    /// Nearest-rank statistics over every call's latency (ns).
-    fn new(
-        (kind, payload): (RuntimeKind, Payload),
-        c: usize,
-        k: usize,
-        n: usize,
-        secs: f64,
-        mut all: Vec<u64>,
-        errors: usize,
-    ) -> Report {
-        all.sort_unstable();
+    /// The statistics of a run of `plan` that took `secs`, with `bytes` in each request.
+    fn new(plan: &Plan, secs: f64, lat: &Summary, errors: usize, bytes: usize) -> Report {
         let ms = |ns: u64| ns as f64 / 1e6;
-        let pct = |p: f64| {
-            if all.is_empty() {
-                0.0
-            } else {
-                let rank = ((p * all.len() as f64).ceil() as usize).clamp(1, all.len());
-                ms(all[rank - 1])
-            }
-        };
-        let mean = if all.is_empty() {
-            0.0
-        } else {
-            all.iter().map(|&x| x as f64).sum::<f64>() / all.len() as f64 / 1e6
-        };
         Report {
-            implementation: kind.impl_name(payload),
-            concurrency: c,
-            conns: k,
-            total: n,
+            implementation: plan.kind.impl_name(plan.payload),
+            concurrency: plan.c,
+            conns: plan.k,
+            total: plan.n,
             secs,
-            tps: all.len().saturating_sub(errors) as f64 / secs,
-            mean_ms: mean,
-            p50_ms: pct(0.50),
-            p99_ms: pct(0.99),
-            max_ms: all.last().map_or(0.0, |&x| ms(x)),
-            min_ms: all.first().map_or(0.0, |&x| ms(x)),
-            bytes: BenchmarkMessage::filled().encoded_len(),
+            tps: (lat.count() as usize).saturating_sub(errors) as f64 / secs,
+            mean_ms: lat.mean_ns() / 1e6,
+            p50_ms: ms(lat.quantile_ns(0.50)),
+            p99_ms: ms(lat.quantile_ns(0.99)),
+            max_ms: ms(lat.max_ns()),
+            min_ms: ms(lat.min_ns()),
+            bytes,
             errors,
         }
     }
@@ -401,12 +397,13 @@ struct Plan {
     warmup: usize,
     kind: RuntimeKind,
     payload: Payload,
+    size: usize,
 }
 
 impl AsyncRun<Report> for Plan {
     async fn run<R: Runtime>(self, rt: R) -> Result<Report, BoxError> {
         let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
-        let args = Args::new(self.payload);
+        let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
             let s = client.dial(&self.addr).await?;
@@ -422,18 +419,19 @@ impl AsyncRun<Report> for Plan {
         // Unbounded but bounded in fact: each caller task sends exactly one result, so it
         // never holds more than `c` entries.
         let (tx, mut rx) = futures_channel::mpsc::unbounded();
+        let latencies = Latencies::new();
         let start = Instant::now();
         for i in 0..self.c.max(1) {
             let s = sessions[i % sessions.len()].clone();
             let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
             let args = args.clone();
+            let mut lat = latencies.recorder();
             rt.spawn(async move {
-                let mut lat = Vec::with_capacity(n / 64 + 1);
                 let mut errors = 0usize;
                 while issued.fetch_add(1, Ordering::Relaxed) < n {
                     let t0 = Instant::now();
                     let r = call_once(&s, &args).await;
-                    lat.push(t0.elapsed().as_nanos() as u64);
+                    lat.record(t0.elapsed().as_nanos() as u64);
                     if !matches!(r, Ok(true)) {
                         errors += 1;
                     }
@@ -441,13 +439,13 @@ impl AsyncRun<Report> for Plan {
                         pb.inc(1);
                     }
                 }
-                let _ = tx.unbounded_send((lat, errors));
+                drop(lat);
+                let _ = tx.unbounded_send(errors);
             });
         }
         drop(tx);
-        let (mut all, mut errors) = (Vec::with_capacity(self.n), 0);
-        while let Some((lat, e)) = rx.next().await {
-            all.extend(lat);
+        let mut errors = 0;
+        while let Some(e) = rx.next().await {
             errors += e;
         }
         let secs = start.elapsed().as_secs_f64();
@@ -456,13 +454,11 @@ impl AsyncRun<Report> for Plan {
         }
         client.close().await;
         Ok(Report::new(
-            (self.kind, self.payload),
-            self.c,
-            self.k,
-            self.n,
+            &self,
             secs,
-            all,
+            &latencies.finish(),
             errors,
+            args.len(),
         ))
     }
 }
@@ -470,7 +466,7 @@ impl AsyncRun<Report> for Plan {
 /// The blocking adapter's client: one thread per caller.
 fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     let client = erpc_runtime_blocking::builder(peer_config(&p.proto)).build()?;
-    let args = Args::new(p.payload);
+    let args = Args::new(p.payload, p.size);
     let mut sessions = Vec::new();
     for _ in 0..p.k.max(1) {
         let s = client.dial(&p.addr)?;
@@ -483,19 +479,21 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
     let issued = AtomicUsize::new(0);
     let pb = progress::bar(p.n as u64);
     let start = Instant::now();
-    let results: Vec<(Vec<u64>, usize)> = std::thread::scope(|scope| {
+    let latencies = Latencies::new();
+    let errors: Vec<usize> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..p.c.max(1))
             .map(|i| {
                 let s = &sessions[i % sessions.len()];
                 let (issued, pb, args) = (&issued, &pb, &args);
+                let mut lat = latencies.recorder();
                 std::thread::Builder::new()
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, move || {
-                        let (mut lat, mut errors) = (Vec::new(), 0usize);
+                        let mut errors = 0usize;
                         while issued.fetch_add(1, Ordering::Relaxed) < p.n {
                             let t0 = Instant::now();
                             let r = call_once_blocking(s, args);
-                            lat.push(t0.elapsed().as_nanos() as u64);
+                            lat.record(t0.elapsed().as_nanos() as u64);
                             if !matches!(r, Ok(true)) {
                                 errors += 1;
                             }
@@ -503,7 +501,7 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
                                 pb.inc(1);
                             }
                         }
-                        (lat, errors)
+                        errors
                     })
                     .expect("spawn a caller thread")
             })
@@ -518,16 +516,13 @@ fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
         pb.finish_and_clear();
     }
     client.close();
-    let errors = results.iter().map(|r| r.1).sum();
-    let all = results.into_iter().flat_map(|r| r.0).collect();
+    let errors = errors.iter().sum();
     Ok(Report::new(
-        (p.kind, p.payload),
-        p.c,
-        p.k,
-        p.n,
+        p,
         secs,
-        all,
+        &latencies.finish(),
         errors,
+        args.len(),
     ))
 }
 
@@ -596,6 +591,9 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
+    if args.size > 0 && args.payload != Payload::Bytes {
+        return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
+    }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     let (server, addr) = match &args.addr {
@@ -614,6 +612,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         warmup: args.warmup,
         kind: args.runtime,
         payload: args.payload,
+        size: args.size,
     };
     let result = (|| -> Result<(), BoxError> {
         if args.table {

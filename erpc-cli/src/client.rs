@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use erpc_proto::plugins::secure;
 use erpc_proto::proto::{HttpProto, JsonProto, PbProto, Protocol, RawProto, ThriftProto};
 use erpc_proto::xfer::XferRegistry;
 use erpc_runtime_tokio::rustls::{self, ClientConfig};
 use erpc_runtime_tokio::{
-    builder, parse_go_duration, CodecId, Endpoint, Meta, Peer, PeerBuilder, PeerConfig, Session,
+    builder, parse_go_duration, Code, CodecId, Endpoint, Meta, Peer, PeerBuilder, PeerConfig,
+    Session,
 };
 
 /// The error of a subcommand: its text is printed as one line after `error: `.
@@ -287,7 +289,7 @@ impl TlsArgs {
     fn client_config(&self) -> Result<Arc<ClientConfig>, BoxError> {
         use erpc_runtime_tokio::tls;
         if self.insecure {
-            return Ok(tls::client_config_insecure()?);
+            return Ok(tls::dangerous_client_config_skip_verify()?);
         }
         if let Some(path) = &self.ca {
             let pem = std::fs::read(path)
@@ -318,6 +320,32 @@ pub(crate) enum Network {
     Kcp,
 }
 
+/// `--secure KEY` and `--secure-code N`, for `serve` and for the clients.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct SecureArgs {
+    /// Go's plugin/secure with this AES key (16, 24 or 32 bytes: AES-128/192/256): bodies
+    /// marked `X-Secure: true` travel AES-ECB encrypted. Weak (no MAC, ECB): for talking to Go
+    /// peers that use it; prefer TLS. Clients mark their message unless `--meta X-Secure=…`
+    /// says otherwise.
+    #[arg(id = "secure", long = "secure", value_name = "KEY")]
+    pub(crate) secure_key: Option<String>,
+    /// The status code of plugin/secure's errors.
+    #[arg(long, value_name = "N", default_value_t = secure::DEFAULT_CODE.0)]
+    pub(crate) secure_code: i32,
+}
+
+impl SecureArgs {
+    /// The plugin, when `--secure` is given.
+    pub(crate) fn plugin(&self) -> Result<Option<secure::Secure>, BoxError> {
+        let Some(key) = &self.secure_key else {
+            return Ok(None);
+        };
+        let p = secure::Secure::new(key.as_bytes(), Code(self.secure_code))
+            .map_err(|e| format!("--secure: {e}"))?;
+        Ok(Some(p))
+    }
+}
+
 /// The flags of `call`, `push` and `watch` that say how to connect and how to write messages.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct ConnectArgs {
@@ -344,6 +372,8 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_name = "TOKEN")]
     pub(crate) auth: Option<String>,
     #[command(flatten)]
+    pub(crate) secure: SecureArgs,
+    #[command(flatten)]
     pub(crate) tls: TlsArgs,
     /// Show seq, status, meta, codec and timings on stderr.
     #[arg(short, long)]
@@ -351,9 +381,14 @@ pub(crate) struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    /// The meta pairs as a [`Meta`].
+    /// The meta pairs as a [`Meta`]; with `--secure`, `X-Secure: true` unless the pairs set
+    /// `X-Secure` themselves.
     pub(crate) fn meta(&self) -> Meta {
-        self.meta.iter().map(|(k, v)| (k, v)).collect()
+        let mut meta: Meta = self.meta.iter().map(|(k, v)| (k, v)).collect();
+        if self.secure.secure_key.is_some() && !meta.contains(secure::SECURE_META_KEY) {
+            meta.set(secure::SECURE_META_KEY, "true");
+        }
+        meta
     }
 
     /// A client peer with these settings; `routes` adds handlers (for pushes received).
@@ -373,6 +408,9 @@ impl ConnectArgs {
         let mut b = self.proto.apply(builder(config));
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());
+        }
+        if let Some(plugin) = self.secure.plugin()? {
+            b = b.plugin(plugin);
         }
         if self.tls.enabled() {
             let name = self.tls.tls_name.clone().unwrap_or_else(|| addr.host());

@@ -17,17 +17,23 @@ use std::time::Duration;
 pub(crate) use indicatif::ProgressBar;
 use indicatif::{ProgressDrawTarget, ProgressStyle};
 
+/// The bar's layout.
+const BAR_TEMPLATE: &str =
+    "{elapsed_precise} [{bar:40.cyan/blue}] {human_pos}/{human_len} {per_sec} eta {eta}";
+
 /// A bar counting to `total` on stderr, or `None` when stderr is not a terminal.
 pub(crate) fn bar(total: u64) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
+    bar_for(total, std::io::stderr().is_terminal())
+}
+
+fn bar_for(total: u64, terminal: bool) -> Option<ProgressBar> {
+    if !terminal {
         return None;
     }
     let pb = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:40.cyan/blue}] {human_pos}/{human_len} {per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
+    let style = ProgressStyle::with_template(BAR_TEMPLATE)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
     pb.set_style(style);
     Some(pb)
 }
@@ -35,7 +41,11 @@ pub(crate) fn bar(total: u64) -> Option<ProgressBar> {
 /// A spinner with a message on stderr (for waits of unknown length), or `None` when stderr is
 /// not a terminal.
 pub(crate) fn spinner(message: &str) -> Option<ProgressBar> {
-    if !std::io::stderr().is_terminal() {
+    spinner_for(message, std::io::stderr().is_terminal())
+}
+
+fn spinner_for(message: &str, terminal: bool) -> Option<ProgressBar> {
+    if !terminal {
         return None;
     }
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
@@ -46,14 +56,25 @@ pub(crate) fn spinner(message: &str) -> Option<ProgressBar> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
-    fn bar_is_usable_or_absent() {
-        if let Some(pb) = super::bar(3) {
-            pb.inc(3);
-            pb.finish_and_clear();
-        }
-        if let Some(pb) = super::spinner("waiting") {
-            pb.finish_and_clear();
-        }
+    fn no_bar_without_a_terminal() {
+        assert!(bar_for(3, false).is_none());
+        assert!(spinner_for("waiting", false).is_none());
+    }
+
+    #[test]
+    fn a_terminal_gets_a_bar_that_counts() {
+        assert!(ProgressStyle::with_template(BAR_TEMPLATE).is_ok());
+        let pb = bar_for(3, true).expect("a bar on a terminal");
+        assert_eq!(pb.length(), Some(3));
+        pb.inc(2);
+        assert_eq!(pb.position(), 2);
+        pb.finish_and_clear();
+        assert!(pb.is_finished());
+        let sp = spinner_for("waiting", true).expect("a spinner on a terminal");
+        assert_eq!(sp.message(), "waiting");
+        sp.finish_and_clear();
     }
 }

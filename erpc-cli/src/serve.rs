@@ -28,7 +28,7 @@ use erpc_runtime_tokio::{
 
 use crate::client::{
     parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    Network, ProtoName,
+    Network, ProtoName, SecureArgs,
 };
 
 /// `erpc serve`.
@@ -93,6 +93,25 @@ pub(crate) struct ServeArgs {
     /// inside the connection's task), `always` (a task each), `never` (first step inline).
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
+    #[command(flatten)]
+    secure: SecureArgs,
+    /// Go's plugin/ignorecase: service methods of incoming calls and pushes are lower-cased
+    /// before routing (`/Math/Add` reaches `/math/add`).
+    #[arg(long)]
+    ignorecase: bool,
+    /// Go's plugin/overloader: `maxconn=N,qps=N,interval=1s` (any subset; interval in (0,
+    /// 1s]; a `/route=N` item limits one route). A connection over maxconn is accepted and
+    /// closed with nothing sent (the reason is only logged, at debug level); a call over a
+    /// QPS limit gets `500 qps overload, total_limit=N` (or `handler_limit=N`).
+    #[arg(long, value_name = "SPEC", value_delimiter = ',', value_parser = crate::overload::parse_item)]
+    overload: Vec<crate::overload::Item>,
+    /// A route's QPS limit, repeatable or comma-separated: `--overload-handler /math/add=5`.
+    #[arg(long, value_name = "ROUTE=N", value_delimiter = ',', value_parser = crate::overload::parse_route)]
+    overload_handler: Vec<crate::overload::Item>,
+    /// Serve the peer's metrics in Prometheus text at http://ADDR/metrics (e.g.
+    /// 127.0.0.1:9100): calls, pushes and latencies per route, bytes, connections.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -247,6 +266,22 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     if a.heartbeat {
         b = b.heartbeat_pong();
     }
+    // Go's order: the service method is lower-cased before anything counts it.
+    if a.ignorecase {
+        b = b.plugin(erpc_proto::plugins::IgnoreCase::new());
+    }
+    let items: Vec<_> = a
+        .overload
+        .iter()
+        .chain(&a.overload_handler)
+        .cloned()
+        .collect();
+    if let Some(plugin) = crate::overload::overloader(&items)? {
+        b = b.plugin(plugin);
+    }
+    if let Some(plugin) = a.secure.plugin()? {
+        b = b.plugin(plugin);
+    }
     if a.tls_self_signed {
         let (cfg, _cert) =
             erpc_runtime_tokio::tls::self_signed_server(&["localhost", "127.0.0.1"])?;
@@ -316,6 +351,10 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         rt.worker_threads(t.max(1));
     }
     rt.build()?.block_on(async {
+        // The recorder first: the peer registers its per-route metrics when it is built.
+        if let Some(addr) = a.metrics {
+            crate::metrics::serve_prometheus(addr)?;
+        }
         let peer = build(&a)?;
         if let Addr::Unix(p) = &a.addr {
             clear_stale_socket(p)?;
@@ -340,6 +379,18 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.heartbeat {
             extras.push("heartbeat".into());
+        }
+        if let Some(m) = a.metrics {
+            extras.push(format!("metrics http://{m}/metrics"));
+        }
+        if a.ignorecase {
+            extras.push("ignorecase".into());
+        }
+        if !a.overload.is_empty() || !a.overload_handler.is_empty() {
+            extras.push("overload".into());
+        }
+        if a.secure.secure_key.is_some() {
+            extras.push("secure".into());
         }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));

@@ -46,9 +46,35 @@ pub enum BuildError {
     /// The network is not supported.
     #[error("unsupported network {0:?} (tcp, tcp4, tcp6, unix)")]
     UnknownNetwork(String),
-    /// A plugin hook failed or plugin names clash.
-    #[error("plugin: {0}")]
-    Plugin(String),
+    /// A plugin's build-time hook (`pre_new_peer`, `post_reg`, `post_new_peer`) refused.
+    #[error("plugin {plugin}: {status}")]
+    Plugin {
+        /// The plugin's name.
+        plugin: String,
+        /// What it answered.
+        status: Status,
+    },
+    /// Two plugins have the same name.
+    #[error("plugins: {0}")]
+    PluginNames(#[from] erpc_proto::plugin::PluginError),
+    /// The TLS server name to check the server's certificate against is not a DNS name or an
+    /// IP address.
+    #[error("invalid TLS server name {name:?}: {reason}")]
+    TlsServerName {
+        /// The name given.
+        name: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn plugin(p: &dyn Plugin, status: Status) -> Self {
+        BuildError::Plugin {
+            plugin: p.name().to_owned(),
+            status,
+        }
+    }
 }
 
 /// A type whose methods are handlers, registered all at once with
@@ -89,6 +115,15 @@ impl<R: Runtime> PeerBuilder<R> {
         }
     }
 
+    /// Names this peer in its metrics (the `peer` label; default `erpc`), with the `metrics`
+    /// feature. Install the metrics recorder before [`build`](Self::build): the per-route
+    /// handles are registered then. The metrics and their labels are listed in the crate
+    /// docs (section "Metrics").
+    pub fn metrics_name(mut self, name: &str) -> Self {
+        self.core.metrics_name(name);
+        self
+    }
+
     /// Registers a call handler at exactly `service_method`. The argument type decides how
     /// the body is read (serde types with the message's codec, `Raw` bytes, `Proto<T>`); the
     /// handler returns `Result<R, Status>` or `Result<Response<R>, Status>`.
@@ -102,6 +137,24 @@ impl<R: Runtime> PeerBuilder<R> {
         let h = Handler::Call(call_fn(handler, self.core.codecs.clone()));
         self.core.add(RouteKind::Call, service_method, h);
         self
+    }
+
+    /// Registers a `tower::Service` as the call handler at exactly `service_method` (feature
+    /// `tower`), so that tower's layers wrap it: each call waits until the service is ready,
+    /// then calls a clone of it with the context and the decoded arguments. See
+    /// [`tower`](crate::tower) for how its errors are answered.
+    #[cfg(feature = "tower")]
+    pub fn call_service<A, S>(self, service_method: &str, service: S) -> Self
+    where
+        A: DecodeBody + Send + 'static,
+        S: tower_service::Service<crate::tower::HandlerRequest<A>> + Clone + Send + Sync + 'static,
+        S::Response: erpc_proto::codec::EncodeBody + Send,
+        S::Error: Into<crate::tower::BoxError>,
+        S::Future: Send,
+    {
+        self.call(service_method, move |ctx: CallCtx, args: A| {
+            crate::tower::serve(service.clone(), crate::tower::HandlerRequest { ctx, args })
+        })
     }
 
     /// Registers a push handler at exactly `service_method`.
@@ -277,6 +330,7 @@ impl<R: Runtime> PeerBuilder<R> {
                 limits,
                 slots,
                 counters: Default::default(),
+                metrics: parts.metrics,
             }),
             session_cfg: parts.session_cfg,
             plugins: parts.plugins,

@@ -31,6 +31,51 @@
 //! calls and pushes queued by handles (`max_queued_commands`: `call`/`push` wait for room until
 //! their deadline, [`Session::try_push`] fails at once), `write_timeout`, `auth_timeout`,
 //! `max_message_size`. [`Session::stats`] and [`Peer::stats`] report the figures.
+//!
+//! # Metrics
+//!
+//! With the `metrics` feature a peer records through the [`metrics`](https://docs.rs/metrics)
+//! facade to whatever recorder the application installed (`metrics-exporter-prometheus`,
+//! statsd, …; `erpc serve --metrics ADDR` serves them in Prometheus text):
+//!
+//! | name | kind | labels | what |
+//! |---|---|---|---|
+//! | `erpc_calls_served_total` | counter | `peer`, `route`, `code` | incoming calls answered |
+//! | `erpc_call_served_seconds` | histogram | `peer`, `route` | handler time of incoming calls |
+//! | `erpc_pushes_served_total` | counter | `peer`, `route` | incoming pushes handled |
+//! | `erpc_calls_made_total` | counter | `peer`, `route`, `code` | outgoing calls completed |
+//! | `erpc_call_made_seconds` | histogram | `peer`, `route` | outgoing calls, call to reply |
+//! | `erpc_pushes_made_total` | counter | `peer`, `route`, `code` | outgoing pushes queued (or refused) |
+//! | `erpc_bytes_received_total` / `erpc_bytes_sent_total` | counter | `peer` | bytes read / written |
+//! | `erpc_connections` | gauge | `peer` | connection tasks (sessions, redialing ones, listeners) |
+//! | `erpc_sessions` | gauge | `peer` | sessions in the peer's table |
+//! | `erpc_queued_bytes` | gauge | `peer` | bytes waiting for sockets |
+//! | `erpc_handlers_running` | gauge | `peer` | handlers running |
+//! | `erpc_calls_pending` | gauge | `peer` | outgoing calls waiting for their reply |
+//!
+//! `peer` is the name given to [`PeerBuilder::metrics_name`](crate::PeerBuilder::metrics_name)
+//! (default `erpc`). `route` is, on the serving side, the *registered* route (`<unknown>` for
+//! the unknown-call and unknown-push handlers, so that a client cannot create label values at
+//! will); on the calling side, the service method called (the application chooses those).
+//! `code` is the status code (`0`: OK).
+//!
+//! Handles are registered when the peer is built (per route) or on first use, so **install
+//! the recorder before building the peer**; without one every update is a no-op. The hot path
+//! takes no lock and allocates nothing: per-route handles are made at build time, a
+//! connection keeps the handles of the service methods it calls (up to [`MADE_CACHE`]), and
+//! the byte and level figures are added once per turn of the connection's loop.
+//!
+//! `peer` is the name given to [`PeerBuilder::metrics_name`] (default `erpc`). `route` is, on
+//! the serving side, the *registered* route (`<unknown>` for the unknown-call and unknown-push
+//! handlers, so that a client cannot create label values at will); on the calling side, the
+//! service method called (the application chooses those). `code` is the status code (`0`:
+//! OK).
+//!
+//! Handles are registered when the peer is built (per route) or on first use, so **install
+//! the recorder before building the peer**; without one every update is a no-op. The hot path
+//! takes no lock and allocates nothing: per-route handles are made at build time, a
+//! connection keeps the handles of up to 256 service methods it calls, and the byte and level
+//! figures are added once per turn of the connection's loop.
 
 mod builder;
 mod call;
@@ -41,13 +86,17 @@ mod driver;
 mod handler;
 mod lifecycle;
 mod log;
+mod metrics;
 mod peer;
+pub mod plugins;
 pub mod runtime;
 mod session;
 mod setup;
 mod state;
 #[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};
@@ -63,6 +112,7 @@ pub use session::{CallFuture, Session};
 
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
+pub use erpc_proto::router::Mapper;
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
@@ -84,5 +134,7 @@ pub mod adapter {
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::{PeerBuilder, Runtime, Service};
+    pub use crate::{PeerBuilder, Runtime, Service, Session, Status};
+    pub use erpc_proto::codec::DecodeBody;
+    pub use erpc_proto::router::Mapper;
 }

@@ -35,7 +35,7 @@ pub(crate) async fn connect_attempt<R: Runtime>(
             .rt
             .connect(endpoint, shared.socket)
             .await
-            .map_err(|e| io_status(Code::DIAL_FAILED, format!("dial {endpoint}: {e}")))?;
+            .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
         secure_client(shared, conn).await
     };
     let conn = if shared.config.dial_timeout.is_zero() {
@@ -49,7 +49,8 @@ pub(crate) async fn connect_attempt<R: Runtime>(
             Either::Right(_) => {
                 return Err(io_status(
                     Code::DIAL_FAILED,
-                    format!("dial {endpoint}: dial timeout"),
+                    format_args!("dial {endpoint}"),
+                    std::io::Error::new(std::io::ErrorKind::TimedOut, "dial timeout"),
                 ))
             }
         }
@@ -75,7 +76,7 @@ async fn secure_client<R: Runtime, S: Stream>(
             let stream = connector
                 .connect(name.clone(), conn.stream)
                 .await
-                .map_err(|e| io_status(Code::DIAL_FAILED, format!("TLS handshake: {e}")))?;
+                .map_err(|e| io_status(Code::DIAL_FAILED, "TLS handshake", e))?;
             Ok(Connected {
                 stream: Box::new(stream),
                 local_addr: conn.local_addr,
@@ -206,7 +207,10 @@ async fn dialed_task<R: Runtime>(
     loop {
         let id = handle.id();
         if !in_hub {
-            lock(&shared.sessions).insert(id.clone(), handle.clone());
+            let mut table = lock(&shared.sessions);
+            table.insert(id.clone(), handle.clone());
+            shared.core.metrics.sessions(table.len());
+            drop(table);
             in_hub = true;
         }
         let ended = drive(&shared, &protocol, conn, &handle, true, ready.take()).await;
@@ -396,12 +400,15 @@ pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
 ) -> Result<(Connected<BoxedStream>, Session), Status> {
     let conn = secure_server(shared, conn)
         .await
-        .map_err(|e| io_status(Code::WRONG_CONN, format!("TLS handshake failed: {e}")))?;
+        .map_err(|e| io_status(Code::WRONG_CONN, "TLS handshake failed", e))?;
     let id = conn.remote_addr.clone();
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;
     let handle = new_handle(shared, id.clone(), &conn, false);
-    lock(&shared.sessions).insert(id, handle.clone());
+    let mut table = lock(&shared.sessions);
+    table.insert(id, handle.clone());
+    shared.core.metrics.sessions(table.len());
+    drop(table);
     if shared.closing.load(Ordering::Acquire) {
         handle.close();
     }
@@ -463,5 +470,6 @@ pub(crate) fn leave_table<R: Runtime>(shared: &Shared<R>, handle: &Session) {
         .is_some_and(|s| Arc::ptr_eq(&s.inner, &handle.inner))
     {
         table.remove(&id);
+        shared.core.metrics.sessions(table.len());
     }
 }

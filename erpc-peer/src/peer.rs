@@ -94,12 +94,10 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
-        let (listener, addr) = self
-            .shared
-            .rt
-            .bind(&endpoint)
-            .await
-            .map_err(|e| io_status(Code::WRONG_CONN, format!("listen on {endpoint}: {e}")))?;
+        let (listener, addr) =
+            self.shared.rt.bind(&endpoint).await.map_err(|e| {
+                io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e)
+            })?;
         self.serve_listener_with(listener, addr, protocol)
     }
 

@@ -26,6 +26,10 @@ pub struct BuilderCore<H> {
     config: PeerConfig,
     router: Router,
     handlers: Vec<Option<H>>,
+    /// The route of each handler, by route id.
+    route_names: Vec<Option<String>>,
+    /// The `peer` label of the peer's metrics.
+    metrics_name: String,
     routes: Vec<RouteInfo>,
     plugins: Vec<Arc<dyn Plugin>>,
     /// The body codecs (handlers registered afterwards decode with them).
@@ -69,6 +73,8 @@ pub struct PeerParts<H> {
     pub log: LogConfig,
     /// The handlers, indexed by route id.
     pub handlers: Vec<Option<H>>,
+    /// The peer's metric handles (registered now: see the `metrics` module).
+    pub(crate) metrics: crate::metrics::PeerMetrics,
 }
 
 impl<H: Clone> BuilderCore<H> {
@@ -78,6 +84,8 @@ impl<H: Clone> BuilderCore<H> {
             config,
             router: Router::new(Mapper::Http),
             handlers: Vec::new(),
+            route_names: Vec::new(),
+            metrics_name: "erpc".to_owned(),
             routes: Vec::new(),
             plugins: Vec::new(),
             codecs: CodecRegistry::default(),
@@ -96,12 +104,14 @@ impl<H: Clone> BuilderCore<H> {
         &self.config
     }
 
-    fn set_handler(&mut self, id: RouteId, h: H) {
+    fn set_handler(&mut self, id: RouteId, name: &str, h: H) {
         let i = id.0 as usize;
         if self.handlers.len() <= i {
             self.handlers.resize(i + 1, None);
+            self.route_names.resize(i + 1, None);
         }
         self.handlers[i] = Some(h);
+        self.route_names[i] = Some(name.to_owned());
     }
 
     /// Registers `h` at exactly `service_method` (a failure is reported by `build`).
@@ -120,7 +130,7 @@ impl<H: Clone> BuilderCore<H> {
     ) {
         match self.router.add_route(kind, service_method, plugins) {
             Ok(id) => {
-                self.set_handler(id, h);
+                self.set_handler(id, service_method, h);
                 self.routes
                     .push(RouteInfo::new(service_method, kind == RouteKind::Push));
             }
@@ -134,13 +144,13 @@ impl<H: Clone> BuilderCore<H> {
     /// Sets the fallback for calls to unregistered service methods.
     pub fn unknown_call(&mut self, h: H) {
         let id = self.router.set_unknown_call();
-        self.set_handler(id, h);
+        self.set_handler(id, crate::metrics::UNKNOWN_ROUTE, h);
     }
 
     /// Sets the fallback for pushes to unregistered service methods.
     pub fn unknown_push(&mut self, h: H) {
         let id = self.router.set_unknown_push();
-        self.set_handler(id, h);
+        self.set_handler(id, crate::metrics::UNKNOWN_ROUTE, h);
     }
 
     /// The route the peer's mapper gives `name` under `prefix`.
@@ -152,6 +162,11 @@ impl<H: Clone> BuilderCore<H> {
             m.map(&m.root(), prefix)
         };
         m.map(&p, name)
+    }
+
+    /// Sets the `peer` label of the peer's metrics (feature `metrics`).
+    pub fn metrics_name(&mut self, name: &str) {
+        name.clone_into(&mut self.metrics_name);
     }
 
     /// Uses the RPC-style mapper.
@@ -182,8 +197,10 @@ impl<H: Clone> BuilderCore<H> {
     ) -> Option<futures_rustls::pki_types::ServerName<'static>> {
         futures_rustls::pki_types::ServerName::try_from(name.to_owned())
             .map_err(|e| {
-                self.errors
-                    .push(BuildError::Plugin(format!("invalid TLS server name: {e}")))
+                self.errors.push(BuildError::TlsServerName {
+                    name: name.to_owned(),
+                    reason: e.to_string(),
+                })
             })
             .ok()
     }
@@ -198,7 +215,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         for p in &self.plugins {
             p.pre_new_peer(&mut self.config)
-                .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+                .map_err(|st| BuildError::plugin(&**p, st))?;
         }
         let c = &self.config;
         match c.network.as_str() {
@@ -210,12 +227,10 @@ impl<H: Clone> BuilderCore<H> {
             .by_name(&c.default_body_codec)
             .map(|codec| codec.id())
             .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
-        let plugins = Plugins::from_vec(self.plugins.clone())
-            .map_err(|e| BuildError::Plugin(e.to_string()))?;
+        let plugins = Plugins::from_vec(self.plugins.clone())?;
         for p in plugins.iter() {
             for r in &self.routes {
-                p.post_reg(r)
-                    .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+                p.post_reg(r).map_err(|st| BuildError::plugin(&**p, st))?;
             }
         }
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
@@ -257,6 +272,7 @@ impl<H: Clone> BuilderCore<H> {
             session_cfg,
             plugins,
             socket,
+            metrics: crate::metrics::PeerMetrics::new(&self.metrics_name, &self.route_names),
             handlers: self.handlers,
         })
     }
@@ -266,7 +282,7 @@ impl<H: Clone> BuilderCore<H> {
 pub fn post_new_peer(plugins: &Plugins) -> Result<(), BuildError> {
     for p in plugins.iter() {
         p.post_new_peer()
-            .map_err(|st| BuildError::Plugin(format!("{}: {st}", p.name())))?;
+            .map_err(|st| BuildError::plugin(&**p, st))?;
     }
     Ok(())
 }

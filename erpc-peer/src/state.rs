@@ -35,8 +35,9 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) close_event: event_listener::Event,
 }
 
-pub(crate) fn io_status(code: Code, e: impl std::fmt::Display) -> Status {
-    Status::with_cause(code, e.to_string())
+/// A status for a local I/O failure: `context: error` as its cause, the error as its source.
+pub(crate) fn io_status(code: Code, context: impl std::fmt::Display, e: std::io::Error) -> Status {
+    Status::with_cause(code, format!("{context}: {e}")).with_source(e)
 }
 
 /// Keeps the live-connection count of a peer while a connection task runs.
@@ -45,6 +46,7 @@ pub(crate) struct LiveGuard<R: Runtime>(Arc<Shared<R>>);
 impl<R: Runtime> LiveGuard<R> {
     pub(crate) fn new(shared: &Arc<Shared<R>>) -> Self {
         shared.live.fetch_add(1, Ordering::AcqRel);
+        shared.core.metrics.connection(true);
         LiveGuard(Arc::clone(shared))
     }
 }
@@ -52,6 +54,7 @@ impl<R: Runtime> LiveGuard<R> {
 impl<R: Runtime> Drop for LiveGuard<R> {
     fn drop(&mut self) {
         self.0.live.fetch_sub(1, Ordering::AcqRel);
+        self.0.core.metrics.connection(false);
         self.0.live_event.notify(usize::MAX);
     }
 }

@@ -168,10 +168,11 @@ pub fn client_config_with_roots(roots: RootCertStore) -> Result<Arc<ClientConfig
     Ok(Arc::new(cfg))
 }
 
-/// A client configuration that accepts any server certificate (Go's `InsecureSkipVerify`).
+/// **Dangerous**: a client configuration that accepts any server certificate (Go's
+/// `InsecureSkipVerify`; named like rustls' `dangerous()` API so that it stands out in review).
 /// The connection is encrypted but the server is not authenticated: for tests and
 /// self-signed development servers only.
-pub fn client_config_insecure() -> Result<Arc<ClientConfig>, TlsError> {
+pub fn dangerous_client_config_skip_verify() -> Result<Arc<ClientConfig>, TlsError> {
     let provider = crypto_provider()?;
     let cfg = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?

@@ -70,6 +70,7 @@ mod error;
 mod message;
 pub mod meta;
 pub mod plugin;
+pub mod plugins;
 pub mod proto;
 mod query;
 pub mod router;

@@ -63,6 +63,66 @@ pub struct MessageCtx<'a> {
     pub session: &'a SessionInfo,
     /// The time the session was given with the input or command.
     pub now: Instant,
+    /// Values kept for this exchange (Go's `ctx.Swap()`); see [`Swap`].
+    pub swap: &'a mut Swap,
+}
+
+/// Values plugins keep for one message exchange (Go's `ctx.Swap()`).
+///
+/// For an incoming CALL the swap lives as long as the call: what its read hooks
+/// (`post_read_call_header`, `pre_read_call_body`, `post_read_call_body`) store is there again
+/// in `pre_write_reply` and `post_write_reply` of its reply (the secure plugin remembers this
+/// way whether the caller accepts an encrypted reply). Every other message gets a fresh, empty
+/// swap for its hooks. Keys are `'static` strings; use a prefix of your plugin's name.
+#[derive(Default)]
+pub struct Swap(Vec<(&'static str, Box<dyn Any + Send + Sync>)>);
+
+impl Swap {
+    /// An empty swap (allocates nothing).
+    pub const fn new() -> Self {
+        Swap(Vec::new())
+    }
+
+    /// Stores `value` under `key`, replacing what was there.
+    pub fn insert<T: Any + Send + Sync>(&mut self, key: &'static str, value: T) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = Box::new(value),
+            None => self.0.push((key, Box::new(value))),
+        }
+    }
+
+    /// The value under `key`, if there is one of type `T`.
+    pub fn get<T: Any>(&self, key: &str) -> Option<&T> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, v)| v.downcast_ref())
+    }
+
+    /// Whether something is stored under `key`.
+    pub fn contains(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, _)| *k == key)
+    }
+
+    /// Removes what is stored under `key`; returns whether there was something.
+    pub fn remove(&mut self, key: &str) -> bool {
+        let before = self.0.len();
+        self.0.retain(|(k, _)| *k != key);
+        self.0.len() != before
+    }
+
+    /// Whether nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Swap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 /// A description of a registered route, for `post_reg`.

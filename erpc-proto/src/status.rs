@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::{BufMut, Bytes};
 
@@ -81,11 +82,36 @@ impl fmt::Display for Code {
 /// let st = Status::new(1001, "custom error", Some("custom cause"));
 /// assert_eq!(Status::from_query(st.to_query_string().into()).unwrap(), st);
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, Default)]
+///
+/// A status made from a local error (a failed dial, a broken connection) may also carry that
+/// error as its [`source`](std::error::Error::source); it never goes on the wire, and two
+/// statuses that differ only in it are equal.
+#[derive(Clone, Default)]
 pub struct Status {
     code: Code,
     msg: Cow<'static, str>,
     cause: Option<Cow<'static, str>>,
+    /// Behind one thin pointer, so that a status (and every `Result` that carries one) stays
+    /// as small as it was without it.
+    source: Option<Arc<Source>>,
+}
+
+/// The local error behind a [`Status`].
+#[derive(Debug)]
+struct Source(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl PartialEq for Status {
+    fn eq(&self, other: &Status) -> bool {
+        self.code == other.code && self.msg == other.msg && self.cause == other.cause
+    }
+}
+
+impl Eq for Status {}
+
+impl std::hash::Hash for Status {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (self.code, &self.msg, &self.cause).hash(h);
+    }
 }
 
 impl Default for Code {
@@ -107,6 +133,7 @@ impl Status {
         code: Code::OK,
         msg: Cow::Borrowed(""),
         cause: None,
+        source: None,
     };
 
     /// A status with the given code, message and cause.
@@ -119,6 +146,7 @@ impl Status {
             code: code.into(),
             msg: msg.into(),
             cause: cause.map(Into::into),
+            source: None,
         }
     }
 
@@ -133,6 +161,7 @@ impl Status {
             } else {
                 Some(Cow::Borrowed(""))
             },
+            source: None,
         }
     }
 
@@ -142,7 +171,25 @@ impl Status {
             code,
             msg: Cow::Borrowed(code.text()),
             cause: Some(cause.into()),
+            source: None,
         }
+    }
+
+    /// This status with `source` as the local error behind it (see
+    /// [`std::error::Error::source`]); the wire form does not change.
+    ///
+    /// ```
+    /// use erpc_proto::{Code, Status};
+    /// use std::error::Error;
+    /// let io = std::io::Error::new(std::io::ErrorKind::TimedOut, "dial timeout");
+    /// let st = Status::with_cause(Code::DIAL_FAILED, "dial 10.0.0.1:9090: dial timeout").with_source(io);
+    /// assert!(st.is_dial() && st.is_timeout());
+    /// let io = st.source().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    /// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    /// ```
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Status {
+        self.source = Some(Arc::new(Source(Box::new(source))));
+        self
     }
 
     /// The code.
@@ -158,6 +205,27 @@ impl Status {
     /// Whether this is a connection error (code 102 or 105), as Go's `IsConnError`.
     pub fn is_conn_error(&self) -> bool {
         self.code == Code::CONN_CLOSED || self.code == Code::DIAL_FAILED
+    }
+
+    /// Whether time ran out: code 408 (a call's deadline or a handler's budget, Go's
+    /// `CodeHandleTimeout`), or a local error that timed out (a dial timeout).
+    pub fn is_timeout(&self) -> bool {
+        self.code == Code::HANDLE_TIMEOUT
+            || self
+                .source
+                .as_deref()
+                .and_then(|e| e.0.downcast_ref::<std::io::Error>())
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::TimedOut)
+    }
+
+    /// Whether the session is gone: code 102 (Go's `CodeConnClosed`).
+    pub fn is_closed(&self) -> bool {
+        self.code == Code::CONN_CLOSED
+    }
+
+    /// Whether a dial failed: code 105 (Go's `CodeDialFailed`).
+    pub fn is_dial(&self) -> bool {
+        self.code == Code::DIAL_FAILED
     }
 
     /// The message as transmitted (may be empty).
@@ -257,6 +325,7 @@ impl Status {
                 None => Cow::Borrowed(""),
             },
             cause: cause.map(to_string).transpose()?,
+            source: None,
         })
     }
 
@@ -352,6 +421,9 @@ impl fmt::Debug for Status {
         if let Some(c) = &self.cause {
             d.field("cause", c);
         }
+        if let Some(e) = &self.source {
+            d.field("source", &e.0);
+        }
         d.finish()
     }
 }
@@ -366,10 +438,38 @@ impl fmt::Display for Status {
     }
 }
 
-impl std::error::Error for Status {}
+impl std::error::Error for Status {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| &*e.0 as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn predicates_and_source() {
+        use std::error::Error;
+        assert!(Status::from_code(Code::HANDLE_TIMEOUT).is_timeout());
+        assert!(Status::from_code(Code::CONN_CLOSED).is_closed());
+        assert!(Status::from_code(Code::DIAL_FAILED).is_dial());
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let st = Status::with_cause(Code::DIAL_FAILED, "dial x: refused").with_source(refused);
+        assert!(st.is_dial() && st.is_conn_error() && !st.is_timeout() && !st.is_closed());
+        let io = st.source().and_then(|e| e.downcast_ref::<std::io::Error>());
+        assert_eq!(
+            io.map(|e| e.kind()),
+            Some(std::io::ErrorKind::ConnectionRefused)
+        );
+        // The source is local: not on the wire, not in equality, kept by clones.
+        let plain = Status::with_cause(Code::DIAL_FAILED, "dial x: refused");
+        assert_eq!(st, plain);
+        assert_eq!(st.to_query_string(), plain.to_query_string());
+        assert!(st.clone().source().is_some() && plain.source().is_none());
+        assert!(!Status::OK.is_timeout() && Status::OK.source().is_none());
+    }
+
     use super::*;
 
     fn q(s: &Status) -> String {

@@ -49,7 +49,24 @@
 mod net;
 mod rt;
 
-pub use erpc_peer::*;
+// What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
+/// Paths the `#[service]` macro expands to; not a public API.
+#[doc(hidden)]
+pub use erpc_peer::__private;
+#[cfg(feature = "macros")]
+pub use erpc_peer::service;
+#[cfg(feature = "tower")]
+pub use erpc_peer::tower;
+pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
+pub use erpc_peer::{
+    format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
+    CallFuture, CallReply, Connected, Endpoint, HandlerTasks, IntoReply, IpFamily, PeerConfig,
+    PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
+    SocketOptions, SubRoute, Timer,
+};
+pub use erpc_peer::{plugins, runtime};
+#[cfg(feature = "tls")]
+pub use erpc_peer::{rustls, tls};
 pub use net::{AsyncIoListener, AsyncIoStream, AsyncIoTimer};
 pub use rt::AsyncIo;
 

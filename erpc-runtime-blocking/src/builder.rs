@@ -16,6 +16,39 @@ use crate::peer::Peer;
 use crate::pool::PoolConfig;
 use crate::rt::Threads;
 
+/// A type whose methods are handlers, registered all at once with [`PeerBuilder::service`].
+/// Implemented by `#[service(blocking)]` (feature `macros`), which names each route with the
+/// peer's mapper from the type name and the method name in Go's spelling, and also makes a
+/// typed `<Type>Client` over a [`Session`](crate::Session).
+///
+/// ```
+/// use erpc_runtime_blocking::{builder, service, CallCtx, PeerConfig, Status};
+///
+/// struct Math;
+///
+/// #[service(blocking)]
+/// impl Math {
+///     /// Adds the numbers.
+///     fn add(&self, _ctx: CallCtx, args: Vec<i64>) -> Result<i64, Status> {
+///         Ok(args.iter().sum())
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = builder(PeerConfig { local_ip: "127.0.0.1".into(), ..PeerConfig::default() })
+///     .service(Math)
+///     .build()?;
+/// let addr = server.listen()?;
+/// let client = builder(PeerConfig::default()).build()?;
+/// let math = MathClient::new(client.dial(&addr)?);
+/// assert_eq!(math.add(&vec![1, 2, 3])?, 6); // CALL /math/add
+/// # client.close(); server.close(); Ok(()) }
+/// ```
+pub trait Service: Send + Sync + 'static {
+    /// Registers the handlers on `builder`.
+    fn register(self: Arc<Self>, builder: PeerBuilder) -> PeerBuilder;
+}
+
 /// Routes, plugins and settings of a [`Peer`]. The same methods as the async adapters'
 /// builders, with handlers that are ordinary functions run on a worker pool.
 pub struct PeerBuilder {
@@ -72,6 +105,11 @@ impl PeerBuilder {
             .inner
             .call(service_method, call_handler!(self.rt, handler));
         self
+    }
+
+    /// Registers every handler of `service` (see [`Service`]).
+    pub fn service<S: Service>(self, service: S) -> Self {
+        Arc::new(service).register(self)
     }
 
     /// Registers a push handler at exactly `service_method`, run on the worker pool.
@@ -151,6 +189,13 @@ impl PeerBuilder {
     /// rawproto).
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
         self.inner = self.inner.protocol(protocol);
+        self
+    }
+
+    /// Names this peer in its metrics (the `peer` label; default `erpc`), with the `metrics`
+    /// feature; see [`erpc_peer::PeerBuilder::metrics_name`].
+    pub fn metrics_name(mut self, name: &str) -> Self {
+        self.inner = self.inner.metrics_name(name);
         self
     }
 

@@ -45,12 +45,14 @@
 //! * Every connection has a **reader thread** that blocks in `read` (64 KiB at a time) and
 //!   hands what it read to the connection's thread through a queue of a few chunks; when the
 //!   queue is full the reader waits, the socket's receive buffer fills and TCP pushes back on
-//!   the sender. **Writes** go straight to the socket from the connection's thread and block
-//!   until the kernel took the bytes, at most [`PeerConfig::write_timeout`] per write (a
-//!   peer that stops reading for that long fails its connection). Because a
-//!   connection blocked writing does not read meanwhile, two peers that both send far more
-//!   than their socket buffers at the same moment slow down to that timeout rather than
-//!   buffer without bound.
+//!   the sender. **Writes** go straight to the socket from the connection's thread without
+//!   blocking (`MSG_DONTWAIT`): when the socket's buffer is full the write is pending, a
+//!   helper thread of that connection (started at the first such write) waits in `poll`
+//!   for room and wakes the connection, and the connection goes on reading meanwhile, so two
+//!   peers that both send far more than their socket buffers at the same moment keep
+//!   moving. A peer that stops reading fails its connection after
+//!   [`PeerConfig::write_timeout`] without progress, as on every runtime. (On non-unix
+//!   platforms writes block, at most `write_timeout` each.)
 //! * **Connects** run on a helper thread, so that a redial stuck in `connect` still hears a
 //!   close (and `Peer::close` returns); **accepts** run on a thread per listener, stopped
 //!   (and the port freed) when the listener is dropped.
@@ -86,8 +88,10 @@ mod pool;
 mod rt;
 mod session;
 mod socket;
+#[cfg(unix)]
+mod writable;
 
-pub use builder::{PeerBuilder, SubRoute};
+pub use builder::{PeerBuilder, Service, SubRoute};
 pub use handler::{CallCtx, PushCtx};
 pub use net::{ThreadListener, ThreadStream};
 pub use peer::Peer;
@@ -95,6 +99,9 @@ pub use pool::{PoolConfig, PoolStats};
 pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
 
+#[cfg(feature = "macros")]
+pub use erpc_macros::service;
+pub use erpc_peer::plugins;
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply,
     IpFamily, PeerConfig, PeerStats, Response, SessionHandle, SessionStats, SocketOptions,
@@ -103,6 +110,16 @@ pub use erpc_peer::{
 pub use erpc_peer::{rustls, tls};
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
+pub use erpc_proto::router::Mapper;
+
+/// Paths `#[service(blocking)]` expands to; not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::{PeerBuilder, Service, Session};
+    pub use erpc_proto::codec::DecodeBody;
+    pub use erpc_proto::router::Mapper;
+    pub use erpc_proto::Status;
+}
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 
 /// Starts building a peer.

@@ -1,9 +1,12 @@
 //! Std sockets as the futures-io streams erpc-peer drives: [`ThreadStream`] (a reader thread
-//! per connection feeding a bounded queue; writes straight to the socket) and
+//! per connection feeding a bounded queue; writes straight to the socket, without blocking
+//! where the platform allows) and
 //! [`ThreadListener`] (an accept thread), plus connecting on a helper thread.
 
 use std::collections::HashMap;
-use std::io::{self, Read, Write};
+#[cfg(not(unix))]
+use std::io::Write;
+use std::io::{self, Read};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +22,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::pipe::{self, pipe};
 use crate::rt::lock;
 use crate::socket::{self, Listener, Socket};
+#[cfg(unix)]
+use crate::writable::Writable;
 
 /// Size of one read of the reader thread.
 const READ_CHUNK: usize = 64 * 1024;
@@ -78,13 +83,19 @@ impl Conns {
     }
 }
 
-/// A connection's stream: reads come from its reader thread, writes go to the socket
-/// (blocking the connection's thread until the kernel takes them, at most the peer's
-/// `write_timeout` per write).
+/// A connection's stream: reads come from its reader thread, writes go to the socket.
+///
+/// On unix a write never blocks the connection's thread: when the socket takes nothing it
+/// is pending until a [`Writable`] thread sees room, and the connection goes on reading
+/// meanwhile (erpc-peer's `write_timeout` closes a connection whose bytes stop moving).
+/// Elsewhere a write blocks until the kernel takes it, at most the peer's `write_timeout`.
 #[derive(Debug)]
 pub struct ThreadStream {
     socket: Arc<Socket>,
     rx: Option<pipe::Receiver<Chunk>>,
+    /// Started at the first write that would block.
+    #[cfg(unix)]
+    writable: Option<Writable>,
     /// The rest of the chunk being read.
     chunk: Bytes,
     eof: bool,
@@ -106,6 +117,8 @@ impl ThreadStream {
         Ok(ThreadStream {
             socket,
             rx: Some(rx),
+            #[cfg(unix)]
+            writable: None,
             chunk: Bytes::new(),
             eof: false,
             conns,
@@ -179,7 +192,56 @@ impl AsyncRead for ThreadStream {
     }
 }
 
+#[cfg(unix)]
+impl ThreadStream {
+    /// One write that does not block: pending (with the task woken once the socket takes
+    /// bytes again) when the socket takes nothing.
+    fn poll_try_write(
+        &mut self,
+        cx: &mut Context<'_>,
+        mut write: impl FnMut(&Socket) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            match write(&self.socket) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                r => return Poll::Ready(r),
+            }
+        }
+        if self.writable.is_none() {
+            match Writable::start(Arc::clone(&self.socket)) {
+                Ok(w) => self.writable = Some(w),
+                Err(e) => return Poll::Ready(Err(e)),
+            }
+        }
+        if let Some(w) = &self.writable {
+            w.wake_when_writable(cx);
+        }
+        Poll::Pending
+    }
+}
+
 impl AsyncWrite for ThreadStream {
+    #[cfg(unix)]
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut().poll_try_write(cx, |s| s.try_write(buf))
+    }
+
+    #[cfg(unix)]
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_try_write(cx, |s| s.try_write_vectored(bufs))
+    }
+
+    #[cfg(not(unix))]
     fn poll_write(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
@@ -188,6 +250,7 @@ impl AsyncWrite for ThreadStream {
         Poll::Ready(timed_out((&mut &*self.socket).write(buf)))
     }
 
+    #[cfg(not(unix))]
     fn poll_write_vectored(
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
@@ -208,8 +271,9 @@ impl AsyncWrite for ThreadStream {
     }
 }
 
-/// A write that ran into the socket's write timeout reports `WouldBlock` (EAGAIN); to the
+/// A (blocking) write that ran into the socket's write timeout reports `WouldBlock` (EAGAIN); to the
 /// driver of a blocking socket that is a timeout.
+#[cfg(not(unix))]
 fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
     match r {
         Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(

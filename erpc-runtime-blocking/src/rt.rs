@@ -133,9 +133,10 @@ struct Inner {
 }
 
 impl Threads {
-    /// A runtime for a peer with `config`: handlers run on a pool sized by `pool`; a
-    /// connection fails when one write blocks longer than `config.write_timeout`; connect
-    /// threads give up after `config.dial_timeout` (zero: never, for both).
+    /// A runtime for a peer with `config`: handlers run on a pool sized by `pool`; connect
+    /// threads give up after `config.dial_timeout` (zero: never); on platforms without
+    /// non-blocking writes, a connection fails when one write blocks longer than
+    /// `config.write_timeout` (elsewhere erpc-peer's own write timeout applies).
     pub fn new(pool: PoolConfig, config: &PeerConfig) -> Self {
         Threads {
             inner: Arc::new(Inner {
@@ -155,7 +156,7 @@ impl Threads {
     }
 
     /// Cuts every connection still open (after a graceful close ran out of time, to free the
-    /// threads blocked writing to peers that stopped reading).
+    /// threads of connections whose peers stopped reading).
     pub(crate) fn cut_connections(&self) {
         self.inner.conns.cut_all();
     }

@@ -27,6 +27,42 @@ impl Socket {
         }
     }
 
+    /// Writes what the socket's send buffer takes without blocking: `WouldBlock` when it
+    /// takes nothing.
+    #[cfg(unix)]
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.sock_ref().send_with_flags(buf, nonblocking_send())
+    }
+
+    /// [`try_write`](Socket::try_write) from several buffers.
+    #[cfg(unix)]
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.sock_ref()
+            .send_vectored_with_flags(bufs, nonblocking_send())
+    }
+
+    /// Waits until the socket can take bytes, has hung up or failed (`true`), or `timeout`
+    /// passed (`false`).
+    #[cfg(unix)]
+    pub(crate) fn wait_writable(&self, timeout: Duration) -> io::Result<bool> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let fd = self.sock_ref();
+        let mut fds = [PollFd::new(&*fd, PollFlags::OUT)];
+        let t = Timespec {
+            tv_sec: timeout.as_secs() as _,
+            tv_nsec: timeout.subsec_nanos() as _,
+        };
+        Ok(poll(&mut fds, Some(&t))? > 0)
+    }
+
+    #[cfg(unix)]
+    fn sock_ref(&self) -> socket2::SockRef<'_> {
+        match self {
+            Socket::Tcp(s) => socket2::SockRef::from(s),
+            Socket::Unix(s) => socket2::SockRef::from(s),
+        }
+    }
+
     /// Bounds how long one write may block (`None`: without limit).
     pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
@@ -35,6 +71,18 @@ impl Socket {
             Socket::Unix(s) => s.set_write_timeout(t),
         }
     }
+}
+
+/// `send` flags of a write that must not block (and must not raise SIGPIPE where the flag
+/// exists: std's own socket writes do the same).
+#[cfg(unix)]
+fn nonblocking_send() -> std::ffi::c_int {
+    use rustix::net::SendFlags;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    let flags = SendFlags::DONTWAIT;
+    flags.bits() as std::ffi::c_int
 }
 
 // Shared by reference: the reader thread reads while the connection's thread writes.

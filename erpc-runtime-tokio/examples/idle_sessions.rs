@@ -35,30 +35,29 @@ fn rss_kib() -> u64 {
     status_kib("VmRSS:")
 }
 
-/// Raises the soft descriptor limit to the hard one; returns the new soft limit.
+/// Raises the soft descriptor limit to the hard one; returns the new soft limit (`u64::MAX`:
+/// unlimited).
 #[cfg(unix)]
-#[allow(clippy::unnecessary_cast)] // `rlim_t` is not `u64` everywhere
 fn raise_nofile() -> u64 {
-    // SAFETY: getrlimit/setrlimit only read and write the `rlimit` struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur < lim.rlim_max {
-            let want = libc::rlimit {
-                rlim_cur: lim.rlim_max,
-                rlim_max: lim.rlim_max,
-            };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-                return want.rlim_cur as u64;
-            }
-        }
-        lim.rlim_cur as u64
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let lim = getrlimit(Resource::Nofile);
+    let (cur, max) = (
+        lim.current.unwrap_or(u64::MAX),
+        lim.maximum.unwrap_or(u64::MAX),
+    );
+    if cur < max
+        && setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: lim.maximum,
+                maximum: lim.maximum,
+            },
+        )
+        .is_ok()
+    {
+        return max;
     }
+    cur
 }
 
 /// No descriptor limit to raise elsewhere.

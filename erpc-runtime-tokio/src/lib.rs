@@ -29,7 +29,24 @@
 pub mod kcp;
 mod net;
 
-pub use erpc_peer::*;
+// What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
+/// Paths the `#[service]` macro expands to; not a public API.
+#[doc(hidden)]
+pub use erpc_peer::__private;
+#[cfg(feature = "macros")]
+pub use erpc_peer::service;
+#[cfg(feature = "tower")]
+pub use erpc_peer::tower;
+pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
+pub use erpc_peer::{
+    format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
+    CallFuture, CallReply, Connected, Endpoint, HandlerTasks, IntoReply, IpFamily, PeerConfig,
+    PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
+    SocketOptions, SubRoute, Timer,
+};
+pub use erpc_peer::{plugins, runtime};
+#[cfg(feature = "tls")]
+pub use erpc_peer::{rustls, tls};
 pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
 
 /// A peer on tokio.
@@ -65,3 +82,8 @@ pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {
     peer.close().await;
     Ok(())
 }
+
+/// The README's code, compiled as a doctest so that it cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -80,3 +80,24 @@ fn benchmark_over_kcp() {
     assert_eq!(r["errors"], 0);
     assert_eq!(r["total"], 400);
 }
+
+#[test]
+fn large_opaque_bodies_on_every_runtime() {
+    for runtime in ["tokio", "smol", "blocking"] {
+        let r = bench(runtime, &["--payload", "bytes", "--size", "1M"]);
+        assert_eq!(r["bytes"], 1 << 20, "{runtime}");
+        // Each echo is compared with what was sent.
+        assert_eq!(r["errors"], 0, "{runtime}");
+    }
+}
+
+#[test]
+fn size_without_opaque_bodies_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_erpc"))
+        .args(["bench", "-n", "10", "--size", "1000"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("needs --payload bytes"), "{err}");
+}

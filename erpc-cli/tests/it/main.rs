@@ -7,5 +7,7 @@ mod common;
 mod decode;
 mod go_interop;
 mod go_kcp;
+mod go_plugins;
+mod metrics;
 mod transports;
 mod watch;

@@ -66,6 +66,7 @@ pub(crate) struct PeerCore {
     pub(crate) limits: Limits,
     pub(crate) slots: HandlerSlots,
     pub(crate) counters: PeerCounters,
+    pub(crate) metrics: crate::metrics::PeerMetrics,
 }
 
 /// The per-connection limits (from `PeerConfig`).
@@ -140,6 +141,8 @@ enum Pending {
 struct Waiting {
     key: u64,
     tx: oneshot::Sender<Result<Message, Status>>,
+    /// The service method called, for the calls-made metrics.
+    route: crate::metrics::RouteLabel,
 }
 
 /// The connection core. See the [module docs](self).
@@ -167,6 +170,8 @@ pub(crate) struct ConnCore {
     woken: usize,
     placement: Placement,
     delta: Delta,
+    /// Metric handles of the service methods this connection calls.
+    made: crate::metrics::MadeCache,
     published: Levels,
 }
 
@@ -213,6 +218,7 @@ impl ConnCore {
             woken: 0,
             placement: Placement::new(limits_handler_tasks, inline_allowed),
             delta: Delta::default(),
+            made: Default::default(),
             published: Levels::default(),
         };
         if opened {
@@ -291,6 +297,7 @@ impl ConnCore {
     }
 
     /// The next time [`handle_timeout`](ConnCore::handle_timeout) must run.
+    #[must_use = "the deadline must be armed as a timer"]
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
         if self.reason.is_some() {
             return None;
@@ -339,12 +346,15 @@ impl ConnCore {
                         CallOptions::timeout(left)
                     }
                 };
+                let route = crate::metrics::route_label(&msg.service_method);
                 match self.core.call(now, msg, opts) {
                     Ok(id) => {
-                        self.calls.insert(id, Waiting { key, tx });
+                        self.calls.insert(id, Waiting { key, tx, route });
                         self.keys.insert(key, id);
                     }
                     Err(st) => {
+                        self.made
+                            .call_made(&self.peer.metrics, &route, None, Err(&st));
                         let _ = tx.send(Err(st));
                     }
                 }
@@ -354,7 +364,11 @@ impl ConnCore {
                     let _ = tx.send(Err(queue::expired()));
                     return;
                 }
-                let _ = tx.send(self.core.push(now, msg));
+                let route = crate::metrics::route_label(&msg.service_method);
+                let r = self.core.push(now, msg);
+                self.made
+                    .push_made(&self.peer.metrics, &route, r.as_ref().map(|_| ()));
+                let _ = tx.send(r);
             }
         }
         self.pull_output(now);
@@ -440,16 +454,18 @@ impl ConnCore {
             Finished::Reply(info, reply, step) => {
                 self.placement.observe(info.route, step);
                 self.delta.calls_served += 1;
-                self.peer.log.call_handled(
-                    &info.service_method,
-                    now.saturating_duration_since(info.started),
-                    &reply,
-                );
+                let cost = now.saturating_duration_since(info.started);
+                self.peer
+                    .log
+                    .call_handled(&info.service_method, cost, &reply);
+                let result = reply.result.as_ref().map(|_| ());
+                self.peer.metrics.call_served(info.route, cost, result);
                 let _ = self.core.reply(now, info.token, reply);
             }
             Finished::Push(route, step) => {
                 self.placement.observe(route, step);
                 self.delta.pushes_served += 1;
+                self.peer.metrics.push_served(route);
             }
             Finished::AuthVerdict(reply) => {
                 let _ = self.core.accept_auth(now, reply);
@@ -503,6 +519,7 @@ impl ConnCore {
 
     /// The next incoming work to spawn, if any may start now. Completes the callers of the
     /// calls that finished on the way (at most [`WAKE_BUDGET`] per turn).
+    #[must_use = "work taken from the core must be done"]
     pub(crate) fn poll_work(&mut self, now: Instant) -> Option<Work> {
         loop {
             if !self.waiting.is_empty() && self.may_start() {
@@ -643,6 +660,12 @@ impl ConnCore {
                 self.peer.log.call_done(&d);
                 if let Some(w) = self.calls.remove(&d.id) {
                     self.keys.remove(&w.key);
+                    self.made.call_made(
+                        &self.peer.metrics,
+                        &w.route,
+                        Some(d.elapsed),
+                        d.result.as_ref().map(|_| ()),
+                    );
                     let _ = w.tx.send(d.result);
                     self.woken += 1;
                 }
@@ -680,6 +703,14 @@ impl ConnCore {
             handlers_running: self.running,
             calls_pending: self.calls.len(),
         };
+        let diff = |now: usize, was: usize| now as i64 - was as i64;
+        self.peer.metrics.publish(&crate::metrics::MetricsDelta {
+            bytes_in: self.delta.bytes_in,
+            bytes_out: self.delta.bytes_out,
+            queued_bytes: diff(levels.queued_bytes, self.published.queued_bytes),
+            handlers_running: diff(levels.handlers_running, self.published.handlers_running),
+            calls_pending: diff(levels.calls_pending, self.published.calls_pending),
+        });
         self.handle.inner.counters.publish(
             &self.peer.counters,
             &mut self.published,

@@ -76,6 +76,7 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         limits: Limits::from_config(&parts.config),
         slots: HandlerSlots::new(parts.config.peer_handlers_limit()),
         counters: PeerCounters::default(),
+        metrics: parts.metrics,
     });
     let protocol: Arc<dyn Protocol> = Arc::clone(&parts.session_cfg.protocol);
     let core = session_core_at(

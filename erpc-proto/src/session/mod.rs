@@ -42,7 +42,7 @@ use rustc_hash::FxHashMap;
 pub use config::{Auth, HeartbeatPing, SessionConfig};
 pub use event::{CallDone, CallId, CloseReason, Event, IncomingCall, IncomingPush, ReplyToken};
 
-use crate::plugin::{MessageCtx, Plugins, SessionInfo};
+use crate::plugin::{MessageCtx, Plugins, SessionInfo, Swap};
 use crate::router::RouteKind;
 use crate::xfer::XferPipe;
 use crate::{Code, CodecId, Message, MessageType, Meta, ServiceMethod, Status};
@@ -176,6 +176,8 @@ struct InFlight {
     reply_codec: CodecId,
     plugins: Plugins,
     service_method: ServiceMethod,
+    /// What the call's read hooks kept for its reply's write hooks.
+    swap: Swap,
 }
 
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
@@ -552,6 +554,7 @@ impl Session {
 
     /// Everything queued for the peer, as one chunk for one write; `None` when nothing is
     /// queued.
+    #[must_use = "bytes taken from the session must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() {
             None
@@ -576,6 +579,7 @@ impl Session {
     }
 
     /// The next event, if any.
+    #[must_use = "an event taken from the session must be handled"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
@@ -584,6 +588,7 @@ impl Session {
     /// live deadline (a pending call's, a handler budget, the close linger, the session age,
     /// the next heartbeat ping or pong check); `None` when nothing is scheduled. Deadlines of
     /// calls that completed are gone from it; after `handle_timeout(t)` it is later than `t`.
+    #[must_use = "the deadline must be armed as a timer"]
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.state == State::Closed {
             return None;
@@ -782,7 +787,21 @@ impl Session {
         }
     }
 
-    fn run_hooks<F>(&self, now: Instant, msg: &mut Message, mut f: F) -> Result<(), Status>
+    fn run_hooks<F>(&self, now: Instant, msg: &mut Message, f: F) -> Result<(), Status>
+    where
+        F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
+    {
+        self.run_hooks_with(now, msg, &mut Swap::new(), f)
+    }
+
+    /// [`run_hooks`](Self::run_hooks) with the exchange's own swap.
+    fn run_hooks_with<F>(
+        &self,
+        now: Instant,
+        msg: &mut Message,
+        swap: &mut Swap,
+        mut f: F,
+    ) -> Result<(), Status>
     where
         F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
     {
@@ -793,6 +812,7 @@ impl Session {
             message: msg,
             session: &self.info,
             now,
+            swap,
         };
         self.cfg.plugins.run(|p| f(p, &mut cx))
     }
@@ -802,12 +822,13 @@ impl Session {
         now: Instant,
         route: &Plugins,
         msg: &mut Message,
+        swap: &mut Swap,
         mut f: F,
     ) -> Result<(), Status>
     where
         F: FnMut(&dyn crate::plugin::Plugin, &mut MessageCtx<'_>) -> Result<(), Status>,
     {
-        self.run_hooks(now, msg, &mut f)?;
+        self.run_hooks_with(now, msg, swap, &mut f)?;
         if route.is_empty() {
             return Ok(());
         }
@@ -815,6 +836,7 @@ impl Session {
             message: msg,
             session: &self.info,
             now,
+            swap,
         };
         route.run(|p| f(p, &mut cx))
     }
@@ -826,10 +848,12 @@ impl Session {
         if self.cfg.plugins.is_empty() {
             return;
         }
+        let mut swap = Swap::new();
         let mut cx = MessageCtx {
             message: msg,
             session: &self.info,
             now,
+            swap: &mut swap,
         };
         self.cfg.plugins.run_logged(hook, |p| f(p, &mut cx));
     }
@@ -982,8 +1006,11 @@ impl Session {
             reply_codec: msg.body_codec,
             plugins: Plugins::new(),
             service_method: msg.service_method.clone(),
+            swap: Swap::new(),
         };
-        if let Err(st) = self.run_hooks(now, &mut msg, |p, cx| p.post_read_call_header(cx)) {
+        if let Err(st) = self.run_hooks_with(now, &mut msg, &mut f.swap, |p, cx| {
+            p.post_read_call_header(cx)
+        }) {
             return self.send_reply(now, f, Reply::error(st));
         }
         if msg.service_method.is_empty() {
@@ -1013,14 +1040,14 @@ impl Session {
         if !route.plugins().is_empty() {
             f.plugins = route.plugins().clone();
         }
-        if let Err(st) =
-            self.run_route_hooks(now, &f.plugins, &mut msg, |p, cx| p.pre_read_call_body(cx))
-        {
+        if let Err(st) = self.run_route_hooks(now, &f.plugins, &mut msg, &mut f.swap, |p, cx| {
+            p.pre_read_call_body(cx)
+        }) {
             return self.send_reply(now, f, Reply::error(st));
         }
-        if let Err(st) =
-            self.run_route_hooks(now, &f.plugins, &mut msg, |p, cx| p.post_read_call_body(cx))
-        {
+        if let Err(st) = self.run_route_hooks(now, &f.plugins, &mut msg, &mut f.swap, |p, cx| {
+            p.post_read_call_body(cx)
+        }) {
             return self.send_reply(now, f, Reply::error(st));
         }
         f.reply_codec = self.negotiate_codec(&msg);
@@ -1093,7 +1120,7 @@ impl Session {
         }
     }
 
-    fn send_reply(&mut self, now: Instant, f: InFlight, reply: Reply) {
+    fn send_reply(&mut self, now: Instant, mut f: InFlight, reply: Reply) {
         let mut msg = Message::new(MessageType::REPLY, f.seq, f.service_method.clone());
         msg.xfer_pipe = f.xfer;
         for id in reply.extra_xfer {
@@ -1115,6 +1142,7 @@ impl Session {
                 message: &mut msg,
                 session: &self.info,
                 now,
+                swap: &mut f.swap,
             };
             self.cfg
                 .plugins
@@ -1143,6 +1171,7 @@ impl Session {
                 message: &mut msg,
                 session: &self.info,
                 now,
+                swap: &mut f.swap,
             };
             self.cfg
                 .plugins
@@ -1155,7 +1184,10 @@ impl Session {
     fn on_push(&mut self, now: Instant, mut msg: Message) {
         self.last_activity = now;
         self.touch_pong(now);
-        if let Err(st) = self.run_hooks(now, &mut msg, |p, cx| p.post_read_push_header(cx)) {
+        let mut swap = Swap::new();
+        if let Err(st) = self.run_hooks_with(now, &mut msg, &mut swap, |p, cx| {
+            p.post_read_push_header(cx)
+        }) {
             tracing::warn!(status = %st, service_method = %msg.service_method, "push dropped by plugin");
             return;
         }
@@ -1176,9 +1208,13 @@ impl Session {
         let (route_id, unknown) = (route.id(), route.is_unknown());
         let plugins = route.plugins().clone();
         let r = self
-            .run_route_hooks(now, &plugins, &mut msg, |p, cx| p.pre_read_push_body(cx))
+            .run_route_hooks(now, &plugins, &mut msg, &mut swap, |p, cx| {
+                p.pre_read_push_body(cx)
+            })
             .and_then(|()| {
-                self.run_route_hooks(now, &plugins, &mut msg, |p, cx| p.post_read_push_body(cx))
+                self.run_route_hooks(now, &plugins, &mut msg, &mut swap, |p, cx| {
+                    p.post_read_push_body(cx)
+                })
             });
         if let Err(st) = r {
             tracing::warn!(status = %st, service_method = %msg.service_method, "push dropped by plugin");

@@ -1,4 +1,4 @@
-//! Replays the fuzz corpus of `raw_decode` (and any crash artifacts) through the checks the
+//! Replays the fuzz corpus of `raw_decode` (and any local crash artifacts) through the checks the
 //! fuzz target runs, so that a regression shows up in `cargo test` without a fuzzer.
 //!
 //! The checks themselves live in `fuzz/src/raw_decode.rs` and are compiled in here unchanged.
@@ -43,10 +43,7 @@ fn raw_decode_corpus() {
         n >= 40,
         "only {n} corpus files: is fuzz/corpus/raw_decode there?"
     );
-}
-
-#[test]
-fn raw_decode_artifacts() {
-    // Crash and timeout inputs a fuzzer run left behind (not committed; present locally).
+    // Crash and timeout inputs a local fuzzer run left behind (never committed: what a
+    // fuzzer finds is fixed and its input added to the corpus), replayed when present.
     replay(&fuzz_dir().join("artifacts/raw_decode"));
 }

@@ -15,5 +15,6 @@ mod session_calls;
 mod session_half_close;
 mod session_plugins;
 mod session_prop;
+mod session_ready_plugins;
 mod session_router;
 mod session_timers;

@@ -5,7 +5,7 @@
 use crate::common;
 use common::{echo_ok, local, within};
 use erpc_runtime_async_std::tls::{
-    client_config_insecure, client_config_trusting, self_signed_server,
+    client_config_trusting, dangerous_client_config_skip_verify, self_signed_server,
 };
 use erpc_runtime_async_std::{builder_on, AsyncIo, CallCtx, Code, PeerConfig, Status};
 
@@ -37,7 +37,7 @@ async fn calls_over_tls(rt: AsyncIo) {
     assert_eq!(back, big);
 
     let insecure = builder_on(rt, PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     let sess2 = within("insecure TLS dial", insecure.dial(&addr))
@@ -75,7 +75,7 @@ async fn untrusted_certificate_fails_to_dial(rt: AsyncIo) {
 
     // The server is still fine for good clients.
     let good = builder_on(rt, PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     echo_ok(&within("dial", good.dial(&addr)).await.unwrap(), 3).await;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use common::{local, wait, within};
-use erpc_runtime_blocking::{builder, CallCtx, Status};
+use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, Raw, Status};
 
 const THREADS: i64 = 200;
 /// The first this-many calls wait for each other inside the handler: they can only finish if
@@ -96,6 +96,49 @@ fn handler_calls_back_to_its_caller() {
     for (n, rx) in rxs.iter().enumerate() {
         assert_eq!(wait("nested call", rx).unwrap(), (n as i64 + 100) * 2);
     }
+    within("close", move || {
+        client.close();
+        server.close();
+    });
+}
+
+#[test]
+fn both_sides_write_more_than_their_socket_buffers_at_once() {
+    // Twenty 1 MiB echoes in flight over one session: each side's connection thread has far
+    // more to write than the socket takes while the other side is also writing. A connection
+    // that blocked in `write` would stop reading, and the two would wait for each other until
+    // the write timeout (here 3 s, well under the callers' deadline) failed the session.
+    const CALLERS: usize = 20;
+    const SIZE: usize = 1 << 20;
+    let cfg = |c: PeerConfig| PeerConfig {
+        write_timeout: Duration::from_secs(3),
+        ..c
+    };
+    let server = builder(cfg(local()))
+        .call("/echo", |_ctx: CallCtx, body: Raw| Ok::<_, Status>(body))
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(cfg(common::client())).build().unwrap();
+    let sess = client.dial(&addr).unwrap();
+    let start = Arc::new(Barrier::new(CALLERS));
+    let results: Vec<_> = (0..CALLERS)
+        .map(|n| {
+            let (sess, start) = (sess.clone(), start.clone());
+            common::background(move || {
+                let body: Vec<u8> = (0..SIZE).map(|i| (i * 7 + n) as u8).collect();
+                start.wait();
+                let r = sess.call::<_, Raw>("/echo", &Raw(body.clone().into()));
+                (r, body)
+            })
+        })
+        .collect();
+    for (n, rx) in results.iter().enumerate() {
+        let (r, body) = wait("a 1 MiB echo", rx);
+        let echoed = r.unwrap_or_else(|st| panic!("echo {n} failed: {st}"));
+        assert!(echoed.0 == body, "echo {n} came back changed");
+    }
+    assert_eq!(client.count_sessions(), 1, "no session was lost on the way");
     within("close", move || {
         client.close();
         server.close();

@@ -4,10 +4,12 @@
 mod auth;
 mod common;
 mod concurrency;
+mod overload;
 mod pool;
 mod protocols;
 mod readme;
 mod redial;
+mod service;
 mod shutdown;
 mod signal;
 mod tls;

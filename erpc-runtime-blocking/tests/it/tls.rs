@@ -6,7 +6,7 @@
 use crate::common;
 use common::{echo_ok, local, within};
 use erpc_runtime_blocking::tls::{
-    client_config_insecure, client_config_trusting, self_signed_server,
+    client_config_trusting, dangerous_client_config_skip_verify, self_signed_server,
 };
 use erpc_runtime_blocking::{builder, CallCtx, Code, Peer, PeerConfig, Status};
 
@@ -57,7 +57,7 @@ fn trusted_and_insecure_clients_call_over_tls() {
     }
 
     let insecure = builder(common::client())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     let sess2 = insecure.dial(&addr).unwrap();
@@ -82,7 +82,7 @@ fn client_that_does_not_trust_the_certificate_fails_to_dial() {
 
     // The server is still fine for good clients.
     let good = builder(common::client())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     echo_ok(&good.dial(&addr).unwrap(), 3);
@@ -118,7 +118,7 @@ fn tls_client_against_a_plain_server_fails_to_dial() {
         dial_timeout: std::time::Duration::from_millis(500),
         ..common::client()
     })
-    .tls_client(client_config_insecure().unwrap(), "localhost")
+    .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
     .build()
     .unwrap();
     let c = client.clone();

@@ -12,6 +12,7 @@ mod hostile;
 #[cfg(feature = "kcp")]
 mod kcp;
 mod limits;
+mod metrics;
 mod networks;
 mod protocols;
 mod readme;
@@ -23,4 +24,5 @@ mod shutdown;
 mod sub_route;
 mod symmetry;
 mod tls;
+mod tower;
 mod unix;

@@ -14,8 +14,17 @@ fn echo(cfg: PeerConfig) -> Peer {
         .unwrap()
 }
 
+/// Whether this machine has an IPv6 loopback. Outside CI a machine without one skips the
+/// IPv6 test; under `CI=true` (whose machines have one) its absence fails the test instead of
+/// passing it unseen.
 fn ipv6_loopback_available() -> bool {
-    std::net::TcpListener::bind("[::1]:0").is_ok()
+    let available = std::net::TcpListener::bind("[::1]:0").is_ok();
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        available || !in_ci,
+        "CI=true but no IPv6 loopback (::1): the tcp6 test cannot run"
+    );
+    available
 }
 
 #[tokio::test]

@@ -203,7 +203,7 @@ async fn close_stops_a_dial_stuck_in_its_handshake() {
         ..PeerConfig::default()
     })
     .tls_client(
-        erpc_runtime_tokio::tls::client_config_insecure().unwrap(),
+        erpc_runtime_tokio::tls::dangerous_client_config_skip_verify().unwrap(),
         "localhost",
     )
     .build()

@@ -5,7 +5,9 @@ use crate::common;
 use std::time::Duration;
 
 use common::{echo_ok, local, within};
-use erpc_runtime_tokio::tls::{client_config_insecure, client_config_trusting, self_signed_server};
+use erpc_runtime_tokio::tls::{
+    client_config_trusting, dangerous_client_config_skip_verify, self_signed_server,
+};
 use erpc_runtime_tokio::{builder, CallCtx, Code, Peer, PeerConfig, Status};
 
 fn tls_server() -> Peer {
@@ -46,7 +48,7 @@ async fn trusted_and_insecure_clients_call_over_tls() {
     assert_eq!(back, big);
 
     let insecure = builder(PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     let sess2 = within("insecure TLS dial", insecure.dial(&addr))
@@ -91,7 +93,7 @@ async fn client_that_does_not_trust_the_certificate_fails_to_dial() {
 
     // The server is still fine for good clients.
     let good = builder(PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     echo_ok(&within("dial", good.dial(&addr)).await.unwrap(), 3).await;
@@ -121,7 +123,7 @@ async fn plain_client_against_a_tls_server_fails_cleanly() {
 
     // The server keeps serving TLS clients.
     let good = builder(PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     echo_ok(&within("dial", good.dial(&addr)).await.unwrap(), 4).await;
@@ -146,7 +148,7 @@ async fn tls_client_against_a_plain_server_fails_to_dial() {
         dial_timeout: Duration::from_millis(300),
         ..PeerConfig::default()
     })
-    .tls_client(client_config_insecure().unwrap(), "localhost")
+    .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
     .build()
     .unwrap();
     let err = within("TLS dial to a plain server", client.dial(&addr))
@@ -165,7 +167,7 @@ async fn tls_client_against_a_plain_server_fails_to_dial() {
     .unwrap();
     let strict_addr = strict.listen().await.unwrap();
     let patient = builder(PeerConfig::default())
-        .tls_client(client_config_insecure().unwrap(), "localhost")
+        .tls_client(dangerous_client_config_skip_verify().unwrap(), "localhost")
         .build()
         .unwrap();
     let err = within(
@@ -182,4 +184,22 @@ async fn tls_client_against_a_plain_server_fails_to_dial() {
     for p in [&server, &client, &strict, &patient, &plain] {
         within("close", p.close()).await;
     }
+}
+
+#[test]
+fn an_invalid_tls_server_name_is_its_own_build_error() {
+    let err = builder(PeerConfig::default())
+        .tls_client(
+            dangerous_client_config_skip_verify().unwrap(),
+            "not a name!",
+        )
+        .build()
+        .unwrap_err();
+    match &err {
+        erpc_runtime_tokio::BuildError::TlsServerName { name, .. } => {
+            assert_eq!(name, "not a name!")
+        }
+        other => panic!("expected TlsServerName, got {other:?}"),
+    }
+    assert!(err.to_string().contains("invalid TLS server name"), "{err}");
 }

@@ -774,7 +774,7 @@ pub(crate) fn timed_out_during_redial_never_runs(p: &Pair<'_>) {
 /// `close` on the client peer while its dial is stuck in a TLS handshake that never
 /// completes: the dial fails and `close` returns, without waiting for any timeout.
 pub(crate) fn close_during_a_stuck_dial(p: &Pair<'_>) {
-    use erpc_peer::tls::client_config_insecure;
+    use erpc_peer::tls::dangerous_client_config_skip_verify;
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = silent.local_addr().unwrap().to_string();
     let client = p.start_client(ClientOpts {
@@ -782,7 +782,10 @@ pub(crate) fn close_during_a_stuck_dial(p: &Pair<'_>) {
             dial_timeout: Duration::ZERO,
             ..client_config()
         },
-        tls: Some((client_config_insecure().unwrap(), "localhost".into())),
+        tls: Some((
+            dangerous_client_config_skip_verify().unwrap(),
+            "localhost".into(),
+        )),
     });
     std::thread::scope(|s| {
         let dial = s.spawn(|| client.dial(&addr).map(|_| ()));

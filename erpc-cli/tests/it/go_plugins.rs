@@ -1,0 +1,424 @@
+//! Go eRPC's plugins, live against the real Go eRPC v6 peer (`erpc-go-peer`, see
+//! shared/tools/go-peer/README.md): Go's conformance client with `--secure`, `--ignorecase`
+//! and `--overload…` against `erpc serve` with the same flags, and `erpc call --secure`
+//! against Go's `server --secure`. The statuses must be Go's, byte for byte.
+//!
+//! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
+
+use crate::common;
+use common::go::{assert_all_passed, go_client, go_peer, go_server};
+use common::{run, Server};
+
+const KEY: &str = "0123456789abcdef";
+const VERSION: &str = "4032af8d61035123906e58e067140cc5";
+
+/// Starts `erpc serve SERVE_ARGS` and runs `erpc-go-peer client CLIENT_ARGS` against it;
+/// every check must pass.
+fn go_client_against_serve(serve_args: &[&str], client_args: &[&str]) -> String {
+    let Some(go) = go_peer() else {
+        return String::new();
+    };
+    let mut args = serve_args.to_vec();
+    if !args.contains(&"--push-interval") {
+        args.extend_from_slice(&["--push-interval", "0"]);
+    }
+    let s = Server::start(&args);
+    let r = go_client(&go, &s.addr, client_args);
+    assert_all_passed(
+        &r,
+        &format!("erpc serve {args:?} (server log:\n{})", s.log()),
+    );
+    r.stdout
+}
+
+/// The number of `ok` lines of a client report.
+fn passed(report: &str) -> usize {
+    report.lines().filter(|l| l.starts_with("ok ")).count()
+}
+
+// ---- secure ----
+
+#[test]
+fn go_client_secure_against_serve() {
+    // secure_call, secure_accept, secure_no_accept, secure_plain, secure_wrong_key,
+    // secure_bad_body (each asserts Go's exact statuses).
+    let out = go_client_against_serve(
+        &["--secure", KEY],
+        &["--secure", KEY, "--only", "secure", "--broadcast-wait", "0"],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 6, "{out}");
+        // The cause Go's server gives too (Go's JSON scanner text).
+        assert!(
+            out.contains(
+                "msg \"unmarshal raw body error\", cause invalid character 'o' in literal null (expecting 'u')"
+            ),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn go_client_secure_code_and_pb_against_serve() {
+    let out = go_client_against_serve(
+        &[
+            "--proto",
+            "pb",
+            "--secure",
+            "0123456789abcdef0123456789abcdef",
+            "--secure-code",
+            "4242",
+        ],
+        &[
+            "--proto",
+            "pb",
+            "--secure",
+            "0123456789abcdef0123456789abcdef",
+            "--secure-code",
+            "4242",
+            "--only",
+            "secure,math_add,echo_string",
+            "--broadcast-wait",
+            "0",
+        ],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 8, "{out}");
+    }
+}
+
+#[test]
+fn go_client_all_checks_with_secure_and_ignorecase() {
+    // The base checks still pass with both plugins on: unmarked traffic is untouched.
+    let out = go_client_against_serve(
+        &["--secure", KEY, "--ignorecase", "--push-interval", "200ms"],
+        &["--secure", KEY, "--ignorecase"],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 16 + 6 + 2, "{out}");
+    }
+}
+
+#[test]
+fn erpc_call_secure_against_go_server() {
+    let Some(go) = go_peer() else { return };
+    let s = go_server(&go, &["--secure", KEY]);
+    let a = s.addr.as_str();
+    // Encrypted both ways; the reply is decrypted.
+    let r = run(&["call", a, "/math/add", "[10,2]", "--secure", KEY]);
+    assert_eq!(r.ok(), "12\n");
+    let text = r#""héllo wörld ✓ — 你好，世界 🚀""#;
+    let r = run(&["call", a, "/echo/string", text, "--secure", KEY, "-v"]);
+    assert_eq!(r.ok(), format!("{text}\n"));
+    assert!(
+        r.stderr.contains("<- REPLY") && r.stderr.contains("meta=\"X-Secure=true\""),
+        "{r:#?}"
+    );
+    // Refusing an encrypted reply: Go replies plain.
+    let r = run(&[
+        "call",
+        a,
+        "/math/add",
+        "[1,1]",
+        "--secure",
+        KEY,
+        "--meta",
+        "X-Accept-Secure=false",
+        "-v",
+    ]);
+    assert_eq!(r.ok(), "2\n");
+    assert!(
+        r.stderr.contains("<- REPLY") && r.stderr.contains("meta=\"\""),
+        "{r:#?}"
+    );
+    // Plain call asking for an encrypted reply.
+    let r = run(&[
+        "call",
+        a,
+        "/math/add",
+        "[20,4]",
+        "--secure",
+        KEY,
+        "--meta",
+        "X-Secure=false",
+        "--meta",
+        "X-Accept-Secure=true",
+    ]);
+    assert_eq!(r.ok(), "24\n");
+    // Another key: Go's status.
+    let other = "fedcba9876543210";
+    let r = run(&["call", a, "/math/add", "[10,2]", "--secure", other]);
+    assert_eq!(
+        r.error_line(),
+        "error: 100001 decrypt ciphertext error: inconsistent encryption version, \
+         get:\"9753af868b846f47baa58ebd731e43d1\", want:\"4032af8d61035123906e58e067140cc5\""
+    );
+    // Without the plugin, Go's encrypted reply to a hand-made Encrypt body is the vector.
+    let body = format!(
+        r#"{{"cipherversion":"{VERSION}","ciphertext":"b7a42adbb800e48dc7c72604dafc3594"}}"#
+    );
+    let r = run(&["call", a, "/math/add", &body, "--meta", "X-Secure=true"]);
+    let v: serde_json::Value = serde_json::from_str(r.ok()).unwrap();
+    assert_eq!(v["cipherversion"], VERSION);
+    assert_eq!(v["ciphertext"], "8b5fe807a26006af9d7a252a074c06d6");
+    // A bad key length is refused before dialing.
+    let r = run(&["call", a, "/math/add", "[1]", "--secure", "short"]);
+    assert!(r.error_line().contains("invalid AES key size 5"), "{r:#?}");
+}
+
+/// The same hand-made bad bodies, to Go's server and to `erpc serve`: the same status lines.
+#[test]
+fn bad_secure_bodies_answer_as_go() {
+    let Some(go) = go_peer() else { return };
+    let g = go_server(&go, &["--secure", KEY]);
+    let s = Server::start(&["--secure", KEY, "--push-interval", "0"]);
+    let cases = [
+        format!(r#"{{"cipherversion":"{VERSION}","ciphertext":"zz"}}"#),
+        format!(r#"{{"cipherversion":"{VERSION}","ciphertext":"abc"}}"#),
+        format!(r#"{{"cipherversion":"{VERSION}","ciphertext":"ab"}}"#),
+        format!(r#"{{"cipherversion":"{VERSION}","ciphertext":""}}"#),
+        format!(
+            r#"{{"cipherversion":"{VERSION}","ciphertext":"{}"}}"#,
+            "0".repeat(32)
+        ),
+        r#"{"cipherversion":"x\"y","ciphertext":"ab"}"#.to_owned(),
+        "[1,2]".to_owned(),
+        "12".to_owned(),
+        r#"{"ciphertext":5}"#.to_owned(),
+    ];
+    for body in &cases {
+        let go_line = run(&[
+            "call",
+            &g.addr,
+            "/math/add",
+            body,
+            "--meta",
+            "X-Secure=true",
+        ]);
+        let rs_line = run(&[
+            "call",
+            &s.addr,
+            "/math/add",
+            body,
+            "--meta",
+            "X-Secure=true",
+        ]);
+        assert_eq!(rs_line.error_line(), go_line.error_line(), "body {body}");
+    }
+    // The plain codec cannot carry an Encrypt, either way.
+    for meta in ["X-Secure=true", "X-Accept-Secure=true"] {
+        let args = |addr: &str| {
+            run(&[
+                "call",
+                addr,
+                "/echo/bytes",
+                "hello",
+                "--codec",
+                "plain",
+                "--meta",
+                meta,
+            ])
+        };
+        assert_eq!(
+            args(&s.addr).error_line(),
+            args(&g.addr).error_line(),
+            "{meta}"
+        );
+    }
+    // No cipherversion: the handler gets an empty body (0), encrypted back, on both.
+    for addr in [&g.addr, &s.addr] {
+        let r = run(&["call", addr, "/math/add", "null", "--meta", "X-Secure=true"]);
+        let v: serde_json::Value = serde_json::from_str(r.ok()).unwrap();
+        assert_eq!(
+            v["ciphertext"], "ea5f12602c0604d3021f787fffc92f49",
+            "0, encrypted"
+        );
+    }
+}
+
+// ---- ignorecase ----
+
+#[test]
+fn go_client_ignorecase_against_serve() {
+    let out = go_client_against_serve(
+        &["--ignorecase"],
+        &[
+            "--ignorecase",
+            "--only",
+            "ignorecase",
+            "--broadcast-wait",
+            "0",
+        ],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 2, "{out}");
+    }
+}
+
+#[test]
+fn erpc_call_mixed_case_on_both_servers() {
+    let Some(go) = go_peer() else { return };
+    let g = go_server(&go, &["--ignorecase"]);
+    let s = Server::start(&["--ignorecase", "--push-interval", "0"]);
+    for addr in [&g.addr, &s.addr] {
+        let r = run(&["call", addr, "/Math/ADD", "[1,2,3]"]);
+        assert_eq!(r.ok(), "6\n");
+        let r = run(&["call", addr, "/ECHO/String", r#""KeepCase""#]);
+        assert_eq!(r.ok(), "\"KeepCase\"\n");
+    }
+    // Without the plugin a mixed-case route is unknown, on both.
+    let g = go_server(&go, &[]);
+    let s = Server::start(&["--push-interval", "0"]);
+    let go_line = run(&["call", &g.addr, "/Math/Add", "[1]"]);
+    let rs_line = run(&["call", &s.addr, "/Math/Add", "[1]"]);
+    assert_eq!(rs_line.error_line(), go_line.error_line());
+}
+
+// ---- overloader ----
+
+const OVERLOAD: &str = "maxconn=3,qps=20,interval=1s";
+
+#[test]
+fn go_client_overload_against_serve() {
+    // math_add, overload_conn (maxconn sessions work, the next is closed with nothing sent,
+    // also when retried 300 ms later, and a new one works once the extras closed),
+    // overload_qps and overload_handler (Go's exact statuses, the right pass counts).
+    let out = go_client_against_serve(
+        &["--overload", OVERLOAD, "--overload-handler", "/math/add=5"],
+        &["--overload", OVERLOAD, "--overload-handler", "/math/add=5"],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 4, "{out}");
+        assert!(
+            out.contains("connection 4 again 300 ms later, nothing closed in between: dial ok, the first call failed"),
+            "a refused connection must not free a slot (Go's leak): {out}"
+        );
+    }
+}
+
+#[test]
+fn go_client_overload_with_ignorecase_and_route_in_spec() {
+    // The route limit given inside --overload, and counted after ignorecase.
+    let spec = "qps=40,interval=500ms,/math/add=6";
+    let out = go_client_against_serve(
+        &["--overload", spec, "--ignorecase"],
+        &[
+            "--overload",
+            spec,
+            "--ignorecase",
+            "--only",
+            "math_add,overload,ignorecase",
+        ],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 5, "{out}");
+    }
+}
+
+/// Calls `/math/add` `n` times, one connection each, and returns the first error line.
+fn first_refusal(addr: &str, n: usize) -> String {
+    for _ in 0..n {
+        let r = run(&["call", addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            return r.error_line().to_owned();
+        }
+    }
+    panic!("{n} calls to {addr}, none refused");
+}
+
+#[test]
+fn qps_refusals_read_as_gos() {
+    let Some(go) = go_peer() else { return };
+    for args in [
+        ["--overload", "qps=2,interval=1s"],
+        ["--overload-handler", "/math/add=2"],
+    ] {
+        let g = go_server(&go, &args);
+        let mut serve = args.to_vec();
+        serve.extend_from_slice(&["--push-interval", "0"]);
+        let s = Server::start(&serve);
+        assert_eq!(
+            first_refusal(&s.addr, 8),
+            first_refusal(&g.addr, 8),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn refused_connections_stay_refused_and_free_nothing() {
+    use std::net::TcpStream;
+    let s = Server::start(&["--overload", "maxconn=1", "--push-interval", "0"]);
+    let held = TcpStream::connect(&s.addr).unwrap();
+    // Once the server has counted the held connection, every call is refused.
+    let refused = |r: &common::Run| {
+        let line = r.error_line();
+        line.contains("102") || line.contains("closed")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            assert!(refused(&r), "{r:#?}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused");
+    }
+    for _ in 0..5 {
+        assert!(refused(&run(&["call", &s.addr, "/math/add", "[1,2]"])));
+    }
+    // The server stays responsive: once the held connection goes, a call works (and keeps
+    // working: the refusals above freed no slot and took none).
+    drop(held);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !run(&["call", &s.addr, "/math/add", "[1,2]"])
+        .status
+        .success()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slot never came back"
+        );
+    }
+    for _ in 0..3 {
+        assert_eq!(run(&["call", &s.addr, "/math/add", "[1,2]"]).ok(), "3\n");
+    }
+    // And the one slot is taken again by a new held connection. (If it comes while the
+    // last caller still holds the slot, it is refused itself: then hold another.)
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let other = TcpStream::connect(&s.addr).unwrap();
+        let r = run(&["call", &s.addr, "/math/add", "[1,2]"]);
+        if !r.status.success() {
+            assert!(refused(&r), "{r:#?}");
+            drop(other);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never refused again");
+    }
+}
+
+#[test]
+fn go_client_secure_and_ignorecase_over_every_protocol() {
+    // httproto carries no PUSH: ignorecase_push is skipped there.
+    for (proto, checks) in [("json", 8), ("thrift", 8), ("http", 7)] {
+        let out = go_client_against_serve(
+            &["--proto", proto, "--secure", KEY, "--ignorecase"],
+            &[
+                "--proto",
+                proto,
+                "--secure",
+                KEY,
+                "--ignorecase",
+                "--only",
+                "secure,ignorecase",
+                "--broadcast-wait",
+                "0",
+            ],
+        );
+        if out.is_empty() {
+            return;
+        }
+        assert_eq!(passed(&out), checks, "{proto}: {out}");
+    }
+}

@@ -1,0 +1,348 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade (feature `metrics`): what a
+//! peer served and made, per route, and its connection figures, recorded by whatever recorder
+//! the application installed (`metrics-exporter-prometheus`, statsd, …).
+//!
+//! The metrics, their labels and the rules for them are in the crate docs ("Metrics").
+//!
+//! Without the feature every method here is an empty inline function.
+
+use std::time::Duration;
+
+use erpc_proto::{ServiceMethod, Status};
+
+/// Service methods whose handles one connection keeps for the calls and pushes it makes;
+/// further ones are registered on each use.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) const MADE_CACHE: usize = 256;
+
+/// The route label of the unknown-call and unknown-push handlers.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) const UNKNOWN_ROUTE: &str = "<unknown>";
+
+/// What a connection changed since it last published (see [`PeerMetrics::publish`]).
+#[derive(Clone, Copy, Debug, Default)]
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) struct MetricsDelta {
+    pub(crate) bytes_in: u64,
+    pub(crate) bytes_out: u64,
+    pub(crate) queued_bytes: i64,
+    pub(crate) handlers_running: i64,
+    pub(crate) calls_pending: i64,
+}
+
+#[cfg(feature = "metrics")]
+mod imp {
+    use super::*;
+
+    fn code_of(result: Result<(), &Status>) -> i32 {
+        result.err().map_or(0, |st| st.code().0)
+    }
+
+    /// The service method of an outgoing call or push, kept for its metrics.
+    pub(crate) type RouteLabel = ServiceMethod;
+
+    /// The label of `service_method` (a reference-counted clone).
+    #[inline]
+    pub(crate) fn route_label(service_method: &ServiceMethod) -> RouteLabel {
+        service_method.clone()
+    }
+    use metrics::{Counter, Gauge, Histogram, Label};
+    use rustc_hash::FxHashMap;
+
+    /// The handles of one registered route.
+    struct RouteHandles {
+        name: String,
+        served_ok: Counter,
+        served_seconds: Histogram,
+        pushes_served: Counter,
+    }
+
+    /// A peer's metric handles.
+    pub(crate) struct PeerMetrics {
+        peer: String,
+        routes: Vec<Option<RouteHandles>>,
+        bytes_in: Counter,
+        bytes_out: Counter,
+        connections: Gauge,
+        sessions: Gauge,
+        queued_bytes: Gauge,
+        handlers_running: Gauge,
+        calls_pending: Gauge,
+    }
+
+    impl std::fmt::Debug for PeerMetrics {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("PeerMetrics")
+                .field("peer", &self.peer)
+                .finish_non_exhaustive()
+        }
+    }
+
+    impl PeerMetrics {
+        /// Handles for peer `name` whose routes are `routes` (indexed by route id).
+        pub(crate) fn new(name: &str, routes: &[Option<String>]) -> PeerMetrics {
+            let peer = name.to_owned();
+            let labels = |route: &str| {
+                vec![
+                    Label::new("peer", peer.clone()),
+                    Label::new("route", route.to_owned()),
+                ]
+            };
+            let routes = routes
+                .iter()
+                .map(|r| {
+                    r.as_deref().map(|route| {
+                        let mut ok = labels(route);
+                        ok.push(Label::new("code", "0"));
+                        RouteHandles {
+                            name: route.to_owned(),
+                            served_ok: metrics::counter!("erpc_calls_served_total", ok),
+                            served_seconds: metrics::histogram!(
+                                "erpc_call_served_seconds",
+                                labels(route)
+                            ),
+                            pushes_served: metrics::counter!(
+                                "erpc_pushes_served_total",
+                                labels(route)
+                            ),
+                        }
+                    })
+                })
+                .collect();
+            let p = || vec![Label::new("peer", peer.clone())];
+            PeerMetrics {
+                routes,
+                bytes_in: metrics::counter!("erpc_bytes_received_total", p()),
+                bytes_out: metrics::counter!("erpc_bytes_sent_total", p()),
+                connections: metrics::gauge!("erpc_connections", p()),
+                sessions: metrics::gauge!("erpc_sessions", p()),
+                queued_bytes: metrics::gauge!("erpc_queued_bytes", p()),
+                handlers_running: metrics::gauge!("erpc_handlers_running", p()),
+                calls_pending: metrics::gauge!("erpc_calls_pending", p()),
+                peer,
+            }
+        }
+
+        /// An incoming call on route `route` was answered after `cost`.
+        pub(crate) fn call_served(
+            &self,
+            route: usize,
+            cost: Duration,
+            result: Result<(), &Status>,
+        ) {
+            let Some(Some(r)) = self.routes.get(route) else {
+                return;
+            };
+            r.served_seconds.record(cost.as_secs_f64());
+            match code_of(result) {
+                0 => r.served_ok.increment(1),
+                code => metrics::counter!(
+                    "erpc_calls_served_total",
+                    "peer" => self.peer.clone(),
+                    "route" => r.name.clone(),
+                    "code" => code.to_string()
+                )
+                .increment(1),
+            }
+        }
+
+        /// An incoming push on route `route` was handled.
+        pub(crate) fn push_served(&self, route: usize) {
+            if let Some(Some(r)) = self.routes.get(route) {
+                r.pushes_served.increment(1);
+            }
+        }
+
+        /// A connection's byte counts and level changes of one turn.
+        pub(crate) fn publish(&self, d: &MetricsDelta) {
+            if d.bytes_in > 0 {
+                self.bytes_in.increment(d.bytes_in);
+            }
+            if d.bytes_out > 0 {
+                self.bytes_out.increment(d.bytes_out);
+            }
+            for (gauge, by) in [
+                (&self.queued_bytes, d.queued_bytes),
+                (&self.handlers_running, d.handlers_running),
+                (&self.calls_pending, d.calls_pending),
+            ] {
+                if by > 0 {
+                    gauge.increment(by as f64);
+                } else if by < 0 {
+                    gauge.decrement(-by as f64);
+                }
+            }
+        }
+
+        /// A connection task started (`true`) or ended.
+        pub(crate) fn connection(&self, opened: bool) {
+            if opened {
+                self.connections.increment(1.0);
+            } else {
+                self.connections.decrement(1.0);
+            }
+        }
+
+        /// The session table now holds `n` sessions.
+        pub(crate) fn sessions(&self, n: usize) {
+            self.sessions.set(n as f64);
+        }
+
+        fn made(&self, name: &'static str, route: &str, code: i32) -> Counter {
+            metrics::counter!(
+                name,
+                "peer" => self.peer.clone(),
+                "route" => route.to_owned(),
+                "code" => code.to_string()
+            )
+        }
+    }
+
+    /// The handles of one service method a connection calls and pushes to.
+    struct MadeHandles {
+        calls_ok: Counter,
+        seconds: Histogram,
+        pushes_ok: Counter,
+    }
+
+    /// A connection's handles for the service methods it calls (bounded: [`MADE_CACHE`]).
+    #[derive(Default)]
+    pub(crate) struct MadeCache {
+        map: FxHashMap<String, MadeHandles>,
+    }
+
+    impl MadeCache {
+        fn handles(&mut self, m: &PeerMetrics, route: &str) -> Option<&MadeHandles> {
+            if !self.map.contains_key(route) {
+                if self.map.len() >= MADE_CACHE {
+                    return None;
+                }
+                let labels = || {
+                    vec![
+                        Label::new("peer", m.peer.clone()),
+                        Label::new("route", route.to_owned()),
+                    ]
+                };
+                let ok = || {
+                    let mut l = labels();
+                    l.push(Label::new("code", "0"));
+                    l
+                };
+                self.map.insert(
+                    route.to_owned(),
+                    MadeHandles {
+                        calls_ok: metrics::counter!("erpc_calls_made_total", ok()),
+                        seconds: metrics::histogram!("erpc_call_made_seconds", labels()),
+                        pushes_ok: metrics::counter!("erpc_pushes_made_total", ok()),
+                    },
+                );
+            }
+            self.map.get(route)
+        }
+
+        /// An outgoing call to `route` completed after `elapsed` (`None`: it failed before it
+        /// was sent).
+        pub(crate) fn call_made(
+            &mut self,
+            m: &PeerMetrics,
+            route: &RouteLabel,
+            elapsed: Option<Duration>,
+            result: Result<(), &Status>,
+        ) {
+            let route = route.as_str();
+            let code = code_of(result);
+            let h = self.handles(m, route);
+            if let Some(e) = elapsed {
+                match h {
+                    Some(h) => h.seconds.record(e.as_secs_f64()),
+                    None => metrics::histogram!(
+                        "erpc_call_made_seconds",
+                        "peer" => m.peer.clone(),
+                        "route" => route.to_owned()
+                    )
+                    .record(e.as_secs_f64()),
+                }
+            }
+            match (code, h) {
+                (0, Some(h)) => h.calls_ok.increment(1),
+                _ => m.made("erpc_calls_made_total", route, code).increment(1),
+            }
+        }
+
+        /// An outgoing push to `route` was queued (or refused with a status).
+        pub(crate) fn push_made(
+            &mut self,
+            m: &PeerMetrics,
+            route: &RouteLabel,
+            result: Result<(), &Status>,
+        ) {
+            let route = route.as_str();
+            let code = code_of(result);
+            match (code, self.handles(m, route)) {
+                (0, Some(h)) => h.pushes_ok.increment(1),
+                _ => m.made("erpc_pushes_made_total", route, code).increment(1),
+            }
+        }
+    }
+}
+
+#[cfg(not(feature = "metrics"))]
+mod imp {
+    use super::*;
+
+    /// Without the `metrics` feature: nothing.
+    #[derive(Debug)]
+    pub(crate) struct PeerMetrics;
+
+    impl PeerMetrics {
+        #[inline]
+        pub(crate) fn new(_name: &str, _routes: &[Option<String>]) -> PeerMetrics {
+            PeerMetrics
+        }
+        #[inline]
+        pub(crate) fn call_served(&self, _: usize, _: Duration, _: Result<(), &Status>) {}
+        #[inline]
+        pub(crate) fn push_served(&self, _: usize) {}
+        #[inline]
+        pub(crate) fn publish(&self, _: &MetricsDelta) {}
+        #[inline]
+        pub(crate) fn connection(&self, _: bool) {}
+        #[inline]
+        pub(crate) fn sessions(&self, _: usize) {}
+    }
+
+    /// Without the `metrics` feature: nothing kept.
+    #[derive(Clone, Copy, Debug)]
+    pub(crate) struct RouteLabel;
+
+    #[inline]
+    pub(crate) fn route_label(_: &ServiceMethod) -> RouteLabel {
+        RouteLabel
+    }
+
+    /// Without the `metrics` feature: nothing.
+    #[derive(Default)]
+    pub(crate) struct MadeCache;
+
+    impl MadeCache {
+        #[inline]
+        pub(crate) fn call_made(
+            &mut self,
+            _: &PeerMetrics,
+            _: &RouteLabel,
+            _: Option<Duration>,
+            _: Result<(), &Status>,
+        ) {
+        }
+        #[inline]
+        pub(crate) fn push_made(
+            &mut self,
+            _: &PeerMetrics,
+            _: &RouteLabel,
+            _: Result<(), &Status>,
+        ) {
+        }
+    }
+}
+
+pub(crate) use imp::{route_label, MadeCache, PeerMetrics, RouteLabel};
