@@ -12,6 +12,7 @@ pub const FLAG_PARITY: u16 = 0xf2;
 pub const MAX_PACKET_LEN: usize = 1500;
 
 /// The kind of shard a packet carries.
+#[allow(clippy::exhaustive_enums)] // kcp-go's FEC has exactly these two flags
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ShardKind {
     /// A data shard: the header is followed by KCP segments.
@@ -21,6 +22,7 @@ pub enum ShardKind {
 }
 
 /// The parsed header of one FEC packet.
+#[allow(clippy::exhaustive_structs)] // the whole `seqid | flag` header, fixed by kcp-go's wire
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FecHeader {
     /// Sequence number of the shard (`group * total_shards + index`).

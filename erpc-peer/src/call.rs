@@ -63,17 +63,21 @@ pub fn decode_reply<R: DecodeBody>(
     })
 }
 
-/// A PUSH of `args` to `service_method`, encoded with the session's default codec.
+/// A PUSH of `args` to `service_method`, encoded with the codec `args` needs
+/// ([`EncodeBody::preferred_codec`]) or else the session's default codec.
 pub fn encode_push<S: SessionHandle, A: EncodeBody + ?Sized>(
     session: &S,
     service_method: &str,
     args: &A,
 ) -> Result<Message, Status> {
     let mut msg = Message::new(MessageType::PUSH, 0, service_method);
-    msg.body_codec = session.default_codec();
+    msg.body_codec = args
+        .preferred_codec()
+        .unwrap_or_else(|| session.default_codec());
     msg.body = args
         .encode_body(msg.body_codec, session.codecs())
         .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
+    crate::trace::inject(&mut msg.meta);
     Ok(msg)
 }
 
@@ -151,11 +155,14 @@ impl<'a, S: SessionHandle> CallBuilder<'a, S> {
     {
         let session = self.session;
         if self.msg.body_codec.0 == 0 {
-            self.msg.body_codec = session.default_codec();
+            self.msg.body_codec = args
+                .preferred_codec()
+                .unwrap_or_else(|| session.default_codec());
         }
         let call = match args.encode_body(self.msg.body_codec, session.codecs()) {
             Ok(body) => {
                 self.msg.body = body;
+                crate::trace::inject(&mut self.msg.meta);
                 Ok(self.msg)
             }
             Err(e) => Err(Status::with_cause(Code::WRITE_FAILED, e.to_string())),

@@ -20,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// so that new fields do not break your code.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(clippy::exhaustive_structs)] // built with struct update syntax (`..Default::default()`), which new fields do not break
 pub struct PeerConfig {
     /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path) or `kcp` (UDP;
     /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`).

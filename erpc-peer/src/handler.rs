@@ -156,21 +156,29 @@ where
 {
     Arc::new(move |ctx: CallCtx, msg: Message| -> BoxFuture<Reply> {
         let reply_codec = ctx.reply_codec;
+        // The handler's span (feature `opentelemetry`; none otherwise), its first step
+        // included.
+        let span = crate::trace::handler_span(&msg, false);
+        let entered = span.enter();
         let fut = call_args(msg, &codecs).and_then(|args| {
             std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args)))
                 .map_err(|p| panic_reply(&*p))
         });
+        drop(entered);
         let fut = match fut {
             Ok(fut) => fut,
             Err(reply) => return Box::pin(std::future::ready(reply)),
         };
         let codecs = codecs.clone();
-        Box::pin(async move {
-            match AssertUnwindSafe(fut).catch_unwind().await {
-                Ok(out) => out.into_reply(reply_codec, &codecs),
-                Err(p) => panic_reply(&*p),
-            }
-        })
+        Box::pin(crate::trace::instrumented(
+            async move {
+                match AssertUnwindSafe(fut).catch_unwind().await {
+                    Ok(out) => out.into_reply(reply_codec, &codecs),
+                    Err(p) => panic_reply(&*p),
+                }
+            },
+            span,
+        ))
     })
 }
 
@@ -182,6 +190,8 @@ where
 {
     Arc::new(move |ctx: PushCtx, msg: Message| -> BoxFuture<()> {
         let sm = ctx.service_method.clone();
+        let span = crate::trace::handler_span(&msg, true);
+        let entered = span.enter();
         let Some(args) = push_args(msg, &codecs) else {
             return Box::pin(std::future::ready(()));
         };
@@ -192,10 +202,14 @@ where
                 return Box::pin(std::future::ready(()));
             }
         };
-        Box::pin(async move {
-            if let Err(p) = AssertUnwindSafe(fut).catch_unwind().await {
-                log_push_panic(&sm, &*p);
-            }
-        })
+        drop(entered);
+        Box::pin(crate::trace::instrumented(
+            async move {
+                if let Err(p) = AssertUnwindSafe(fut).catch_unwind().await {
+                    log_push_panic(&sm, &*p);
+                }
+            },
+            span,
+        ))
     })
 }

@@ -32,6 +32,14 @@
 //! their deadline, [`Session::try_push`] fails at once), `write_timeout`, `auth_timeout`,
 //! `max_message_size`. [`Session::stats`] and [`Peer::stats`] report the figures.
 //!
+//! # Trace context
+//!
+//! With the `opentelemetry` feature a call or push made inside a `tracing` span that has an
+//! OpenTelemetry context (tracing-opentelemetry's layer) carries it in meta as W3C
+//! `traceparent`/`tracestate`, and every handler runs in an `erpc.call` / `erpc.push` span
+//! (`rpc.system`, `rpc.method`) whose parent is the caller's context, or a new root: a chain of
+//! calls across peers is one trace.
+//!
 //! # Metrics
 //!
 //! With the `metrics` feature a peer records through the [`metrics`](https://docs.rs/metrics)
@@ -97,6 +105,7 @@ mod state;
 pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
+mod trace;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};

@@ -146,11 +146,7 @@ impl<R: Runtime> Peer<R> {
     /// ```
     /// # async fn demo(peer: erpc_peer::Peer<impl erpc_peer::Runtime>, stream: impl erpc_peer::runtime::Stream) -> Result<(), erpc_peer::Status> {
     /// let session = peer
-    ///     .serve_conn(erpc_peer::Connected {
-    ///         stream,
-    ///         local_addr: "pipe".into(),
-    ///         remote_addr: "pipe-client-1".into(),
-    ///     })
+    ///     .serve_conn(erpc_peer::Connected::new(stream, "pipe", "pipe-client-1"))
     ///     .await?;
     /// session.push("/hello", &"from the server").await?;
     /// # Ok(()) }

@@ -43,6 +43,7 @@ pub enum Endpoint {
 
 /// Address family restriction of Go's `tcp`, `tcp4` and `tcp6` networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[allow(clippy::exhaustive_enums)] // an address family is IPv4 or IPv6
 pub enum IpFamily {
     /// IPv4 or IPv6 (`tcp`).
     #[default]
@@ -154,6 +155,7 @@ impl fmt::Display for Endpoint {
 
 /// A connected stream with its two addresses as text (`ip:port`, or the socket path).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Connected<S> {
     /// The stream.
     pub stream: S,
@@ -161,6 +163,26 @@ pub struct Connected<S> {
     pub local_addr: String,
     /// The other side's address.
     pub remote_addr: String,
+}
+
+impl<S> Connected<S> {
+    /// `stream`, connected from `local_addr` to `remote_addr`.
+    pub fn new(stream: S, local_addr: impl Into<String>, remote_addr: impl Into<String>) -> Self {
+        Connected {
+            stream,
+            local_addr: local_addr.into(),
+            remote_addr: remote_addr.into(),
+        }
+    }
+
+    /// The same addresses with another stream (a TLS stream over this one, say).
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Connected<T> {
+        Connected {
+            stream: f(self.stream),
+            local_addr: self.local_addr,
+            remote_addr: self.remote_addr,
+        }
+    }
 }
 
 /// Socket options applied to every TCP connection (Go's process-wide socket settings).

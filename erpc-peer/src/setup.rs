@@ -240,14 +240,9 @@ impl<H: Clone> BuilderCore<H> {
             None => erpc_proto::proto::by_name(&c.protocol)
                 .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
         };
-        session_cfg.wire = WireConfig {
-            max_message_size: if c.max_message_size == 0 {
-                erpc_proto::DEFAULT_MAX_MESSAGE_SIZE
-            } else {
-                c.max_message_size
-            },
-            xfer: self.xfer,
-        };
+        session_cfg.wire = WireConfig::default()
+            .with_max_message_size(c.max_message_size)
+            .with_xfer(self.xfer);
         session_cfg.codecs = self.codecs;
         session_cfg.router = Arc::new(self.router);
         session_cfg.plugins = plugins.clone();

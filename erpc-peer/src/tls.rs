@@ -55,6 +55,7 @@ pub enum TlsError {
 /// A self-signed certificate and its private key (DER).
 #[cfg(feature = "self-signed")]
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SelfSigned {
     /// The certificate.
     pub cert: CertificateDer<'static>,

@@ -13,6 +13,7 @@ use crate::{CodecId, Meta, Status, XferPipe};
 /// five associated constants are valid, and a session closes the connection on any other
 /// (as Go does).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Default)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the wire byte
 pub struct MessageType(pub u8);
 
 impl MessageType {
@@ -147,6 +148,7 @@ impl fmt::Display for ServiceMethod {
 /// typed values into bodies and back. `xfer_pipe` lists the transfer filters the protocol
 /// applies when it writes the frame (outer-most first).
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
+#[non_exhaustive]
 pub struct Message {
     /// Per-session sequence number; a REPLY carries its CALL's.
     pub seq: i32,

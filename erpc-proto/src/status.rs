@@ -11,6 +11,7 @@ use crate::query;
 /// A status code. Framework codes are associated constants; applications are advised by eRPC
 /// to use codes above 1000.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the wire code
 pub struct Code(pub i32);
 
 impl Code {
@@ -122,6 +123,7 @@ impl Default for Code {
 
 /// Why status text could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatusParseError {
     /// The unescaped `msg` or `cause` is not valid UTF-8.
     InvalidUtf8,

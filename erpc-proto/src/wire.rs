@@ -8,6 +8,7 @@ pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 30;
 /// What a protocol needs besides the bytes: the message size limit and the transfer filters
 /// the peer understands. Cheap to clone; a session keeps one.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct WireConfig {
     /// Largest frame accepted or written, in the protocol's own measure (for rawproto the
     /// whole frame including its length prefix). Checked from the length prefix **before**
@@ -36,6 +37,12 @@ impl WireConfig {
         } else {
             limit
         };
+        self
+    }
+
+    /// This configuration with the transfer filters of `xfer`.
+    pub fn with_xfer(mut self, xfer: XferRegistry) -> Self {
+        self.xfer = xfer;
         self
     }
 }

@@ -139,11 +139,8 @@ fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Asyn
     opts.apply(&s)?;
     #[cfg(not(unix))]
     s.set_nodelay(opts.nodelay)?;
-    Ok(Connected {
-        local_addr: s.local_addr()?.to_string(),
-        remote_addr: s.peer_addr()?.to_string(),
-        stream: AsyncIoStream::Tcp(s),
-    })
+    let (local, remote) = (s.local_addr()?.to_string(), s.peer_addr()?.to_string());
+    Ok(Connected::new(AsyncIoStream::Tcp(s), local, remote))
 }
 
 /// A process-wide number for unix socket ends, which have no address of their own.
@@ -178,13 +175,13 @@ pub(crate) async fn connect(
         #[cfg(unix)]
         Endpoint::Unix(path) => {
             let s = UnixStream::connect(path).await?;
-            Ok(Connected {
-                // The dialing end of a unix socket is unnamed; number it, since the session
-                // id of a dialed session is its local address and must be unique.
-                local_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
-                remote_addr: format!("unix:{}", path.display()),
-                stream: AsyncIoStream::Unix(s),
-            })
+            // The dialing end of a unix socket is unnamed; number it, since the session id
+            // of a dialed session is its local address and must be unique.
+            Ok(Connected::new(
+                AsyncIoStream::Unix(s),
+                format!("unix:{}#{}", path.display(), next_unix_id()),
+                format!("unix:{}", path.display()),
+            ))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -225,12 +222,12 @@ pub(crate) async fn accept(
         AsyncIoListener::Unix(l, path) => {
             let (s, _) = l.accept().await?;
             let n = next_unix_id();
-            Ok(Connected {
-                local_addr: path.display().to_string(),
-                // Unix peers have no address of their own; number them for session ids.
-                remote_addr: format!("unix:{}#{n}", path.display()),
-                stream: AsyncIoStream::Unix(s),
-            })
+            // Unix peers have no address of their own; number them for session ids.
+            Ok(Connected::new(
+                AsyncIoStream::Unix(s),
+                path.display().to_string(),
+                format!("unix:{}#{n}", path.display()),
+            ))
         }
     }
 }

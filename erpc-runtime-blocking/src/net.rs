@@ -294,11 +294,12 @@ impl Drop for ThreadStream {
 }
 
 fn stream(c: Connected<Socket>, conns: Conns) -> io::Result<Connected<ThreadStream>> {
-    Ok(Connected {
-        stream: ThreadStream::start(c.stream, conns)?,
-        local_addr: c.local_addr,
-        remote_addr: c.remote_addr,
-    })
+    let (local, remote) = (c.local_addr, c.remote_addr);
+    Ok(Connected::new(
+        ThreadStream::start(c.stream, conns)?,
+        local,
+        remote,
+    ))
 }
 
 /// Connects on a helper thread (so that the future can be dropped, by a timeout or a close,

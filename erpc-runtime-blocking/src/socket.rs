@@ -145,11 +145,8 @@ fn apply(s: &TcpStream, opts: SocketOptions) -> io::Result<()> {
 
 fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Socket>> {
     apply(&s, opts)?;
-    Ok(Connected {
-        local_addr: s.local_addr()?.to_string(),
-        remote_addr: s.peer_addr()?.to_string(),
-        stream: Socket::Tcp(s),
-    })
+    let (local, remote) = (s.local_addr()?.to_string(), s.peer_addr()?.to_string());
+    Ok(Connected::new(Socket::Tcp(s), local, remote))
 }
 
 /// A process-wide number for unix socket ends, which have no address of their own.
@@ -187,13 +184,13 @@ pub(crate) fn connect(
         #[cfg(unix)]
         Endpoint::Unix(path) => {
             let s = UnixStream::connect(path)?;
-            Ok(Connected {
-                // The dialing end of a unix socket is unnamed; number it, since the session
-                // id of a dialed session is its local address and must be unique.
-                local_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
-                remote_addr: format!("unix:{}", path.display()),
-                stream: Socket::Unix(s),
-            })
+            // The dialing end of a unix socket is unnamed; number it, since the session id
+            // of a dialed session is its local address and must be unique.
+            Ok(Connected::new(
+                Socket::Unix(s),
+                format!("unix:{}#{}", path.display(), next_unix_id()),
+                format!("unix:{}", path.display()),
+            ))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -230,12 +227,12 @@ impl Listener {
             #[cfg(unix)]
             Listener::Unix(l, path) => {
                 let (s, _) = l.accept()?;
-                Ok(Connected {
-                    local_addr: path.display().to_string(),
-                    // Unix peers have no address of their own; number them for session ids.
-                    remote_addr: format!("unix:{}#{}", path.display(), next_unix_id()),
-                    stream: Socket::Unix(s),
-                })
+                // Unix peers have no address of their own; number them for session ids.
+                Ok(Connected::new(
+                    Socket::Unix(s),
+                    path.display().to_string(),
+                    format!("unix:{}#{}", path.display(), next_unix_id()),
+                ))
             }
         }
     }

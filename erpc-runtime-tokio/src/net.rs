@@ -16,10 +16,12 @@ use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 /// The tokio runtime (the one current where the peer's futures run).
 #[derive(Clone, Copy, Debug, Default)]
+#[allow(clippy::exhaustive_structs)] // the unit runtime handle
 pub struct Tokio;
 
 /// A TCP or unix stream.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum TokioStream {
     /// TCP.
     Tcp(TcpStream),
@@ -85,6 +87,7 @@ impl AsyncWrite for TokioStream {
 
 /// A listener.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum TokioListener {
     /// TCP.
     Tcp(TcpListener),
@@ -131,11 +134,8 @@ fn next_unix_conn() -> u64 {
 
 fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Compat<TokioStream>>> {
     opts.apply(&s)?;
-    Ok(Connected {
-        local_addr: s.local_addr()?.to_string(),
-        remote_addr: s.peer_addr()?.to_string(),
-        stream: TokioStream::Tcp(s).compat(),
-    })
+    let (local, remote) = (s.local_addr()?.to_string(), s.peer_addr()?.to_string());
+    Ok(Connected::new(TokioStream::Tcp(s).compat(), local, remote))
 }
 
 impl Runtime for Tokio {
@@ -179,11 +179,11 @@ impl Runtime for Tokio {
                 // The dialing end of a unix socket is unnamed, and its local address is the
                 // session id: number it, or two sessions to one path would share an id.
                 let n = next_unix_conn();
-                Ok(Connected {
-                    local_addr: format!("unix:{}#{n}", path.display()),
-                    remote_addr: format!("unix:{}", path.display()),
-                    stream: TokioStream::Unix(s).compat(),
-                })
+                Ok(Connected::new(
+                    TokioStream::Unix(s).compat(),
+                    format!("unix:{}#{n}", path.display()),
+                    format!("unix:{}", path.display()),
+                ))
             }
             #[cfg(feature = "kcp")]
             Endpoint::Kcp(_) => {
@@ -199,11 +199,8 @@ impl Runtime for Tokio {
                     .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
                 let s = crate::kcp::TokioKcpStream::connect(remote, erpc_kcp::KcpConfig::default())
                     .await?;
-                Ok(Connected {
-                    local_addr: s.local_addr().to_string(),
-                    remote_addr: s.peer_addr().to_string(),
-                    stream: TokioStream::Kcp(s).compat(),
-                })
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
@@ -258,21 +255,18 @@ impl Runtime for Tokio {
             TokioListener::Unix(l, path) => {
                 let (s, _) = l.accept().await?;
                 let n = next_unix_conn();
-                Ok(Connected {
-                    local_addr: path.display().to_string(),
-                    // Unix peers have no address of their own; number them for session ids.
-                    remote_addr: format!("unix:{}#{n}", path.display()),
-                    stream: TokioStream::Unix(s).compat(),
-                })
+                // Unix peers have no address of their own; number them for session ids.
+                Ok(Connected::new(
+                    TokioStream::Unix(s).compat(),
+                    path.display().to_string(),
+                    format!("unix:{}#{n}", path.display()),
+                ))
             }
             #[cfg(feature = "kcp")]
             TokioListener::Kcp(l) => {
                 let s = l.accept().await?;
-                Ok(Connected {
-                    local_addr: s.local_addr().to_string(),
-                    remote_addr: s.peer_addr().to_string(),
-                    stream: TokioStream::Kcp(s).compat(),
-                })
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
         }
     }

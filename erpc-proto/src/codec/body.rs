@@ -18,6 +18,12 @@ pub trait EncodeBody {
     /// Errors: [`CodecError::NoCodec`] for id 0, [`CodecError::UnknownCodec`] for an
     /// unregistered id, or what the codec reports.
     fn encode_body(&self, codec: CodecId, codecs: &CodecRegistry) -> Result<Bytes, CodecError>;
+
+    /// The codec this value must be carried by, if only one can (protobuf for [`Proto`]):
+    /// a call or push that names no codec uses it instead of the session's default.
+    fn preferred_codec(&self) -> Option<CodecId> {
+        None
+    }
 }
 
 /// A value that can be read from a message body written with a given codec id.
@@ -62,6 +68,7 @@ impl<T: serde::de::DeserializeOwned> DecodeBody for T {
 ///
 /// `Raw` deliberately does not implement serde's traits (so that it is not a serde value).
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the bytes, by design
 pub struct Raw(pub Bytes);
 
 impl Raw {
@@ -198,6 +205,7 @@ impl PartialEq<&[u8]> for Raw {
 /// ```
 #[cfg(feature = "protobuf")]
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the message, by design
 pub struct Proto<T>(pub T);
 
 #[cfg(feature = "protobuf")]
@@ -249,6 +257,10 @@ impl<T: prost::Message> EncodeBody for Proto<T> {
     fn encode_body(&self, codec: CodecId, codecs: &CodecRegistry) -> Result<Bytes, CodecError> {
         check_protobuf(codec, codecs)?;
         Ok(Bytes::from(self.0.encode_to_vec()))
+    }
+
+    fn preferred_codec(&self) -> Option<CodecId> {
+        Some(CodecId::PROTOBUF)
     }
 }
 

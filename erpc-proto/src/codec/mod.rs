@@ -122,6 +122,8 @@ pub use plain::PlainCodec;
 #[cfg(feature = "protobuf")]
 pub use protobuf::ProtobufCodec;
 pub use registry::CodecRegistry;
+#[cfg(feature = "thrift-idl")]
+pub use thrift::Thrift;
 #[cfg(feature = "thrift")]
 pub use thrift::ThriftCodec;
 #[cfg(feature = "xml")]
@@ -129,6 +131,7 @@ pub use xml::XmlCodec;
 
 /// The one-byte id of a body codec as written on the wire (0 = none).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the wire byte
 pub struct CodecId(pub u8);
 
 impl CodecId {

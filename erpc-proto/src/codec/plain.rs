@@ -21,6 +21,7 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 ///   destination is an error rather than truncated. Failures read
 ///   `plain codec: []byte can not be directly converted to <type> type`.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct PlainCodec;
 
 impl Codec for PlainCodec {

@@ -15,6 +15,7 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 /// encode to zero bytes, and decoding into them accepts any body — and every other serde value
 /// fails like Go: `protobuf codec: <type> does not implement proto.Message`.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct ProtobufCodec;
 
 fn not_a_message(what: impl fmt::Display) -> CodecError {

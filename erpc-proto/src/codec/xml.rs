@@ -21,6 +21,7 @@ const MAX_DEPTH: usize = 128;
 /// Decoding ignores the root element's name (as Go does unless the struct has an
 /// `XMLName`); the body must be UTF-8 and elements may nest at most 128 levels.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct XmlCodec;
 
 /// Go's name for a primitive type (the root element Go writes for it).

@@ -58,6 +58,7 @@ use crate::{
 /// assert_eq!(JsonProto.decode(&mut wire, &cfg).unwrap().unwrap(), msg);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit protocol
 pub struct JsonProto;
 
 impl Protocol for JsonProto {

@@ -55,6 +55,7 @@ use crate::{
 /// assert_eq!(PbProto.decode(&mut wire, &cfg).unwrap().unwrap(), msg);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit protocol
 pub struct PbProto;
 
 const WT_VARINT: u64 = 0;

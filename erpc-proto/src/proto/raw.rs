@@ -22,6 +22,7 @@ use crate::{
 
 /// eRPC's raw protocol, the default. Stateless; use it by value (`RawProto`).
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit protocol
 pub struct RawProto;
 
 /// Prefix (4) and filter count (1).

@@ -30,10 +30,12 @@ use crate::plugin::{Plugin, PluginError, Plugins};
 
 /// Identifies a registered route; the adapter maps it to a handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[allow(clippy::exhaustive_structs)] // a newtype over the index
 pub struct RouteId(pub u32);
 
 /// Which table a route lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[allow(clippy::exhaustive_enums)] // a route takes calls or pushes, as in eRPC
 pub enum RouteKind {
     /// Call handlers (answered with a REPLY).
     Call,

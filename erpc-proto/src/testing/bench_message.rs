@@ -22,6 +22,7 @@ pub const SENTENCE: &str = "许多往事在眼前一幕一幕，变的那麼模�
 /// assert_eq!(reply.encode_to_vec().len(), 527);
 /// ```
 #[derive(Clone, PartialEq, prost::Message)]
+#[allow(clippy::exhaustive_structs)] // Go's benchmark message, field for field
 pub struct BenchmarkMessage {
     /// Field 1: required `string`.
     #[prost(string, required, tag = "1")]

@@ -10,6 +10,7 @@ use crate::session::{Event, Session, SessionConfig};
 
 /// One end of a [`Pair`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums)] // one side or the other of a session pair
 pub enum Side {
     /// The dialing session.
     Client,
@@ -36,6 +37,7 @@ impl Side {
 
 /// How bytes are cut before they reach the receiving session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(clippy::exhaustive_enums)] // test knobs, matched by the tests
 pub enum Chunking {
     /// Each write arrives whole.
     Whole,

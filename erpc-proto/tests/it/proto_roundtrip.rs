@@ -66,18 +66,15 @@ fn message(mtypes: &'static [u8]) -> impl Strategy<Value = Message> {
         body(),
         pipe(),
     )
-        .prop_map(
-            |(seq, mtype, sm, status, meta, codec, body, xfer_pipe)| Message {
-                seq,
-                mtype: MessageType(mtype),
-                service_method: ServiceMethod::from(sm),
-                status,
-                meta,
-                body_codec: CodecId(codec),
-                body,
-                xfer_pipe,
-            },
-        )
+        .prop_map(|(seq, mtype, sm, status, meta, codec, body, xfer_pipe)| {
+            let mut m = Message::new(MessageType(mtype), seq, ServiceMethod::from(sm));
+            m.status = status;
+            m.meta = meta;
+            m.body_codec = CodecId(codec);
+            m.body = body;
+            m.xfer_pipe = xfer_pipe;
+            m
+        })
 }
 
 /// A TBinaryProtocol struct of a few fields (i32, string, nested struct, list of i64).
@@ -170,18 +167,15 @@ fn http_message() -> impl Strategy<Value = Message> {
         body(),
         prop_oneof![3 => Just(XferPipe::new()), 1 => Just(XferPipe::from_ids(b"g"))],
     )
-        .prop_map(
-            |(seq, (mtype, sm, status), meta, codec, body, xfer_pipe)| Message {
-                seq,
-                mtype: MessageType(mtype),
-                service_method: ServiceMethod::from(sm),
-                status,
-                meta: meta.into_iter().collect(),
-                body_codec: CodecId(codec),
-                body,
-                xfer_pipe,
-            },
-        )
+        .prop_map(|(seq, (mtype, sm, status), meta, codec, body, xfer_pipe)| {
+            let mut m = Message::new(MessageType(mtype), seq, ServiceMethod::from(sm));
+            m.status = status;
+            m.meta = meta.into_iter().collect();
+            m.body_codec = CodecId(codec);
+            m.body = body;
+            m.xfer_pipe = xfer_pipe;
+            m
+        })
 }
 
 // ---------------------------------------------------------------------------------------------

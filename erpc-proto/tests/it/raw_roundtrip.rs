@@ -112,18 +112,15 @@ fn message() -> impl Strategy<Value = Message> {
         body(),
         pipe(),
     )
-        .prop_map(
-            |(seq, mtype, sm, status, meta, codec, body, xfer_pipe)| Message {
-                seq,
-                mtype: MessageType(mtype),
-                service_method: ServiceMethod::from(sm),
-                status,
-                meta,
-                body_codec: CodecId(codec),
-                body,
-                xfer_pipe,
-            },
-        )
+        .prop_map(|(seq, mtype, sm, status, meta, codec, body, xfer_pipe)| {
+            let mut m = Message::new(MessageType(mtype), seq, ServiceMethod::from(sm));
+            m.status = status;
+            m.meta = meta;
+            m.body_codec = CodecId(codec);
+            m.body = body;
+            m.xfer_pipe = xfer_pipe;
+            m
+        })
 }
 
 fn encode(msg: &Message, cfg: &WireConfig) -> BytesMut {

@@ -25,4 +25,5 @@ mod sub_route;
 mod symmetry;
 mod tls;
 mod tower;
+mod trace_context;
 mod unix;

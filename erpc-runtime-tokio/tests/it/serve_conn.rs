@@ -32,11 +32,11 @@ async fn a_socket_accepted_by_the_application_is_served_like_any_other() {
     let (stream, remote) = within("accept", listener.accept()).await.unwrap();
     let served = within(
         "serve_conn",
-        server.serve_conn(Connected {
-            stream: stream.compat(),
-            local_addr: addr.clone(),
-            remote_addr: remote.to_string(),
-        }),
+        server.serve_conn(Connected::new(
+            stream.compat(),
+            addr.clone(),
+            remote.to_string(),
+        )),
     )
     .await
     .unwrap();
@@ -68,21 +68,13 @@ async fn two_peers_over_an_in_memory_pipe_call_and_push_both_ways() {
         .unwrap();
     let on_server = within(
         "serve a",
-        server.serve_conn(Connected {
-            stream: a.compat(),
-            local_addr: "pipe-a".into(),
-            remote_addr: "pipe-b".into(),
-        }),
+        server.serve_conn(Connected::new(a.compat(), "pipe-a", "pipe-b")),
     )
     .await
     .unwrap();
     let on_other = within(
         "serve b",
-        other.serve_conn(Connected {
-            stream: b.compat(),
-            local_addr: "pipe-b".into(),
-            remote_addr: "pipe-a".into(),
-        }),
+        other.serve_conn(Connected::new(b.compat(), "pipe-b", "pipe-a")),
     )
     .await
     .unwrap();
@@ -104,11 +96,7 @@ async fn a_closing_peer_refuses_new_connections() {
     within("close", server.close()).await;
     let (a, _b) = tokio::io::duplex(1024);
     let st = server
-        .serve_conn(Connected {
-            stream: a.compat(),
-            local_addr: "x".into(),
-            remote_addr: "y".into(),
-        })
+        .serve_conn(Connected::new(a.compat(), "x", "y"))
         .await
         .expect_err("a closed peer serves nothing");
     assert_eq!(st.code(), Code::CONN_CLOSED);

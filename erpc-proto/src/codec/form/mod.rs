@@ -37,6 +37,7 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 /// for a number (Go reads `0`). Each of these would change frames or decoded values between
 /// a Go peer and this one.
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct FormCodec;
 
 impl Codec for FormCodec {

@@ -1,7 +1,12 @@
 //! The Thrift codec (`t`, "thrift"): serde structs as TBinaryProtocol structs.
 
 mod de;
+#[cfg(feature = "thrift-idl")]
+mod idl;
 mod ser;
+
+#[cfg(feature = "thrift-idl")]
+pub use idl::Thrift;
 
 use std::fmt;
 
@@ -50,6 +55,7 @@ use super::{Codec, CodecError, CodecId, DecodeFn};
 /// limited to 64 levels), and refuses trailing bytes. A field whose wire type does not match
 /// the Rust type is an error (Go's generated code would skip it).
 #[derive(Debug, Clone, Copy, Default)]
+#[allow(clippy::exhaustive_structs)] // a unit codec
 pub struct ThriftCodec;
 
 impl Codec for ThriftCodec {
