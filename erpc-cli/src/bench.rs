@@ -16,7 +16,7 @@ use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
 use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
 
-use crate::client::{parse_handler_tasks, parse_size};
+use crate::client::{parse_handler_tasks, parse_size, Network};
 use crate::latency::{Latencies, Summary};
 use futures_util::StreamExt;
 use prost::Message as _;
@@ -83,6 +83,9 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
+    /// Network: tcp, or kcp (tokio runtime only).
+    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
     /// `PeerConfig::handler_tasks`.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
@@ -121,6 +124,9 @@ pub(crate) struct ClientArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
+    /// Network: tcp, or kcp (the server's; with no --addr, the in-process server's too).
+    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    network: Network,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
     #[arg(long)]
     table: bool,
@@ -140,8 +146,16 @@ pub(crate) struct ClientArgs {
 static HANDLER_TASKS: std::sync::Mutex<HandlerTasks> =
     std::sync::Mutex::new(HandlerTasks::Adaptive);
 
+/// `--network` of this process's `bench-server` or `bench`.
+static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
+
 fn peer_config(proto: &str) -> PeerConfig {
+    let network = match *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) {
+        Network::Tcp => "tcp",
+        Network::Kcp => "kcp",
+    };
     PeerConfig {
+        network: network.into(),
         default_body_codec: "protobuf".into(),
         protocol: proto.into(),
         call_timeout: Duration::from_secs(60),
@@ -320,6 +334,7 @@ fn start_blocking_server(
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     if args.runtime == RuntimeKind::Blocking {
         let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
         eprintln!("erpc bench-server (blocking) listening on {addr}");
@@ -621,6 +636,11 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
         &addr,
         "--proto",
         &args.proto,
+        "--network",
+        match args.network {
+            Network::Tcp => "tcp",
+            Network::Kcp => "kcp",
+        },
         "--runtime",
     ])
     .arg(
@@ -635,7 +655,12 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     }
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(&addr).is_err() {
+    let ready = || match args.network {
+        Network::Tcp => std::net::TcpStream::connect(&addr).is_ok(),
+        // KCP has no handshake: the server's UDP socket holding the port says it listens.
+        Network::Kcp => std::net::UdpSocket::bind(&addr).is_err(),
+    };
+    while !ready() {
         if Instant::now() > deadline {
             return Err(format!("the benchmark server did not start on {addr}").into());
         }
@@ -655,6 +680,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     let (server, addr) = match &args.addr {
         Some(a) => (None, a.clone()),
         None => {

@@ -123,12 +123,20 @@ impl Addr {
         Ok(Addr::Tcp(s.to_owned()))
     }
 
-    /// The endpoint to dial or bind.
-    pub(crate) fn endpoint(&self) -> Endpoint {
-        match self {
-            Addr::Tcp(a) => Endpoint::tcp(a.clone()),
-            Addr::Unix(p) => Endpoint::Unix(p.clone()),
-        }
+    /// The endpoint to dial or bind on `network` (`unix:` addresses are unix sockets
+    /// whatever the network; kcp needs `host:port`).
+    pub(crate) fn endpoint(&self, network: Network) -> Result<Endpoint, BoxError> {
+        Ok(match (self, network) {
+            (Addr::Unix(p), Network::Tcp) => Endpoint::Unix(p.clone()),
+            (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
+            (Addr::Tcp(a), Network::Tcp) => Endpoint::tcp(a.clone()),
+            (Addr::Tcp(a), Network::Kcp) => {
+                if !cfg!(feature = "kcp") {
+                    return Err("this erpc was built without the `kcp` feature".into());
+                }
+                Endpoint::kcp(a.clone())
+            }
+        })
     }
 
     /// The host part, for the TLS server name (`localhost` for unix sockets).
@@ -302,6 +310,16 @@ impl TlsArgs {
     }
 }
 
+/// `--network`: what carries the protocol's frames.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Network {
+    /// TCP (or a unix socket for `unix:` addresses).
+    #[default]
+    Tcp,
+    /// KCP over UDP, as Go eRPC's `kcp` network (FEC 10 + 3; needs the `kcp` feature).
+    Kcp,
+}
+
 /// `--secure KEY` and `--secure-code N`, for `serve` and for the clients.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct SecureArgs {
@@ -334,6 +352,9 @@ pub(crate) struct ConnectArgs {
     /// Wire protocol (must be the server's).
     #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
     pub(crate) proto: ProtoName,
+    /// Network (must be the server's).
+    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    pub(crate) network: Network,
     /// Body codec: json (BODY must be JSON), or protobuf, plain, thrift, xml, form, a
     /// one-letter or decimal id (BODY is sent as raw bytes).
     #[arg(long, default_value = "json", value_parser = parse_codec)]
@@ -400,7 +421,7 @@ impl ConnectArgs {
 
     /// Dials `addr`, with a clear error when it fails.
     pub(crate) async fn dial(&self, peer: &Peer, addr: &Addr) -> Result<Session, BoxError> {
-        peer.dial_endpoint(addr.endpoint())
+        peer.dial_endpoint(addr.endpoint(self.network)?)
             .await
             .map_err(|st| format!("cannot connect to {addr}: {st}").into())
     }

@@ -34,7 +34,7 @@ use erpc_runtime_tokio::{
 
 use crate::client::{
     parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    ProtoName, SecureArgs,
+    Network, ProtoName, SecureArgs,
 };
 
 /// `erpc serve`.
@@ -43,6 +43,9 @@ pub(crate) struct ServeArgs {
     /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
+    /// Network: tcp (or unix for `unix:` addresses), or kcp (UDP; needs the `kcp` feature).
+    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    network: Network,
     /// Wire protocol.
     #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
     proto: ProtoName,
@@ -381,7 +384,7 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             clear_stale_socket(p)?;
         }
         let bound = peer
-            .listen_on(a.addr.endpoint())
+            .listen_on(a.addr.endpoint(a.network)?)
             .await
             .map_err(|st| format!("cannot listen on {}: {st}", a.addr))?;
         let shown = match &a.addr {
@@ -389,6 +392,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             Addr::Tcp(_) => bound,
         };
         let mut extras = vec![format!("proto {}", a.proto.as_str())];
+        if a.network == Network::Kcp {
+            extras.push("kcp".into());
+        }
         if a.tls_self_signed || a.cert.is_some() {
             extras.push("tls".into());
         }

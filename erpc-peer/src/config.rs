@@ -22,7 +22,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[serde(default)]
 #[allow(clippy::exhaustive_structs)] // built with struct update syntax (`..Default::default()`), which new fields do not break
 pub struct PeerConfig {
-    /// `tcp`, `tcp4`, `tcp6` or `unix` (then `local_ip` is the socket path).
+    /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path) or `kcp` (UDP;
+    /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`).
     pub network: String,
     /// Bind address for listening (and the unix socket path for `unix`).
     pub local_ip: String,

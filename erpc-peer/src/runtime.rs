@@ -35,6 +35,10 @@ pub enum Endpoint {
     },
     /// A unix-domain stream socket at a filesystem path.
     Unix(PathBuf),
+    /// KCP over UDP to or on `host:port`, as Go eRPC's `kcp` network (kcp-go, FEC 10 + 3
+    /// shards); adapters built with KCP support serve it (tokio: feature `kcp`), others
+    /// answer `Unsupported`.
+    Kcp(String),
 }
 
 /// Address family restriction of Go's `tcp`, `tcp4` and `tcp6` networks.
@@ -64,14 +68,23 @@ impl Endpoint {
         Endpoint::Unix(path.into())
     }
 
-    /// The `host:port` to look up for a TCP endpoint (an empty host made explicit: localhost
-    /// when dialing, every address when listening, in the allowed family).
+    /// A KCP endpoint (`host:port`).
+    pub fn kcp(addr: impl Into<String>) -> Self {
+        Endpoint::Kcp(addr.into())
+    }
+
+    /// The `host:port` to look up for a TCP or KCP endpoint (an empty host made explicit:
+    /// localhost when dialing, every address when listening, in the allowed family).
     pub fn lookup_target(&self, listening: bool) -> io::Result<String> {
-        let Endpoint::Tcp { addr, family } = self else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "not a TCP endpoint",
-            ));
+        let (addr, family) = match self {
+            Endpoint::Tcp { addr, family } => (addr, family),
+            Endpoint::Kcp(addr) => (addr, &IpFamily::Any),
+            Endpoint::Unix(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a TCP or KCP endpoint",
+                ))
+            }
         };
         Ok(if let Some(port) = addr.strip_prefix(':') {
             match (listening, family) {
@@ -92,7 +105,7 @@ impl Endpoint {
     ) -> io::Result<Vec<std::net::SocketAddr>> {
         let family = match self {
             Endpoint::Tcp { family, .. } => *family,
-            Endpoint::Unix(_) => IpFamily::Any,
+            Endpoint::Unix(_) | Endpoint::Kcp(_) => IpFamily::Any,
         };
         let list: Vec<_> = addrs
             .into_iter()
@@ -135,6 +148,7 @@ impl fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp { addr, .. } => f.write_str(addr),
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+            Endpoint::Kcp(addr) => write!(f, "kcp:{addr}"),
         }
     }
 }

@@ -219,7 +219,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         let c = &self.config;
         match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" => {}
+            "tcp" | "tcp4" | "tcp6" | "unix" | "kcp" => {}
             other => return Err(BuildError::UnknownNetwork(other.to_owned())),
         }
         let default_codec = self
@@ -330,12 +330,13 @@ pub fn session_core_at(
     )
 }
 
-/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
+/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path; `kcp`: UDP).
 pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
     let family = match config.network.as_str() {
         "tcp4" => IpFamily::V4,
         "tcp6" => IpFamily::V6,
         "unix" => return Endpoint::unix(addr),
+        "kcp" => return Endpoint::kcp(addr),
         _ => IpFamily::Any,
     };
     Endpoint::Tcp {

@@ -25,6 +25,8 @@
 //! Everything but the runtime glue lives in [`erpc_peer`] (shared with the async-std/smol
 //! adapter) and the sans-IO [`erpc_proto`] core.
 
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod net;
 
 // What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).

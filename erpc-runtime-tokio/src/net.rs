@@ -1,4 +1,5 @@
-//! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets.
+//! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets (and KCP
+//! with feature `kcp`).
 
 use std::future::Future;
 use std::io;
@@ -27,6 +28,9 @@ pub enum TokioStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::TokioKcpStream),
 }
 
 impl AsyncRead for TokioStream {
@@ -39,6 +43,8 @@ impl AsyncRead for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -53,6 +59,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -61,6 +69,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -69,6 +79,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "kcp")]
+            TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
@@ -82,6 +94,9 @@ pub enum TokioListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::TokioKcpListener),
 }
 
 #[cfg(unix)]
@@ -170,6 +185,23 @@ impl Runtime for Tokio {
                     format!("unix:{}", path.display()),
                 ))
             }
+            #[cfg(feature = "kcp")]
+            Endpoint::Kcp(_) => {
+                let addrs = match endpoint.literal(false) {
+                    Some(a) => vec![a],
+                    None => {
+                        let target = endpoint.lookup_target(false)?;
+                        tokio::net::lookup_host(target).await?.collect()
+                    }
+                };
+                let remote = *addrs
+                    .first()
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+                let s = crate::kcp::TokioKcpStream::connect(remote, erpc_kcp::KcpConfig::default())
+                    .await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
+            }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -193,6 +225,13 @@ impl Runtime for Tokio {
                     TokioListener::Unix(l, path.clone()),
                     path.display().to_string(),
                 ))
+            }
+            #[cfg(feature = "kcp")]
+            Endpoint::Kcp(_) => {
+                let addrs = endpoint.resolve(true)?;
+                let l = crate::kcp::TokioKcpListener::bind_default(addrs[0]).await?;
+                let addr = l.local_addr().to_string();
+                Ok((TokioListener::Kcp(l), addr))
             }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
@@ -222,6 +261,12 @@ impl Runtime for Tokio {
                     path.display().to_string(),
                     format!("unix:{}#{n}", path.display()),
                 ))
+            }
+            #[cfg(feature = "kcp")]
+            TokioListener::Kcp(l) => {
+                let s = l.accept().await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
         }
     }

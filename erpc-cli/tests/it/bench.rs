@@ -75,6 +75,13 @@ fn framework_only_payload_on_every_runtime() {
 }
 
 #[test]
+fn benchmark_over_kcp() {
+    let r = bench("tokio", &["--network", "kcp"]);
+    assert_eq!(r["errors"], 0);
+    assert_eq!(r["total"], 400);
+}
+
+#[test]
 fn large_opaque_bodies_on_every_runtime() {
     for runtime in ["tokio", "smol", "blocking"] {
         let r = bench(runtime, &["--payload", "bytes", "--size", "1M"]);

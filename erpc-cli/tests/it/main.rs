@@ -6,6 +6,7 @@ mod call;
 mod common;
 mod decode;
 mod go_interop;
+mod go_kcp;
 mod go_plugins;
 mod go_proxy;
 mod metrics;

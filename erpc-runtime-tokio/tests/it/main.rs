@@ -9,6 +9,8 @@ mod flow_control;
 mod go_wire;
 mod handler_tasks;
 mod hostile;
+#[cfg(feature = "kcp")]
+mod kcp;
 mod limits;
 mod metrics;
 mod multiclient;

@@ -56,15 +56,19 @@ impl Server {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
+                // Logged before the address is handed over, so a test that reads the log
+                // right after `start` sees the listening line.
+                {
+                    let mut l = log2.lock().unwrap();
+                    l.push_str(&line);
+                    l.push('\n');
+                }
                 if let Some(rest) = line.strip_prefix("erpc serve: listening on ") {
                     let addr = rest.split(' ').next().unwrap_or_default().to_owned();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }
                 }
-                let mut l = log2.lock().unwrap();
-                l.push_str(&line);
-                l.push('\n');
             }
         });
         let socket = addr.strip_prefix("unix:").map(PathBuf::from);
