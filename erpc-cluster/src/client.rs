@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use erpc_peer::erpc_proto::codec::{DecodeBody, EncodeBody};
-use erpc_peer::{CallReply, Code, CodecId, Peer, Runtime, Session, Status};
+use erpc_peer::erpc_proto::session::CallOptions;
+use erpc_peer::{CallReply, Code, CodecId, Message, Peer, Runtime, Session, Status};
 use event_listener::Event;
 use futures_util::future::{select, Either};
 
@@ -179,6 +180,35 @@ impl<R: Runtime> ClusterClient<R> {
         self.inner
             .attempt(service_method, &[], |s| async move {
                 s.push(service_method, args).await
+            })
+            .await
+    }
+
+    /// Sends a raw CALL message (body already encoded) to a node picked for its service
+    /// method and returns the raw REPLY (failover as for [`call_with`](Self::call_with)).
+    /// Its meta is what [`ConsistentHash`](crate::ConsistentHash) hashes on.
+    pub async fn call_message(&self, msg: Message, opts: CallOptions) -> Result<Message, Status> {
+        let service_method = msg.service_method.as_str().to_owned();
+        let meta: Vec<(Vec<u8>, Vec<u8>)> = msg
+            .meta
+            .iter()
+            .map(|(k, v)| (k.to_vec(), v.to_vec()))
+            .collect();
+        let msg = &msg;
+        self.inner
+            .attempt(&service_method, &meta, |s| async move {
+                s.call_message(msg.clone(), opts).await
+            })
+            .await
+    }
+
+    /// Sends a raw PUSH message to a node picked for its service method.
+    pub async fn push_message(&self, msg: Message) -> Result<(), Status> {
+        let service_method = msg.service_method.as_str().to_owned();
+        let msg = &msg;
+        self.inner
+            .attempt(&service_method, &[], |s| async move {
+                s.push_message(msg.clone()).await
             })
             .await
     }
