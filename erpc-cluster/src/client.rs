@@ -312,17 +312,19 @@ impl<R: Runtime> Inner<R> {
         let mut last: Option<Status> = None;
         for _ in 0..=self.config.max_failover {
             let now = rt.now();
-            let instances: Vec<_> = self
-                .discovery
-                .instances(service_method)
-                .into_iter()
-                .filter(|i| !excluded.contains(&i.addr))
-                .map(|i| {
-                    let node = self.lock().get(&i.addr).cloned();
-                    (i, node)
-                })
-                .filter(|(_, n)| n.as_ref().is_none_or(|n| n.available(now)))
-                .collect();
+            let instances: Vec<_> = {
+                let nodes = self.lock();
+                self.discovery
+                    .instances(service_method)
+                    .into_iter()
+                    .filter(|i| !excluded.contains(&i.addr))
+                    .map(|i| {
+                        let node = nodes.get(&i.addr).cloned();
+                        (i, node)
+                    })
+                    .filter(|(_, n)| n.as_ref().is_none_or(|n| n.available(now)))
+                    .collect()
+            };
             if instances.is_empty() {
                 break;
             }

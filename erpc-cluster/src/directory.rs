@@ -28,7 +28,7 @@ pub enum Change {
 struct State {
     version: u64,
     closed: bool,
-    nodes: BTreeMap<String, Instance>,
+    nodes: BTreeMap<String, Arc<Instance>>,
 }
 
 /// The nodes a discovery source knows now, by address. Discovery implementations write it;
@@ -80,7 +80,10 @@ impl Directory {
 
     /// Replaces the whole set (after a full listing).
     pub fn replace(&self, nodes: impl IntoIterator<Item = Instance>) {
-        let fresh: BTreeMap<_, _> = nodes.into_iter().map(|i| (i.addr.clone(), i)).collect();
+        let fresh: BTreeMap<_, _> = nodes
+            .into_iter()
+            .map(|i| (i.addr.clone(), Arc::new(i)))
+            .collect();
         let mut s = self.lock();
         if s.nodes != fresh {
             s.nodes = fresh;
@@ -91,8 +94,8 @@ impl Directory {
     /// Adds a node or replaces the one at its address.
     pub fn upsert(&self, node: Instance) {
         let mut s = self.lock();
-        if s.nodes.get(&node.addr) != Some(&node) {
-            s.nodes.insert(node.addr.clone(), node);
+        if s.nodes.get(&node.addr).map(|n| &**n) != Some(&node) {
+            s.nodes.insert(node.addr.clone(), Arc::new(node));
             self.bump(s);
         }
     }
@@ -109,11 +112,12 @@ impl Directory {
 
     /// Every node known now (draining ones included), by address.
     pub fn all(&self) -> Vec<Instance> {
-        self.lock().nodes.values().cloned().collect()
+        self.lock().nodes.values().map(|i| (**i).clone()).collect()
     }
 
-    /// The nodes a balancer may pick for `service_method` (serving it, not draining).
-    pub fn instances(&self, service_method: &str) -> Vec<Instance> {
+    /// The nodes a balancer may pick for `service_method` (serving it, not draining),
+    /// shared (no copy of their route lists: this runs on every call).
+    pub fn instances(&self, service_method: &str) -> Vec<Arc<Instance>> {
         self.lock()
             .nodes
             .values()
@@ -145,7 +149,7 @@ impl Directory {
 #[derive(Debug)]
 pub struct Changes {
     dir: Arc<Directory>,
-    seen: BTreeMap<String, Instance>,
+    seen: BTreeMap<String, Arc<Instance>>,
     version: u64,
 }
 
@@ -178,8 +182,8 @@ impl Changes {
         let mut out = Vec::new();
         for (addr, node) in &s.nodes {
             match self.seen.get(addr) {
-                None => out.push(Change::Added(node.clone())),
-                Some(old) if old != node => out.push(Change::Updated(node.clone())),
+                None => out.push(Change::Added((**node).clone())),
+                Some(old) if old != node => out.push(Change::Updated((**node).clone())),
                 Some(_) => {}
             }
         }

@@ -17,7 +17,7 @@ pub trait Discovery: Send + Sync + fmt::Debug + 'static {
     fn directory(&self) -> &Arc<Directory>;
 
     /// The nodes a call to `service_method` may go to now (serving it, not draining).
-    fn instances(&self, service_method: &str) -> Vec<Instance> {
+    fn instances(&self, service_method: &str) -> Vec<Arc<Instance>> {
         self.directory().instances(service_method)
     }
 
