@@ -28,6 +28,9 @@ pub struct RegistrarConfig {
     pub weight: Option<u32>,
     /// Announced version string.
     pub version: Option<String>,
+    /// Announced `tls` flag (default: none; set it when the peer serves TLS, so clients
+    /// know to dial with TLS).
+    pub tls: Option<bool>,
     /// First back-off after losing the lease (default 100 ms), doubled up to
     /// `backoff_max` (default 5 s).
     pub backoff_min: Duration,
@@ -47,6 +50,7 @@ impl Default for RegistrarConfig {
             exclude: Vec::new(),
             weight: None,
             version: None,
+            tls: None,
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_secs(5),
             leave_grace: Duration::from_millis(300),
@@ -171,6 +175,7 @@ impl Registrar {
         record.protocol = Some(peer.config().protocol.clone()).filter(|p| !p.is_empty());
         record.weight = config.weight;
         record.version = config.version.clone();
+        record.tls = config.tls;
         let shared = Arc::new(Shared {
             client,
             key: node_key(&config.namespace, &addr),

@@ -249,3 +249,61 @@ async fn breaker_takes_a_failing_node_out() {
         "{dead_status:?}"
     );
 }
+
+#[tokio::test]
+async fn sessions_per_node_are_used_in_turn() {
+    let (s1, a1) = server(Duration::ZERO).await;
+    let client = ClusterClient::with(
+        client_peer(),
+        Arc::new(StaticDiscovery::addrs([a1])),
+        Box::new(RoundRobin::new()),
+        ClusterConfig::default().sessions_per_node(3),
+    );
+    spread(&client, 12).await;
+    assert_eq!(s1.count_sessions(), 3);
+    assert_eq!(client.nodes()[0].sessions, 3);
+    client.close();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while s1.count_sessions() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "sessions not closed by close()"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The same client on smol (erpc-runtime-async-std): nothing in it is tokio's.
+#[test]
+fn runs_on_smol() {
+    use erpc_runtime_async_std as smol_rt;
+    smol::block_on(async {
+        let mut addrs = Vec::new();
+        let mut servers = Vec::new();
+        for i in 0..3 {
+            let p = smol_rt::builder(PeerConfig {
+                local_ip: "127.0.0.1".into(),
+                ..PeerConfig::default()
+            })
+            .call("/who", move |_ctx: CallCtx, _: ()| async move {
+                Ok::<_, Status>(i)
+            })
+            .build()
+            .unwrap();
+            addrs.push(p.listen().await.unwrap());
+            servers.push(p);
+        }
+        let client = ClusterClient::with(
+            smol_rt::builder(PeerConfig::default()).build().unwrap(),
+            Arc::new(StaticDiscovery::addrs(addrs)),
+            Box::new(RoundRobin::new()),
+            ClusterConfig::default(),
+        );
+        let mut n = [0; 3];
+        for _ in 0..9 {
+            let i: usize = client.call("/who", &()).await.unwrap();
+            n[i] += 1;
+        }
+        assert_eq!(n, [3, 3, 3]);
+    });
+}
