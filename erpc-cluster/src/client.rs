@@ -323,7 +323,27 @@ impl<R: Runtime> Inner<R> {
                         (i, node)
                     })
                     .filter(|(_, n)| n.as_ref().is_none_or(|n| n.available(now)))
+                    .collect::<Vec<_>>()
+            };
+            // Nodes whose last dial failed just now wait, unless nothing else is left.
+            let backoff = self.config.dial_backoff;
+            let fresh = instances
+                .iter()
+                .filter(|(_, n)| {
+                    n.as_ref()
+                        .is_none_or(|n| !n.dial_failed_recently(now, backoff))
+                })
+                .count();
+            let instances: Vec<_> = if fresh > 0 && fresh < instances.len() {
+                instances
+                    .into_iter()
+                    .filter(|(_, n)| {
+                        n.as_ref()
+                            .is_none_or(|n| !n.dial_failed_recently(now, backoff))
+                    })
                     .collect()
+            } else {
+                instances
             };
             if instances.is_empty() {
                 break;

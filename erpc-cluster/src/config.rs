@@ -1,5 +1,7 @@
 //! [`ClusterConfig`]: the knobs of a [`ClusterClient`](crate::ClusterClient).
 
+use std::time::Duration;
+
 use crate::breaker::BreakerConfig;
 
 /// Settings of a cluster client.
@@ -15,6 +17,10 @@ pub struct ClusterConfig {
     pub max_failover: usize,
     /// A circuit breaker per node (default `None`: off).
     pub breaker: Option<BreakerConfig>,
+    /// After a failed dial, the node is not picked for this long while other nodes are
+    /// available (default 1 s), so calls do not each wait for a dead node's connect
+    /// timeout before failing over. Zero: no back-off.
+    pub dial_backoff: Duration,
 }
 
 impl Default for ClusterConfig {
@@ -23,6 +29,7 @@ impl Default for ClusterConfig {
             sessions_per_node: 1,
             max_failover: 3,
             breaker: None,
+            dial_backoff: Duration::from_secs(1),
         }
     }
 }
@@ -37,6 +44,12 @@ impl ClusterConfig {
     /// With at most `n` failover attempts per call.
     pub fn max_failover(mut self, n: usize) -> Self {
         self.max_failover = n;
+        self
+    }
+
+    /// With this back-off after a failed dial.
+    pub fn dial_backoff(mut self, d: Duration) -> Self {
+        self.dial_backoff = d;
         self
     }
 

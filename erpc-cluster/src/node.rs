@@ -2,9 +2,9 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use erpc_peer::{Peer, Runtime, Session, Status};
+use erpc_peer::{Code, Peer, Runtime, Session, Status};
 use futures_util::lock::Mutex as AsyncMutex;
 
 use crate::breaker::{Breaker, BreakerConfig, BreakerState};
@@ -17,6 +17,13 @@ pub(crate) struct Node {
     in_flight: AtomicUsize,
     removed: AtomicBool,
     breaker: Option<Mutex<Breaker>>,
+    /// Dial failures so far, and when the last one was (for `dial_backoff`).
+    dial_failures: AtomicUsize,
+    last_dial_failure: Mutex<Option<Instant>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Counts a call in flight to a node while it lives.
@@ -37,6 +44,8 @@ impl Node {
             in_flight: AtomicUsize::new(0),
             removed: AtomicBool::new(false),
             breaker: breaker.map(|c| Mutex::new(Breaker::new(c))),
+            dial_failures: AtomicUsize::new(0),
+            last_dial_failure: Mutex::new(None),
         }
     }
 
@@ -59,6 +68,11 @@ impl Node {
         self.breaker().is_none_or(|mut b| b.available(now))
     }
 
+    /// Whether a dial to it failed less than `backoff` ago.
+    pub(crate) fn dial_failed_recently(&self, now: Instant, backoff: Duration) -> bool {
+        lock(&self.last_dial_failure).is_some_and(|t| now < t + backoff)
+    }
+
     pub(crate) fn allow(&self, now: Instant) -> bool {
         self.breaker().is_none_or(|mut b| b.allow(now))
     }
@@ -75,14 +89,32 @@ impl Node {
 
     /// A live session to the node: the next slot's, dialed when it has none or its
     /// session ended (one dial per slot at a time; other callers of that slot wait for it).
+    ///
+    /// A caller that waited for another's dial which failed gets that failure (105) at once
+    /// instead of dialing again, so callers queued on a dead node fail over together.
     pub(crate) async fn session<R: Runtime>(&self, peer: &Peer<R>) -> Result<Session, Status> {
         let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let failures = self.dial_failures.load(Ordering::Acquire);
         let mut slot = self.slots[i].lock().await;
         if let Some(s) = slot.as_ref().filter(|s| !s.is_closed()) {
             return Ok(s.clone());
         }
         *slot = None;
-        let s = peer.dial(&self.addr).await?;
+        if self.dial_failures.load(Ordering::Acquire) != failures {
+            return Err(Status::with_cause(
+                Code::DIAL_FAILED,
+                format!("dial {} failed just now", self.addr),
+            ));
+        }
+        let s = match peer.dial(&self.addr).await {
+            Ok(s) => s,
+            Err(e) => {
+                *lock(&self.last_dial_failure) = Some(peer.runtime().now());
+                self.dial_failures.fetch_add(1, Ordering::AcqRel);
+                return Err(e);
+            }
+        };
+        *lock(&self.last_dial_failure) = None;
         if self.removed.load(Ordering::Acquire) {
             // Removed while dialing: the call goes on, the session closes after it.
             s.close();

@@ -237,7 +237,9 @@ async fn breaker_takes_a_failing_node_out() {
         client_peer(),
         Arc::new(StaticDiscovery::addrs([dead.clone(), a1])),
         Box::new(RoundRobin::new()),
-        ClusterConfig::default().breaker(Some(erpc_cluster::BreakerConfig::default())),
+        ClusterConfig::default()
+            .dial_backoff(Duration::ZERO)
+            .breaker(Some(erpc_cluster::BreakerConfig::default())),
     );
     for _ in 0..30 {
         let _: String = client.call("/who", &()).await.unwrap();
@@ -306,4 +308,28 @@ fn runs_on_smol() {
         }
         assert_eq!(n, [3, 3, 3]);
     });
+}
+
+#[tokio::test]
+async fn a_failed_dial_backs_the_node_off() {
+    let (_s1, a1) = server(Duration::ZERO).await;
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let client = ClusterClient::with(
+        client_peer(),
+        Arc::new(StaticDiscovery::addrs([dead, a1])),
+        Box::new(RoundRobin::new()),
+        ClusterConfig::default().max_failover(0),
+    );
+    // No failover: only the first pick of the dead node fails; for the next second (the
+    // default back-off) it is not picked while the live one is there.
+    let mut failed = 0;
+    for _ in 0..20 {
+        if client.call::<_, String>("/who", &()).await.is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 1);
 }
