@@ -402,3 +402,41 @@ async fn cost_of_the_cluster_client() {
         "cluster client {through:.0}/s vs session {single:.0}/s"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lost_lease_is_granted_again_and_bad_settings_are_refused() {
+    let Some(etcd) = Etcd::start("lost_lease_is_granted_again_and_bad_settings_are_refused") else {
+        return;
+    };
+    let c = connect(&etcd).await;
+    let (srv, bound) = server().await;
+    for ttl in [Duration::from_millis(500), Duration::from_secs(100_000)] {
+        let e = Registrar::register(c.clone(), &srv, &bound, RegistrarConfig::default().ttl(ttl))
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("lease TTL"), "{e}");
+    }
+    let reg = Registrar::register(c.clone(), &srv, &bound, RegistrarConfig::default())
+        .await
+        .unwrap();
+    let first = reg.lease().unwrap();
+    // Someone revokes the lease: the key goes, the keep-alive notices, a new lease is
+    // granted and the record put again.
+    c.clone().lease_revoke(first).await.unwrap();
+    let t0 = Instant::now();
+    loop {
+        let resp = c.clone().get(reg.key(), None).await.unwrap();
+        if let Some(kv) = resp.kvs().first() {
+            if kv.lease() != first {
+                assert_eq!(Some(kv.lease()), reg.lease());
+                break;
+            }
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "not registered again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!("revoked lease replaced after {:?}", t0.elapsed());
+}
