@@ -1,7 +1,8 @@
 //! Many nodes behind one client: a [`ClusterClient`] that picks a node per call through a
 //! [`Balancer`], fails over on connection errors and can put a circuit [`Breaker`] on each
 //! node; the [`Discovery`] trait it learns its nodes from, with a [`StaticDiscovery`] list
-//! here and an etcd watcher in `erpc-registry-etcd` (tp-micro's registry layout).
+//! and a [`DnsDiscovery`] (headless services) here, and an etcd watcher in
+//! `erpc-registry-etcd` (tp-micro's registry layout).
 //!
 //! Everything here is runtime-agnostic: the client runs on a [`Peer`](erpc_peer::Peer) of
 //! any async adapter (tokio, smol/async-std: `ClusterClient<Tokio>`,
@@ -39,6 +40,7 @@ mod client;
 mod config;
 mod directory;
 mod discovery;
+mod dns;
 mod instance;
 mod node;
 mod rng;
@@ -50,5 +52,6 @@ pub use client::{ClusterCall, ClusterClient, NodeStatus};
 pub use config::{ClusterConfig, MAX_SESSIONS_PER_NODE};
 pub use directory::{Change, Changes, Directory};
 pub use discovery::Discovery;
+pub use dns::{DnsDiscovery, MIN_DNS_INTERVAL};
 pub use instance::Instance;
 pub use static_list::StaticDiscovery;

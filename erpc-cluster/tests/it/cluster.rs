@@ -333,3 +333,16 @@ async fn a_failed_dial_backs_the_node_off() {
     }
     assert_eq!(failed, 1);
 }
+
+#[tokio::test]
+async fn dns_discovery_of_localhost() {
+    let (_s1, a1) = server(Duration::ZERO).await;
+    let port = a1.rsplit_once(':').unwrap().1;
+    let d = erpc_cluster::DnsDiscovery::start(format!("localhost:{port}"), Duration::from_secs(1))
+        .unwrap();
+    let client = ClusterClient::new(client_peer(), Arc::new(d));
+    // localhost may also resolve to [::1], where nothing listens: failover covers it.
+    for _ in 0..5 {
+        assert_eq!(client.call::<_, String>("/who", &()).await.unwrap(), a1);
+    }
+}
