@@ -13,7 +13,8 @@ use crate::client::{codec_name, parse_addr, Addr, BoxError, ConnectArgs};
 /// `erpc call ADDR SERVICE_METHOD [BODY]` and `erpc push ADDR SERVICE_METHOD [BODY]`.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct CallArgs {
-    /// The server: `host:port`, or `unix:/path/to.sock`.
+    /// The server: `host:port`, `unix:/path/to.sock`, or a registry
+    /// (`etcd://host:port[/namespace]`) to pick a node serving SERVICE_METHOD from.
     #[arg(value_name = "ADDR", value_parser = parse_addr)]
     pub(crate) addr: Addr,
     /// The route, e.g. `/math/add` (may carry a `?query`).
@@ -121,6 +122,16 @@ pub(crate) fn call(a: CallArgs) -> Result<(), BoxError> {
     let rt = crate::client::runtime()?;
     let reply = rt.block_on(async {
         let peer = c.peer(&a.addr, |b| b.unknown_push(stray_pushes(c.verbose)))?;
+        if let Some(url) = crate::registry::url_of(&a.addr) {
+            let opts = if c.timeout.is_zero() {
+                CallOptions::no_timeout()
+            } else {
+                CallOptions::timeout(c.timeout)
+            };
+            let r = crate::registry::send(&peer, url, msg, Some(opts)).await;
+            peer.close().await;
+            return r.and_then(|m| m.ok_or_else(|| "no reply".into()));
+        }
         let t0 = Instant::now();
         let session = c.dial(&peer, &a.addr).await;
         let session = match session {
@@ -234,6 +245,11 @@ pub(crate) fn push(a: CallArgs) -> Result<(), BoxError> {
     let rt = crate::client::runtime()?;
     rt.block_on(async {
         let peer = c.peer(&a.addr, |b| b.unknown_push(stray_pushes(c.verbose)))?;
+        if let Some(url) = crate::registry::url_of(&a.addr) {
+            let r = crate::registry::send(&peer, url, msg, None).await;
+            peer.close().await;
+            return r.map(|_| ());
+        }
         let t0 = Instant::now();
         let session = match c.dial(&peer, &a.addr).await {
             Ok(s) => s,

@@ -3,6 +3,9 @@
 //!
 //! ```text
 //! erpc serve --addr 127.0.0.1:9090                        # the demo server
+//! erpc serve --addr 127.0.0.1:0 --register etcd://127.0.0.1:2379   # one of many nodes
+//! erpc call etcd://127.0.0.1:2379 /math/add '[1,2]'      # any node serving /math/add
+//! erpc nodes etcd://127.0.0.1:2379                        # what is registered
 //! erpc call 127.0.0.1:9090 /math/add '[1,2,3,4,5]' --meta author=henrylee2cn
 //! erpc push 127.0.0.1:9090 /push/echo '"hi"'
 //! erpc watch 127.0.0.1:9090                               # print every push, until Ctrl-C
@@ -24,6 +27,7 @@ mod metrics;
 mod overload;
 mod progress;
 mod proxy;
+mod registry;
 mod serve;
 mod watch;
 
@@ -51,6 +55,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Decode frames (hex, or raw bytes from stdin with `-`) and print each as one JSON line.
     Decode(decode::DecodeArgs),
+    /// List the nodes registered in a registry (`etcd://host:port`), one JSON line each.
+    Nodes(registry::NodesArgs),
     /// Serve Go eRPC's benchmark handler (`Hello.Say`, protobuf) for `erpc bench`.
     BenchServer(bench::ServerArgs),
     /// Run Go eRPC's benchmark against a server (or one started here) and print one JSON line.
@@ -86,6 +92,10 @@ fn main() -> std::process::ExitCode {
         Command::Serve(a) => {
             init_tracing("info");
             serve::run(a)
+        }
+        Command::Nodes(a) => {
+            init_tracing("warn");
+            registry::nodes(a)
         }
         Command::Decode(a) => decode::run(a),
         Command::BenchServer(a) => bench::server(a),

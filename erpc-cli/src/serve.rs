@@ -126,6 +126,8 @@ pub(crate) struct ServeArgs {
     /// The protocol spoken to the --proxy-to upstream (default: --proto).
     #[arg(long, value_enum, value_name = "PROTO", requires = "proxy_to")]
     proxy_proto: Option<ProtoName>,
+    #[command(flatten)]
+    registry: crate::registry::RegisterArgs,
 }
 
 /// A handler's result plus the server's filters to append to the reply's pipe.
@@ -387,6 +389,7 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             .listen_on(a.addr.endpoint(a.network)?)
             .await
             .map_err(|st| format!("cannot listen on {}: {st}", a.addr))?;
+        let registrar = a.registry.register(&peer, &bound).await?;
         let shown = match &a.addr {
             Addr::Unix(p) => format!("unix:{}", p.display()),
             Addr::Tcp(_) => bound,
@@ -419,6 +422,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         if let Some(to) = &a.proxy_to {
             extras.push(format!("proxy to {to}"));
         }
+        if let Some(r) = &registrar {
+            extras.push(format!("registered {}", r.key()));
+        }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));
         if a.proto == ProtoName::Http && !a.push_interval.is_zero() {
@@ -426,7 +432,16 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         } else if !a.push_interval.is_zero() {
             tokio::spawn(broadcast(peer.clone(), a.push_interval, a.xfer.clone()));
         }
-        graceful_shutdown_on_signal(&peer).await?;
+        match registrar {
+            None => graceful_shutdown_on_signal(&peer).await?,
+            Some(reg) => {
+                crate::registry::wait_for_signal().await?;
+                tracing::info!("signal received: leaving the registry, then shutting down");
+                if let Err(e) = reg.leave_and_close(&peer).await {
+                    tracing::warn!(error = %e, "could not revoke the registration (it expires after its TTL)");
+                }
+            }
+        }
         Ok(())
     })
 }

@@ -63,6 +63,22 @@ impl<R: Runtime> Peer<R> {
         &self.shared.rt
     }
 
+    /// The service methods of every registered call and push handler, sorted, each once
+    /// (the unknown-call and unknown-push fallbacks are not routes). What a service registry
+    /// announces (tp-micro's `uri_paths`).
+    pub fn routes(&self) -> Vec<String> {
+        use erpc_proto::router::RouteKind;
+        let router = &self.shared.session_cfg.router;
+        let mut list: Vec<String> = router
+            .routes(RouteKind::Call)
+            .chain(router.routes(RouteKind::Push))
+            .map(|r| r.service_method().to_owned())
+            .collect();
+        list.sort_unstable();
+        list.dedup();
+        list
+    }
+
     /// Whether [`close`](Peer::close) was called.
     pub fn is_closing(&self) -> bool {
         self.shared.closing.load(Ordering::Acquire)

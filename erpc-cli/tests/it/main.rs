@@ -5,10 +5,15 @@ mod bench;
 mod call;
 mod common;
 mod decode;
+// The real-etcd helper of erpc-registry-etcd's tests, shared rather than copied.
+#[path = "../../../erpc-registry-etcd/tests/it/etcd.rs"]
+#[allow(dead_code)]
+mod etcd;
 mod go_interop;
 mod go_kcp;
 mod go_plugins;
 mod go_proxy;
 mod metrics;
+mod registry;
 mod transports;
 mod watch;

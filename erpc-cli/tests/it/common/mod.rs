@@ -88,6 +88,32 @@ impl Server {
         server
     }
 
+    /// Sends SIGTERM (a graceful stop) and waits for the process to exit (bounded by
+    /// [`LIMIT`]; then it is killed).
+    pub fn terminate(&mut self) -> ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + LIMIT;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                return self.child.wait().expect("wait");
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// `kill -9`: the process dies at once, nothing cleaned up.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Everything the server wrote on stderr so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().clone()
