@@ -85,7 +85,11 @@
 //! connection keeps the handles of up to 256 service methods it calls, and the byte and level
 //! figures are added once per turn of the connection's loop.
 
+#[cfg(feature = "binder")]
+pub mod binder;
 mod builder;
+// `#[derive(Bind)]` names this crate `::erpc_peer`, also in its own tests.
+extern crate self as erpc_peer;
 mod call;
 mod config;
 mod conn;
@@ -115,6 +119,8 @@ pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
+#[cfg(feature = "binder")]
+pub use erpc_macros::Bind;
 pub use handler::{BoxFuture, IntoReply, Response};
 pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
@@ -145,6 +151,8 @@ pub mod adapter {
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "binder")]
+    pub use crate::binder;
     pub use crate::{PeerBuilder, Runtime, Service, Session, Status};
     pub use erpc_proto::codec::DecodeBody;
     pub use erpc_proto::router::Mapper;
