@@ -14,6 +14,7 @@
 //! (1; usage errors: 2).
 
 mod bench;
+mod bind_routes;
 mod body;
 mod call;
 mod client;
