@@ -401,6 +401,29 @@ impl<R: Runtime> SubRoute<R> {
         self
     }
 
+    /// Registers a call handler at the mapped route of `name` under the prefix, its argument
+    /// bound and validated first (see [`PeerBuilder::call_bound`]).
+    #[cfg(feature = "binder")]
+    pub fn call_bound<A, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + crate::binder::Bind + Send + 'static,
+        F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply + Send,
+    {
+        let route = self.builder.route(&self.prefix, name);
+        let plugins = self.plugins.clone();
+        let mut s = self;
+        let h = Handler::Call(call_fn(
+            crate::binder::bound(route.clone(), handler),
+            s.builder.core.codecs.clone(),
+        ));
+        s.builder
+            .core
+            .add_with_plugins(RouteKind::Call, &route, plugins, h);
+        s
+    }
+
     /// Registers a push handler at the mapped route of `name` under the prefix.
     pub fn push<A, F, Fut>(mut self, name: &str, handler: F) -> Self
     where

@@ -167,6 +167,7 @@ impl Session {
     }
 
     /// The application data at `key`, untyped (the binder's swap).
+    #[cfg(feature = "binder")]
     pub(crate) fn data_any(&self, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
         lock(&self.inner.data).get(key).cloned()
     }
