@@ -7,7 +7,7 @@
 //!
 //! | Go tag | Rust attribute | applies to |
 //! |---|---|---|
-//! | `<meta:id>` | `#[param(meta = "id")]` (`meta` alone: the field's name) | types of [`FromMeta`] |
+//! | `<meta:id>` | `#[param(meta = "id")]` (`meta` alone: the field's name) | `String`, `bool`, integers, floats, `Vec<u8>` (the first value), `Vec` of those (every value) |
 //! | `<swap:id>` | `#[param(swap = "id")]` | any `Clone` type (see "Swap") |
 //! | `<desc:text>` | `#[param(desc = "text")]` | any (documentation, [`Bind::params`]) |
 //! | `<len:a:b>` | `#[param(len(a, b))]`, `len(a)` (exactly a), `len(min = a)`, `len(max = b)` | strings, `Vec`, maps |
@@ -97,6 +97,13 @@
 //! - `nonzero` on a `Vec` or map means "not empty"; Go panics comparing slices and answers
 //!   the panic's text.
 //! - `range` applies to scalar numbers only (Go accepts `[]int` and then checks 0).
+//! - Regular expressions run on the `regex` crate: its `\d`, `\w`, `\s` and `\b` are
+//!   Unicode-aware, Go's are ASCII (write `(?-u:\w)` or `[0-9A-Za-z_]` for Go's meaning);
+//!   the rest of RE2's syntax is the same.
+//! - Go's registration-time errors (a rule on the wrong type, a bad regexp, a bad `stat`) are
+//!   compile errors; Go's `param:"-"` is simply a field without `#[param]`.
+//! - Go's recovered panics (reason = the panic text, param `""`) have no counterpart: binding
+//!   never panics.
 //! - Integer kinds in reasons: `isize`/`usize` are Go's `int`/`uint`, `i64` is `int64`.
 
 use std::any::Any;

@@ -1,7 +1,7 @@
 //! Go eRPC's plugins, live against the real Go eRPC v6 peer (`erpc-go-peer`, see
-//! shared/tools/go-peer/README.md): Go's conformance client with `--secure`, `--ignorecase`
-//! and `--overload…` against `erpc serve` with the same flags, and `erpc call --secure`
-//! against Go's `server --secure`. The statuses must be Go's, byte for byte.
+//! shared/tools/go-peer/README.md): Go's conformance client with `--secure`, `--ignorecase`,
+//! `--binder` and `--overload…` against `erpc serve` with the same flags, and `erpc call`
+//! against Go's `server --secure` and `server --binder`. The statuses must be Go's, byte for byte.
 //!
 //! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
 
