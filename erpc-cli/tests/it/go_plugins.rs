@@ -571,3 +571,69 @@ fn erpc_call_binder_failures_answer_as_go() {
         );
     }
 }
+
+#[test]
+fn go_client_binder_with_every_plugin_and_protocol() {
+    // With secure and ignorecase on too, over the other codecs' protocols.
+    for (proto, checks) in [("pb", 15), ("json", 15), ("thrift", 15)] {
+        let out = go_client_against_serve(
+            &[
+                "--proto",
+                proto,
+                "--binder",
+                "--secure",
+                KEY,
+                "--ignorecase",
+            ],
+            &[
+                "--proto",
+                proto,
+                "--binder",
+                "--secure",
+                KEY,
+                "--ignorecase",
+                "--only",
+                "binder,secure,ignorecase",
+                "--broadcast-wait",
+                "0",
+            ],
+        );
+        if out.is_empty() {
+            return;
+        }
+        assert_eq!(passed(&out), checks, "{proto}: {out}");
+    }
+}
+
+#[test]
+fn binder_over_http_fails_as_gos_own() {
+    // httproto carries meta as HTTP headers, whose names Go canonicalizes (`token` arrives
+    // as `Token`): Go's own server then fails binder_ok and binder_meta (no `token` meta,
+    // 100401). erpc serve answers the same, line for line.
+    let Some(go) = go_peer() else { return };
+    let args = [
+        "--proto",
+        "http",
+        "--binder",
+        "--only",
+        "binder",
+        "--broadcast-wait",
+        "0",
+    ];
+    let g = go_server(&go, &["--proto", "http", "--binder"]);
+    let s = Server::start(&["--proto", "http", "--binder", "--push-interval", "0"]);
+    let fails = |addr: &str| -> Vec<String> {
+        go_client(&go, addr, &args)
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("FAIL ") || l.ends_with(" failed"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (go_fails, rs_fails) = (fails(&g.addr), fails(&s.addr));
+    assert_eq!(rs_fails, go_fails);
+    assert_eq!(
+        go_fails.last().map(String::as_str),
+        Some("5 passed, 2 failed")
+    );
+}
