@@ -32,7 +32,9 @@
 //! (when not 0) and the message (when not empty). The parameter name is the meta or swap key,
 //! else the field's name.
 //!
-//! ```ignore
+//! ```
+//! use erpc_peer::{CallCtx, PeerBuilder, Runtime, Status};
+//!
 //! #[derive(serde::Deserialize, erpc_peer::Bind)]
 //! struct Args {
 //!     #[param(len(3, 8), desc = "user name")]
@@ -41,7 +43,12 @@
 //!     #[param(meta = "token", nonzero, stat(100401, "token is required"))]
 //!     token: String,
 //! }
-//! builder.call_bound("/user/check", |_ctx, args: Args| async move { Ok(args.name) })
+//!
+//! fn register<R: Runtime>(b: PeerBuilder<R>) -> PeerBuilder<R> {
+//!     b.call_bound("/user/check", |_ctx: CallCtx, args: Args| async move {
+//!         Ok::<_, Status>(args.name)
+//!     })
+//! }
 //! ```
 //!
 //! Checked when it expands — these do not compile:
