@@ -17,6 +17,7 @@
 //! (1; usage errors: 2).
 
 mod bench;
+mod bind_routes;
 mod body;
 mod call;
 mod client;

@@ -12,6 +12,7 @@
 //! | `/meta/echo` | call | the call's meta as a JSON object (the last value of each key) |
 //! | `/meta/push` | push | recorded for `/meta/last_push` |
 //! | `/meta/last_push` | call | `{"count":N,"meta":{…},"body":"…","body_codec":"s"}` of the last `/meta/push` |
+//! | `/bind/check` | call | with `--binder`: Go's plugin/binder on the Go peer's `BindArgs` (JSON) |
 //!
 //! With `--proxy-to ADDR` the `/meta/*` routes are not served: they, and every other route
 //! the server does not know, are forwarded to ADDR (Go's plugin/proxy).
@@ -105,6 +106,12 @@ pub(crate) struct ServeArgs {
     /// before routing (`/Math/Add` reaches `/math/add`).
     #[arg(long)]
     ignorecase: bool,
+    /// Go's plugin/binder: serve `/bind/check`, whose argument (the Go peer's `BindArgs`:
+    /// body `name`, `age`, `email`, `score`, meta `token`, `level`) is bound and validated
+    /// before the handler; a failure answers Go's status (`400 Invalid Parameter` with its
+    /// JSON cause, or the rule's own code and message).
+    #[arg(long)]
+    binder: bool,
     /// Go's plugin/overloader: `maxconn=N,qps=N,interval=1s` (any subset; interval in (0,
     /// 1s]; a `/route=N` item limits one route). A connection over maxconn is accepted and
     /// closed with nothing sent (the reason is only logged, at debug level); a call over a
@@ -292,6 +299,9 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     if a.heartbeat {
         b = b.heartbeat_pong();
     }
+    if a.binder {
+        b = crate::bind_routes::register(b);
+    }
     // Go's order: the service method is lower-cased before anything counts it.
     if a.ignorecase {
         b = b.plugin(erpc_proto::plugins::IgnoreCase::new());
@@ -412,6 +422,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.ignorecase {
             extras.push("ignorecase".into());
+        }
+        if a.binder {
+            extras.push("binder".into());
         }
         if !a.overload.is_empty() || !a.overload_handler.is_empty() {
             extras.push("overload".into());

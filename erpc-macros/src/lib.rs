@@ -53,6 +53,57 @@ use syn::{
     ReturnType, Type,
 };
 
+mod bind;
+
+/// Go eRPC's binder rules (`plugin/binder`'s `param` tag) as field attributes: binds meta and
+/// swap values into the fields of a call's argument and validates them (see erpc-peer's
+/// `binder` module for the rules, the statuses, and the differences from Go).
+///
+/// ```ignore
+/// #[derive(serde::Deserialize, erpc_peer::Bind)]
+/// struct Args {
+///     #[param(len(3, 8), desc = "user name")]
+///     name: String,
+///     #[param(range(1, 120))]
+///     age: isize,
+///     #[param(regexp = "^[a-z]+@[a-z.]+$")]
+///     email: String,
+///     #[serde(skip)]
+///     #[param(meta = "token", nonzero, stat(100401, "token is required"))]
+///     token: String,
+/// }
+/// ```
+///
+/// A rule on a field type it does not fit, an invalid regular expression, or an unknown rule
+/// does not compile.
+#[proc_macro_derive(Bind, attributes(param))]
+pub fn derive_bind(item: TokenStream) -> TokenStream {
+    let input = parse_macro_input!(item as syn::DeriveInput);
+    bind::derive(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The crate path for `#[derive(Bind)]`: erpc-peer (which has the binder) or an adapter that
+/// re-exports its `__private`.
+fn bind_crate() -> proc_macro2::TokenStream {
+    use proc_macro_crate::{crate_name, FoundCrate};
+    for name in ["erpc-peer", "erpc-runtime-tokio", "erpc-runtime-async-std"] {
+        match crate_name(name) {
+            Ok(FoundCrate::Itself) => {
+                let id = format_ident!("{}", name.replace('-', "_"));
+                return quote!(::#id);
+            }
+            Ok(FoundCrate::Name(n)) => {
+                let id = format_ident!("{}", n);
+                return quote!(::#id);
+            }
+            Err(_) => {}
+        }
+    }
+    quote!(::erpc_peer)
+}
+
 /// Registers the `async fn`s of an `impl` block as eRPC handlers. See the crate docs.
 #[proc_macro_attribute]
 pub fn service(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -139,6 +139,26 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// Registers a call handler whose argument is bound and validated first (Go's binder
+    /// plugin, feature `binder`): the argument type derives [`Bind`](macro@crate::Bind); its
+    /// meta and swap fields are filled from the call's meta and the session's data, then its
+    /// rules are checked, and the first failure answers Go's status (`400 "Invalid
+    /// Parameter"` with `service_method` as the handler in the cause) without calling
+    /// `handler`. See [`binder`](crate::binder).
+    #[cfg(feature = "binder")]
+    pub fn call_bound<A, F, Fut>(self, service_method: &str, handler: F) -> Self
+    where
+        A: DecodeBody + crate::binder::Bind + Send + 'static,
+        F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply + Send,
+    {
+        self.call(
+            service_method,
+            crate::binder::bound(service_method, handler),
+        )
+    }
+
     /// Registers a `tower::Service` as the call handler at exactly `service_method` (feature
     /// `tower`), so that tower's layers wrap it: each call waits until the service is ready,
     /// then calls a clone of it with the context and the decoded arguments. See
@@ -379,6 +399,29 @@ impl<R: Runtime> SubRoute<R> {
             .core
             .add_with_plugins(RouteKind::Call, &route, plugins, h);
         self
+    }
+
+    /// Registers a call handler at the mapped route of `name` under the prefix, its argument
+    /// bound and validated first (see [`PeerBuilder::call_bound`]).
+    #[cfg(feature = "binder")]
+    pub fn call_bound<A, F, Fut>(self, name: &str, handler: F) -> Self
+    where
+        A: DecodeBody + crate::binder::Bind + Send + 'static,
+        F: Fn(CallCtx, A) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoReply + Send,
+    {
+        let route = self.builder.route(&self.prefix, name);
+        let plugins = self.plugins.clone();
+        let mut s = self;
+        let h = Handler::Call(call_fn(
+            crate::binder::bound(route.clone(), handler),
+            s.builder.core.codecs.clone(),
+        ));
+        s.builder
+            .core
+            .add_with_plugins(RouteKind::Call, &route, plugins, h);
+        s
     }
 
     /// Registers a push handler at the mapped route of `name` under the prefix.

@@ -61,18 +61,6 @@
 //! | `erpc_handlers_running` | gauge | `peer` | handlers running |
 //! | `erpc_calls_pending` | gauge | `peer` | outgoing calls waiting for their reply |
 //!
-//! `peer` is the name given to [`PeerBuilder::metrics_name`](crate::PeerBuilder::metrics_name)
-//! (default `erpc`). `route` is, on the serving side, the *registered* route (`<unknown>` for
-//! the unknown-call and unknown-push handlers, so that a client cannot create label values at
-//! will); on the calling side, the service method called (the application chooses those).
-//! `code` is the status code (`0`: OK).
-//!
-//! Handles are registered when the peer is built (per route) or on first use, so **install
-//! the recorder before building the peer**; without one every update is a no-op. The hot path
-//! takes no lock and allocates nothing: per-route handles are made at build time, a
-//! connection keeps the handles of the service methods it calls (up to [`MADE_CACHE`]), and
-//! the byte and level figures are added once per turn of the connection's loop.
-//!
 //! `peer` is the name given to [`PeerBuilder::metrics_name`] (default `erpc`). `route` is, on
 //! the serving side, the *registered* route (`<unknown>` for the unknown-call and unknown-push
 //! handlers, so that a client cannot create label values at will); on the calling side, the
@@ -85,7 +73,11 @@
 //! connection keeps the handles of up to 256 service methods it calls, and the byte and level
 //! figures are added once per turn of the connection's loop.
 
+#[cfg(feature = "binder")]
+pub mod binder;
 mod builder;
+// `#[derive(Bind)]` names this crate `::erpc_peer`, also in its own tests.
+extern crate self as erpc_peer;
 mod call;
 mod config;
 mod conn;
@@ -115,6 +107,8 @@ pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
+#[cfg(feature = "binder")]
+pub use erpc_macros::Bind;
 pub use handler::{BoxFuture, IntoReply, Response};
 pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
@@ -145,6 +139,8 @@ pub mod adapter {
 /// Paths the `#[service]` macro expands to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "binder")]
+    pub use crate::binder;
     pub use crate::{PeerBuilder, Runtime, Service, Session, Status};
     pub use erpc_proto::codec::DecodeBody;
     pub use erpc_proto::router::Mapper;

@@ -166,6 +166,12 @@ impl Session {
             .and_then(|v| v.downcast::<T>().ok())
     }
 
+    /// The application data at `key`, untyped (the binder's swap).
+    #[cfg(feature = "binder")]
+    pub(crate) fn data_any(&self, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+        lock(&self.inner.data).get(key).cloned()
+    }
+
     /// Removes application data.
     pub fn remove_data(&self, key: &str) {
         lock(&self.inner.data).remove(key);

@@ -58,6 +58,8 @@ pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 pub use erpc_peer::service;
 #[cfg(feature = "tower")]
 pub use erpc_peer::tower;
+#[cfg(feature = "binder")]
+pub use erpc_peer::{binder, Bind};
 pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,

@@ -86,7 +86,7 @@ impl Conns {
 /// A connection's stream: reads come from its reader thread, writes go to the socket.
 ///
 /// On unix a write never blocks the connection's thread: when the socket takes nothing it
-/// is pending until a [`Writable`] thread sees room, and the connection goes on reading
+/// is pending until a helper thread sees room, and the connection goes on reading
 /// meanwhile (erpc-peer's `write_timeout` closes a connection whose bytes stop moving).
 /// Elsewhere a write blocks until the kernel takes it, at most the peer's `write_timeout`.
 #[derive(Debug)]

@@ -246,3 +246,62 @@ fn serve_shows_its_limits() {
     ]);
     assert_eq!(run(&["call", &s.addr, "/math/add", "[1,2]"]).ok(), "3\n");
 }
+
+/// `erpc serve --binder`: Go's binder statuses (the Go peer's README lists them; the live
+/// Go tests compare them with Go's server too).
+#[test]
+fn binder_statuses() {
+    let s = Server::start(&["--binder", "--push-interval", "0"]);
+    let ok = r#"{"name":"alice","age":30,"email":"alice@example.com","score":1.5}"#;
+    let call = |body: &str, meta: &[&str]| {
+        let mut args = vec!["call", s.addr.as_str(), "/bind/check", body];
+        for m in meta {
+            args.extend_from_slice(&["--meta", m]);
+        }
+        run(&args)
+    };
+    let r = call(ok, &["token=t0k3n", "level=3"]);
+    let v: serde_json::Value = serde_json::from_str(r.ok()).unwrap();
+    assert_eq!(v["token"], "t0k3n");
+    assert_eq!(v["level"], 3);
+    let bad = |param: &str, reason: &str| {
+        format!(
+            r#"error: 400 Invalid Parameter: {{"handler": "/bind/check", "param": "{param}", "reason": "{reason}"}}"#
+        )
+    };
+    let m = ["token=t0k3n", "level=3"];
+    assert_eq!(
+        call(&ok.replace("alice\"", "al\""), &m).error_line(),
+        bad("name", "shorter than 3: al")
+    );
+    assert_eq!(
+        call(&ok.replace("30", "121"), &m).error_line(),
+        bad("age", "bigger than 120: 121")
+    );
+    assert_eq!(
+        call(&ok.replace("alice@", "Alice@"), &m).error_line(),
+        bad(
+            "email",
+            "not match ^[a-z0-9._-]+@[a-z0-9.-]+$: Alice@example.com"
+        )
+    );
+    assert_eq!(
+        call(&ok.replace("1.5", "0"), &m).error_line(),
+        bad("score", "zero value")
+    );
+    assert_eq!(
+        call(ok, &["level=3"]).error_line(),
+        r#"error: 100401 token is required: {"handler": "/bind/check", "param": "token", "reason": "zero value"}"#
+    );
+    assert_eq!(
+        call(ok, &["token=t", "level=abc"]).error_line(),
+        bad(
+            "level",
+            r#"converting type []string (\"abc\") to a int: invalid syntax"#
+        )
+    );
+    // Without --binder the route is unknown.
+    let plain = Server::start(&["--push-interval", "0"]);
+    let r = run(&["call", &plain.addr, "/bind/check", ok]);
+    assert!(r.error_line().starts_with("error: 404 "), "{r:#?}");
+}

@@ -1,7 +1,7 @@
 //! Go eRPC's plugins, live against the real Go eRPC v6 peer (`erpc-go-peer`, see
-//! shared/tools/go-peer/README.md): Go's conformance client with `--secure`, `--ignorecase`
-//! and `--overload…` against `erpc serve` with the same flags, and `erpc call --secure`
-//! against Go's `server --secure`. The statuses must be Go's, byte for byte.
+//! shared/tools/go-peer/README.md): Go's conformance client with `--secure`, `--ignorecase`,
+//! `--binder` and `--overload…` against `erpc serve` with the same flags, and `erpc call`
+//! against Go's `server --secure` and `server --binder`. The statuses must be Go's, byte for byte.
 //!
 //! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
 
@@ -421,4 +421,219 @@ fn go_client_secure_and_ignorecase_over_every_protocol() {
         }
         assert_eq!(passed(&out), checks, "{proto}: {out}");
     }
+}
+
+// ---- binder ----
+
+#[test]
+fn go_client_binder_against_serve() {
+    // binder_ok, binder_len, binder_range, binder_regexp, binder_nonzero, binder_stat,
+    // binder_meta: Go's exact statuses for each rule.
+    let out = go_client_against_serve(
+        &["--binder"],
+        &["--binder", "--only", "binder", "--broadcast-wait", "0"],
+    );
+    if !out.is_empty() {
+        assert_eq!(passed(&out), 7, "{out}");
+    }
+}
+
+const BIND_OK: &str = r#"{"name":"alice","age":30,"email":"alice@example.com","score":1.5}"#;
+
+/// `erpc call ADDR /bind/check BODY --meta …` (and its `-v` status line, timing cut).
+fn bind_call(addr: &str, body: &str, meta: &[&str]) -> (common::Run, String) {
+    let mut args = vec!["call", addr, "/bind/check", body];
+    for m in meta {
+        args.extend_from_slice(&["--meta", m]);
+    }
+    let r = run(&args);
+    args.push("-v");
+    let v = run(&args);
+    let status = v
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("<- status="))
+        .map(|l| l.rsplit_once(" in ").map_or(l, |(s, _)| s).to_owned())
+        .unwrap_or_default();
+    (r, status)
+}
+
+#[test]
+fn erpc_call_binder_failures_answer_as_go() {
+    let Some(go) = go_peer() else { return };
+    let g = go_server(&go, &["--binder"]);
+    let s = Server::start(&["--binder", "--push-interval", "0"]);
+    let with = |field: &str, value: &str| {
+        let mut v: serde_json::Value = serde_json::from_str(BIND_OK).unwrap();
+        v[field] = serde_json::from_str(value).unwrap();
+        v.to_string()
+    };
+    let cause = |param: &str, reason: &str| {
+        format!(r#"{{"handler": "/bind/check", "param": "{param}", "reason": "{reason}"}}"#)
+    };
+    let bad = |param: &str, reason: &str| {
+        format!("error: 400 Invalid Parameter: {}", cause(param, reason))
+    };
+    // (body, meta, Go's line as the README lists it; None: only compared with Go's server)
+    let cases: Vec<(String, Vec<&str>, Option<String>)> = vec![
+        (
+            with("name", r#""al""#),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad("name", "shorter than 3: al")),
+        ),
+        (
+            with("name", r#""alexander""#),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad("name", "longer than 8: alexander")),
+        ),
+        (
+            with("age", "0"),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad("age", "smaller than 1: 0")),
+        ),
+        (
+            with("age", "121"),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad("age", "bigger than 120: 121")),
+        ),
+        (
+            with("email", r#""Alice@Example.com""#),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad(
+                "email",
+                "not match ^[a-z0-9._-]+@[a-z0-9.-]+$: Alice@Example.com",
+            )),
+        ),
+        (
+            with("score", "0"),
+            vec!["token=t0k3n", "level=3"],
+            Some(bad("score", "zero value")),
+        ),
+        (
+            BIND_OK.to_owned(),
+            vec!["level=3"],
+            Some(format!(
+                "error: 100401 token is required: {}",
+                cause("token", "zero value")
+            )),
+        ),
+        (
+            BIND_OK.to_owned(),
+            vec!["token=t0k3n", "level=12"],
+            Some(bad("level", "bigger than 9: 12")),
+        ),
+        (
+            BIND_OK.to_owned(),
+            vec!["token=t0k3n", "level=abc"],
+            Some(bad(
+                "level",
+                r#"converting type []string (\"abc\") to a int: invalid syntax"#,
+            )),
+        ),
+        // Beyond the README: empty and out-of-range meta, negative, empty token, quoting,
+        // multi-byte lengths, the first failing field wins, an empty body.
+        (BIND_OK.to_owned(), vec!["token=t", "level="], None),
+        (
+            BIND_OK.to_owned(),
+            vec!["token=t", "level=99999999999999999999"],
+            None,
+        ),
+        (BIND_OK.to_owned(), vec!["token=t", "level=-1"], None),
+        (BIND_OK.to_owned(), vec!["token=t", "level=1e2"], None),
+        (BIND_OK.to_owned(), vec!["token=t", "level=+12"], None),
+        (BIND_OK.to_owned(), vec!["token="], None),
+        (with("name", r#""\"\\""#), vec![], None),
+        (with("name", r#""\u0001x""#), vec![], None),
+        (with("name", r#""ééééé""#), vec![], None),
+        (with("email", r#""a@b\n""#), vec![], None),
+        (with("age", "-3"), vec![], None),
+        (with("score", "-0.0"), vec![], None),
+        (r#"{"name":"al","age":0}"#.to_owned(), vec![], None),
+        ("{}".to_owned(), vec![], None),
+    ];
+    for (body, meta, want) in &cases {
+        let (go_r, go_status) = bind_call(&g.addr, body, meta);
+        let (rs_r, rs_status) = bind_call(&s.addr, body, meta);
+        let go_line = go_r.error_line();
+        assert_eq!(rs_r.error_line(), go_line, "body {body} meta {meta:?}");
+        assert_eq!(rs_status, go_status, "body {body} meta {meta:?}");
+        if let Some(want) = want {
+            assert_eq!(go_line, want, "Go's answer, body {body} meta {meta:?}");
+        }
+    }
+    // The valid call and its reply, on both; a repeated meta key binds its first value.
+    for addr in [&g.addr, &s.addr] {
+        let (r, _) = bind_call(addr, BIND_OK, &["token=t0k3n", "level=3", "level=12"]);
+        let v: serde_json::Value = serde_json::from_str(r.ok()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name":"alice","age":30,"email":"alice@example.com","score":1.5,"token":"t0k3n","level":3})
+        );
+    }
+}
+
+#[test]
+fn go_client_binder_with_every_plugin_and_protocol() {
+    // With secure and ignorecase on too, over the other codecs' protocols.
+    for (proto, checks) in [("pb", 15), ("json", 15), ("thrift", 15)] {
+        let out = go_client_against_serve(
+            &[
+                "--proto",
+                proto,
+                "--binder",
+                "--secure",
+                KEY,
+                "--ignorecase",
+            ],
+            &[
+                "--proto",
+                proto,
+                "--binder",
+                "--secure",
+                KEY,
+                "--ignorecase",
+                "--only",
+                "binder,secure,ignorecase",
+                "--broadcast-wait",
+                "0",
+            ],
+        );
+        if out.is_empty() {
+            return;
+        }
+        assert_eq!(passed(&out), checks, "{proto}: {out}");
+    }
+}
+
+#[test]
+fn binder_over_http_fails_as_gos_own() {
+    // httproto carries meta as HTTP headers, whose names Go canonicalizes (`token` arrives
+    // as `Token`): Go's own server then fails binder_ok and binder_meta (no `token` meta,
+    // 100401). erpc serve answers the same, line for line.
+    let Some(go) = go_peer() else { return };
+    let args = [
+        "--proto",
+        "http",
+        "--binder",
+        "--only",
+        "binder",
+        "--broadcast-wait",
+        "0",
+    ];
+    let g = go_server(&go, &["--proto", "http", "--binder"]);
+    let s = Server::start(&["--proto", "http", "--binder", "--push-interval", "0"]);
+    let fails = |addr: &str| -> Vec<String> {
+        go_client(&go, addr, &args)
+            .stdout
+            .lines()
+            .filter(|l| l.starts_with("FAIL ") || l.ends_with(" failed"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (go_fails, rs_fails) = (fails(&g.addr), fails(&s.addr));
+    assert_eq!(rs_fails, go_fails);
+    assert_eq!(
+        go_fails.last().map(String::as_str),
+        Some("5 passed, 2 failed")
+    );
 }

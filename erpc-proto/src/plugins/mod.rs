@@ -3,7 +3,7 @@
 //! | Plugin | Go package | What |
 //! |---|---|---|
 //! | [`IgnoreCase`] | `plugin/ignorecase` | case-insensitive service-method routing |
-//! | [`Secure`](secure::Secure) (feature `secure`) | `plugin/secure` | AES-ECB body encryption (weak: interop only, see its docs) |
+//! | [`Secure`] (feature `secure`) | `plugin/secure` | AES-ECB body encryption (weak: interop only, see its docs) |
 //!
 //! Register them like any [`Plugin`](crate::plugin::Plugin) (globally, or on a group of
 //! routes). The overloader, which keeps state across connections, is in erpc-peer.

@@ -2,6 +2,7 @@
 //! binary relinks the dependencies and costs build time).
 
 mod auth;
+mod binder;
 mod common;
 mod concurrency;
 mod config;
