@@ -68,6 +68,22 @@ impl<R: Runtime> Peer<R> {
         self.shared.closing.load(Ordering::Acquire)
     }
 
+    /// On a websocket endpoint, the websocket protocol of `ws_subproto` (`proto`: `protocol`
+    /// in each message); `protocol` elsewhere or when it already is one.
+    fn ws_wrap(
+        &self,
+        endpoint: &Endpoint,
+        protocol: Arc<dyn Protocol>,
+    ) -> Result<Arc<dyn Protocol>, Status> {
+        if !matches!(endpoint, Endpoint::Ws(_)) {
+            return Ok(protocol);
+        }
+        let sub = &self.shared.config.ws_subproto;
+        crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
+            Status::with_cause(Code::BAD_MESSAGE, format!("unknown ws sub-protocol {sub}"))
+        })
+    }
+
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
     pub fn endpoint(&self, addr: &str) -> Endpoint {
         endpoint(&self.shared.config, addr)
@@ -94,6 +110,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
+        let protocol = self.ws_wrap(&endpoint, protocol)?;
         let (listener, addr) =
             self.shared.rt.bind(&endpoint).await.map_err(|e| {
                 io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e)
@@ -216,6 +233,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<Session, Status> {
+        let protocol = self.ws_wrap(&endpoint, protocol)?;
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }
