@@ -153,6 +153,7 @@ fn peer_config(proto: &str) -> PeerConfig {
     let network = match *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) {
         Network::Tcp => "tcp",
         Network::Kcp => "kcp",
+        Network::Ws => "ws",
     };
     PeerConfig {
         network: network.into(),
@@ -640,6 +641,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
         match args.network {
             Network::Tcp => "tcp",
             Network::Kcp => "kcp",
+            Network::Ws => "ws",
         },
         "--runtime",
     ])
@@ -656,7 +658,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let ready = || match args.network {
-        Network::Tcp => std::net::TcpStream::connect(&addr).is_ok(),
+        Network::Tcp | Network::Ws => std::net::TcpStream::connect(&addr).is_ok(),
         // KCP has no handshake: the server's UDP socket holding the port says it listens.
         Network::Kcp => std::net::UdpSocket::bind(&addr).is_err(),
     };
