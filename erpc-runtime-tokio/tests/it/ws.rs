@@ -148,3 +148,71 @@ async fn path_and_token_are_checked() {
     within("close client", client.close()).await;
     within("close server", server.close()).await;
 }
+
+#[tokio::test]
+async fn fragments_are_reassembled_and_oversized_messages_close_only_their_connection() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    let server = server(ws_config("json"));
+    let addr = server.listen().await.unwrap();
+    let dial = || async {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let cfg = WebSocketConfig::default().max_message_size(Some(64 << 20));
+        tokio_tungstenite::client_async_with_config(format!("ws://{addr}/ws"), tcp, Some(cfg))
+            .await
+            .unwrap()
+            .0
+    };
+    // One call in three frames (a text frame and two continuations), as a browser may send.
+    let mut ws = dial().await;
+    let call = br#"{"seq":5,"mtype":1,"serviceMethod":"/echo","meta":"","bodyCodec":106,"body":"77","xferPipe":[]}"#;
+    let parts = [&call[..10], &call[10..40], &call[40..]];
+    for (i, part) in parts.iter().enumerate() {
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        let frame = Frame::message(bytes::Bytes::copy_from_slice(part), opcode, i == 2);
+        ws.send(WsMessage::Frame(frame)).await.unwrap();
+    }
+    let reply = within("reply to a fragmented call", ws.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        reply
+            .to_text()
+            .unwrap_or("")
+            .contains(r#""seq":5,"mtype":2"#),
+        "{reply:?}"
+    );
+    // A message over Go's 32 MiB limit ends that connection (no reply, no panic)...
+    let mut big = dial().await;
+    let _ = big
+        .send(WsMessage::binary(vec![b' '; (32 << 20) + 1]))
+        .await;
+    let end = within("oversized message refused", async {
+        loop {
+            match big.next().await {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return true,
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("answered an oversized message: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(end);
+    // ... and the other connection still works.
+    ws.send(WsMessage::text(
+        r#"{"seq":6,"mtype":1,"serviceMethod":"/echo","meta":"","bodyCodec":106,"body":"8","xferPipe":[]}"#,
+    ))
+    .await
+    .unwrap();
+    let reply = within("reply after the refusal", ws.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        reply.to_text().unwrap_or("").contains(r#""seq":6"#),
+        "{reply:?}"
+    );
+    within("close server", server.close()).await;
+}
