@@ -83,7 +83,7 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, or kcp (tokio runtime only).
+    /// Network: tcp, kcp or ws (json sub-protocol at `/`); kcp and ws: tokio runtime only.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
@@ -124,7 +124,7 @@ pub(crate) struct ClientArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, or kcp (the server's; with no --addr, the in-process server's too).
+    /// Network: tcp, kcp or ws (json sub-protocol at `/`) (the server's; with no --addr, the in-process server's too).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
