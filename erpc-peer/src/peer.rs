@@ -69,7 +69,8 @@ impl<R: Runtime> Peer<R> {
     }
 
     /// On a websocket endpoint, the websocket protocol of `ws_subproto` (`proto`: `protocol`
-    /// in each message); `protocol` elsewhere or when it already is one.
+    /// in each message); `protocol` elsewhere or when it already is one. A peer with TLS
+    /// refuses websocket endpoints (no `wss://` yet).
     fn ws_wrap(
         &self,
         endpoint: &Endpoint,
@@ -77,6 +78,15 @@ impl<R: Runtime> Peer<R> {
     ) -> Result<Arc<dyn Protocol>, Status> {
         if !matches!(endpoint, Endpoint::Ws(_)) {
             return Ok(protocol);
+        }
+        // TLS would run inside the records, not around the websocket: refuse it until wss
+        // exists rather than send a framing nobody reads.
+        #[cfg(feature = "tls")]
+        if self.shared.tls.server.is_some() || self.shared.tls.client.is_some() {
+            return Err(Status::with_cause(
+                Code::WRONG_CONN,
+                "TLS over the ws network (wss://) is not supported yet",
+            ));
         }
         let sub = &self.shared.config.ws_subproto;
         crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {

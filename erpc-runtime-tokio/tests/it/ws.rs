@@ -216,3 +216,13 @@ async fn fragments_are_reassembled_and_oversized_messages_close_only_their_conne
     );
     within("close server", server.close()).await;
 }
+
+#[tokio::test]
+async fn tls_on_a_ws_endpoint_is_refused_not_garbled() {
+    let (cfg, _cert) = erpc_runtime_tokio::tls::self_signed_server(&["localhost"]).unwrap();
+    let peer = builder(ws_config("json")).tls_server(cfg).build().unwrap();
+    let err = peer.listen().await.unwrap_err();
+    assert_eq!(err.code(), Code::WRONG_CONN, "{err}");
+    assert!(err.cause().unwrap_or("").contains("wss"), "{err}");
+    within("close", peer.close()).await;
+}
