@@ -39,8 +39,9 @@
 //!
 //! # Sizes
 //!
-//! The record payload is bounded by [`WireConfig::max_message_size`] on both read and write,
-//! and by [`MAX_WS_MESSAGE`] (Go's `DefaultMaxPayloadBytes`, 32 MiB) in the adapters.
+//! The record payload is bounded by [`WireConfig::max_message_size`] and by [`MAX_WS_MESSAGE`]
+//! (Go's `DefaultMaxPayloadBytes`, 32 MiB), whichever is smaller, on both read and write; the
+//! adapters bound websocket messages by [`MAX_WS_MESSAGE`] too.
 
 mod json;
 mod pb;
@@ -122,6 +123,13 @@ impl Default for WsProto {
     }
 }
 
+/// The largest payload: the configured limit, at most [`MAX_WS_MESSAGE`] (so that a message
+/// too big for a websocket fails alone, as an encode error, instead of breaking the
+/// connection in the adapter).
+fn limit(cfg: &WireConfig) -> usize {
+    cfg.max_message_size.min(MAX_WS_MESSAGE)
+}
+
 /// Splits one record (`u32 BE length · payload`) off `src` and returns its payload;
 /// `Ok(None)` while it is incomplete (nothing consumed). A length above `limit` is an error
 /// before anything is buffered.
@@ -179,7 +187,7 @@ impl Protocol for WsProto {
     }
 
     fn decode(&self, src: &mut BytesMut, cfg: &WireConfig) -> Result<Option<Message>, DecodeError> {
-        let Some(mut payload) = split_record(src, cfg.max_message_size)? else {
+        let Some(mut payload) = split_record(src, limit(cfg))? else {
             return Ok(None);
         };
         match &self.sub {
@@ -204,7 +212,7 @@ impl Protocol for WsProto {
         cfg: &WireConfig,
         dst: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        put_record(dst, cfg.max_message_size, |out| match &self.sub {
+        put_record(dst, limit(cfg), |out| match &self.sub {
             WsSubProto::Json => json::encode(msg, cfg, out),
             WsSubProto::Pb => pb::encode(msg, cfg, out),
             WsSubProto::Proto(p) => p.encode(msg, cfg, out),
@@ -311,6 +319,26 @@ mod tests {
             )
             .unwrap();
         assert!(WsProto::default().decode(&mut rec, &big).is_err());
+    }
+
+    #[test]
+    fn never_more_than_go_s_32_mib() {
+        let cfg = WireConfig::default();
+        assert!(cfg.max_message_size > MAX_WS_MESSAGE);
+        let mut msg = Message::new(MessageType::CALL, 1, "/x");
+        msg.body = bytes::Bytes::from(vec![b'a'; MAX_WS_MESSAGE]);
+        let mut dst = BytesMut::new();
+        assert!(matches!(
+            WsProto::new(WsSubProto::Pb).encode(&msg, &cfg, &mut dst),
+            Err(EncodeError::FrameTooLarge { .. })
+        ));
+        assert!(dst.is_empty());
+        let mut rec = BytesMut::new();
+        rec.put_u32(MAX_WS_MESSAGE as u32 + 1);
+        assert!(matches!(
+            WsProto::default().decode(&mut rec, &cfg),
+            Err(DecodeError::FrameTooLarge { .. })
+        ));
     }
 
     #[test]
