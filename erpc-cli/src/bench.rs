@@ -83,7 +83,7 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, or kcp (tokio runtime only).
+    /// Network: tcp, kcp or ws (json sub-protocol at `/`); kcp and ws: tokio runtime only.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
@@ -124,7 +124,7 @@ pub(crate) struct ClientArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, or kcp (the server's; with no --addr, the in-process server's too).
+    /// Network: tcp, kcp or ws (json sub-protocol at `/`) (the server's; with no --addr, the in-process server's too).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
@@ -153,6 +153,7 @@ fn peer_config(proto: &str) -> PeerConfig {
     let network = match *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) {
         Network::Tcp => "tcp",
         Network::Kcp => "kcp",
+        Network::Ws => "ws",
     };
     PeerConfig {
         network: network.into(),
@@ -640,6 +641,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
         match args.network {
             Network::Tcp => "tcp",
             Network::Kcp => "kcp",
+            Network::Ws => "ws",
         },
         "--runtime",
     ])
@@ -656,7 +658,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let ready = || match args.network {
-        Network::Tcp => std::net::TcpStream::connect(&addr).is_ok(),
+        Network::Tcp | Network::Ws => std::net::TcpStream::connect(&addr).is_ok(),
         // KCP has no handshake: the server's UDP socket holding the port says it listens.
         Network::Kcp => std::net::UdpSocket::bind(&addr).is_err(),
     };

@@ -11,7 +11,7 @@ use erpc_proto::xfer::XferRegistry;
 use erpc_runtime_tokio::rustls::{self, ClientConfig};
 use erpc_runtime_tokio::{
     builder, parse_go_duration, Code, CodecId, Endpoint, Meta, Peer, PeerBuilder, PeerConfig,
-    Session,
+    Session, WsEndpoint,
 };
 
 /// The error of a subcommand: its text is printed as one line after `error: `.
@@ -124,11 +124,20 @@ impl Addr {
     }
 
     /// The endpoint to dial or bind on `network` (`unix:` addresses are unix sockets
-    /// whatever the network; kcp needs `host:port`).
-    pub(crate) fn endpoint(&self, network: Network) -> Result<Endpoint, BoxError> {
+    /// whatever the network; kcp and ws need `host:port`).
+    pub(crate) fn endpoint(&self, network: Network, ws: &WsArgs) -> Result<Endpoint, BoxError> {
         Ok(match (self, network) {
             (Addr::Unix(p), Network::Tcp) => Endpoint::Unix(p.clone()),
             (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
+            (Addr::Unix(_), Network::Ws) => return Err("ws needs a host:port address".into()),
+            (Addr::Tcp(_), Network::Ws) if !cfg!(feature = "ws") => {
+                return Err("this erpc was built without the `ws` feature".into())
+            }
+            (Addr::Tcp(a), Network::Ws) => Endpoint::Ws(
+                WsEndpoint::new(a.clone())
+                    .with_path(&ws.ws_path)
+                    .with_token(ws.ws_token.clone()),
+            ),
             (Addr::Tcp(a), Network::Tcp) => Endpoint::tcp(a.clone()),
             (Addr::Tcp(a), Network::Kcp) => {
                 if !cfg!(feature = "kcp") {
@@ -318,6 +327,49 @@ pub(crate) enum Network {
     Tcp,
     /// KCP over UDP, as Go eRPC's `kcp` network (FEC 10 + 3; needs the `kcp` feature).
     Kcp,
+    /// WebSocket (`ws://`), as Go eRPC's `mixer/websocket`: one message per websocket
+    /// message (see `--ws-subproto`, `--ws-path`, `--ws-token`).
+    Ws,
+}
+
+/// `--ws-subproto`: how each websocket message holds an eRPC message.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum WsSubProtoName {
+    /// One JSON object per message (Go's default `jsonSubProto`).
+    #[default]
+    Json,
+    /// One protobuf payload per message (Go's `pbSubProto`).
+    Pb,
+    /// One frame of `--proto` per message.
+    Proto,
+}
+
+/// The websocket flags of `serve`, `call`, `push` and `watch` (with `--network ws`).
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct WsArgs {
+    /// With `--network ws`: json (Go's default), pb, or proto (the `--proto` framing in each
+    /// message). Must be the other side's.
+    #[arg(long, value_enum, default_value_t = WsSubProtoName::Json)]
+    pub(crate) ws_subproto: WsSubProtoName,
+    /// With `--network ws`: the URL path (`serve`: `/` answers every path).
+    #[arg(long, value_name = "/P", default_value = "/")]
+    pub(crate) ws_path: String,
+    /// With `--network ws`: the `access_token` (`serve`: required of every upgrade, HTTP 403
+    /// otherwise; clients: sent with the upgrade).
+    #[arg(long, value_name = "T")]
+    pub(crate) ws_token: Option<String>,
+}
+
+impl WsArgs {
+    /// `PeerConfig::ws_subproto` for these flags.
+    pub(crate) fn subproto(&self) -> String {
+        match self.ws_subproto {
+            WsSubProtoName::Json => "json",
+            WsSubProtoName::Pb => "pb",
+            WsSubProtoName::Proto => "proto",
+        }
+        .into()
+    }
 }
 
 /// `--secure KEY` and `--secure-code N`, for `serve` and for the clients.
@@ -355,6 +407,8 @@ pub(crate) struct ConnectArgs {
     /// Network (must be the server's).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     pub(crate) network: Network,
+    #[command(flatten)]
+    pub(crate) ws: WsArgs,
     /// Body codec: json (BODY must be JSON), or protobuf, plain, thrift, xml, form, a
     /// one-letter or decimal id (BODY is sent as raw bytes).
     #[arg(long, default_value = "json", value_parser = parse_codec)]
@@ -403,8 +457,12 @@ impl ConnectArgs {
             redial_times: 0,
             call_timeout: self.timeout,
             shutdown_timeout: Duration::from_secs(3),
+            ws_subproto: self.ws.subproto(),
             ..PeerConfig::default()
         };
+        if self.network == Network::Ws && self.tls.enabled() {
+            return Err("wss (TLS over --network ws) is not supported yet".into());
+        }
         let mut b = self.proto.apply(builder(config));
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());
@@ -421,7 +479,7 @@ impl ConnectArgs {
 
     /// Dials `addr`, with a clear error when it fails.
     pub(crate) async fn dial(&self, peer: &Peer, addr: &Addr) -> Result<Session, BoxError> {
-        peer.dial_endpoint(addr.endpoint(self.network)?)
+        peer.dial_endpoint(addr.endpoint(self.network, &self.ws)?)
             .await
             .map_err(|st| format!("cannot connect to {addr}: {st}").into())
     }

@@ -35,7 +35,7 @@ use erpc_runtime_tokio::{
 
 use crate::client::{
     parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    Network, ProtoName, SecureArgs,
+    Network, ProtoName, SecureArgs, WsArgs,
 };
 
 /// `erpc serve`.
@@ -44,9 +44,11 @@ pub(crate) struct ServeArgs {
     /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
-    /// Network: tcp (or unix for `unix:` addresses), or kcp (UDP; needs the `kcp` feature).
+    /// Network: tcp (or unix for `unix:` addresses), kcp (UDP; needs the `kcp` feature), or ws.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
+    #[command(flatten)]
+    ws: WsArgs,
     /// Wire protocol.
     #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
     proto: ProtoName,
@@ -215,8 +217,12 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         write_timeout: a.write_timeout,
         auth_timeout: a.auth_timeout,
         handler_tasks: a.handler_tasks,
+        ws_subproto: a.ws.subproto(),
         ..PeerConfig::default()
     };
+    if a.network == Network::Ws && (a.tls_self_signed || a.cert.is_some()) {
+        return Err("wss (TLS over --network ws) is not supported yet".into());
+    }
     let x = xfer.clone();
     let mut b =
         a.proto
@@ -396,7 +402,7 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             clear_stale_socket(p)?;
         }
         let bound = peer
-            .listen_on(a.addr.endpoint(a.network)?)
+            .listen_on(a.addr.endpoint(a.network, &a.ws)?)
             .await
             .map_err(|st| format!("cannot listen on {}: {st}", a.addr))?;
         let registrar = a.registry.register(&peer, &bound).await?;
@@ -407,6 +413,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         let mut extras = vec![format!("proto {}", a.proto.as_str())];
         if a.network == Network::Kcp {
             extras.push("kcp".into());
+        }
+        if a.network == Network::Ws {
+            extras.push(format!("ws {} {}", a.ws.subproto(), a.ws.ws_path));
         }
         if a.tls_self_signed || a.cert.is_some() {
             extras.push("tls".into());

@@ -22,8 +22,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[serde(default)]
 #[allow(clippy::exhaustive_structs)] // built with struct update syntax (`..Default::default()`), which new fields do not break
 pub struct PeerConfig {
-    /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path) or `kcp` (UDP;
-    /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`).
+    /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path), `kcp` (UDP;
+    /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`) or
+    /// `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; erpc-runtime-tokio's feature
+    /// `ws`).
     pub network: String,
     /// Bind address for listening (and the unix socket path for `unix`).
     pub local_ip: String,
@@ -42,6 +44,17 @@ pub struct PeerConfig {
     /// default protocol): `raw` (default), `json`, `protobuf`, `thrift`, `thrift-struct`,
     /// `http`.
     pub protocol: String,
+    /// erpc-rs: with network `ws`, how each websocket message holds an eRPC message: `json`
+    /// (Go's default), `pb`, or `proto` (a frame of `protocol` in each message). See
+    /// [`erpc_proto::proto::ws`].
+    pub ws_subproto: String,
+    /// erpc-rs: with network `ws`, the URL path served and dialed (default `/`, which a
+    /// listener matches for every path, as Go's `http.ServeMux`).
+    pub ws_path: String,
+    /// erpc-rs: with network `ws`, the `access_token` query value an upgrade request must
+    /// carry (Go's `QueryToken` handshake check; refused with HTTP 403) and a dial sends;
+    /// empty: none.
+    pub ws_token: String,
     /// Codec name for outgoing messages without one (`json`, `protobuf`, …).
     pub default_body_codec: String,
     /// Maximum lifetime of a session; zero: unlimited.
@@ -194,6 +207,9 @@ impl Default for PeerConfig {
             redial_times: 0,
             redial_interval: Duration::from_millis(100),
             protocol: "raw".into(),
+            ws_subproto: "json".into(),
+            ws_path: "/".into(),
+            ws_token: String::new(),
             default_body_codec: "json".into(),
             default_session_age: Duration::ZERO,
             default_context_age: Duration::ZERO,

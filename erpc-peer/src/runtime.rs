@@ -39,6 +39,81 @@ pub enum Endpoint {
     /// shards); adapters built with KCP support serve it (tokio: feature `kcp`), others
     /// answer `Unsupported`.
     Kcp(String),
+    /// WebSocket (`ws://`) to or on `host:port` at a URL path, as Go eRPC's
+    /// `mixer/websocket`; adapters built with websocket support serve it (tokio: feature
+    /// `ws`), others answer `Unsupported`. The stream it yields carries one record per
+    /// websocket message: speak [`erpc_proto::proto::WsProto`] over it (the peer wraps any
+    /// other protocol as [`WsSubProto::Proto`](erpc_proto::proto::WsSubProto::Proto)).
+    Ws(WsEndpoint),
+}
+
+/// Where a websocket endpoint is: `host:port`, the URL path and the optional access token.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct WsEndpoint {
+    /// `host:port` (an empty host as for TCP).
+    pub addr: String,
+    /// The URL path, normalised as Go's mixer does (`/`, `/abc`; no trailing slash).
+    pub path: String,
+    /// The `access_token` query value: sent by a dial, required by a listener (HTTP 403
+    /// otherwise).
+    pub token: Option<String>,
+}
+
+impl WsEndpoint {
+    /// `host:port` at path `/`, no token.
+    pub fn new(addr: impl Into<String>) -> Self {
+        WsEndpoint {
+            addr: addr.into(),
+            path: "/".into(),
+            token: None,
+        }
+    }
+
+    /// `host:port` or a `ws://host:port/path` URL (whose path, when it has one other than `/`,
+    /// wins over `path`; an `access_token` in its query becomes the token).
+    pub fn parse(addr: &str, path: &str) -> Self {
+        let Some(rest) = addr.strip_prefix("ws://") else {
+            return WsEndpoint::new(addr).with_path(path);
+        };
+        let (hostport, tail) = match rest.find(['/', '?']) {
+            Some(i) => rest.split_at(i),
+            None => (rest, ""),
+        };
+        let (url_path, query) = tail.split_once('?').unwrap_or((tail, ""));
+        let token = query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="))
+            .map(str::to_owned);
+        let path = if url_path.is_empty() || url_path == "/" {
+            path
+        } else {
+            url_path
+        };
+        WsEndpoint::new(hostport).with_path(path).with_token(token)
+    }
+
+    /// The same at `path`, normalised as Go's `path.Join("/", strings.TrimRight(p, "/"))`.
+    pub fn with_path(mut self, path: &str) -> Self {
+        let mut parts: Vec<&str> = Vec::new();
+        for seg in path.trim_end_matches('/').split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                s => parts.push(s),
+            }
+        }
+        self.path = format!("/{}", parts.join("/"));
+        self
+    }
+
+    /// The same with this access token (`None`: none).
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
+    }
 }
 
 /// Address family restriction of Go's `tcp`, `tcp4` and `tcp6` networks.
@@ -68,6 +143,11 @@ impl Endpoint {
         Endpoint::Unix(path.into())
     }
 
+    /// A websocket endpoint (`host:port` at path `/`; see [`WsEndpoint`] for path and token).
+    pub fn ws(addr: impl Into<String>) -> Self {
+        Endpoint::Ws(WsEndpoint::new(addr))
+    }
+
     /// A KCP endpoint (`host:port`).
     pub fn kcp(addr: impl Into<String>) -> Self {
         Endpoint::Kcp(addr.into())
@@ -79,6 +159,7 @@ impl Endpoint {
         let (addr, family) = match self {
             Endpoint::Tcp { addr, family } => (addr, family),
             Endpoint::Kcp(addr) => (addr, &IpFamily::Any),
+            Endpoint::Ws(ws) => (&ws.addr, &IpFamily::Any),
             Endpoint::Unix(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
@@ -105,7 +186,7 @@ impl Endpoint {
     ) -> io::Result<Vec<std::net::SocketAddr>> {
         let family = match self {
             Endpoint::Tcp { family, .. } => *family,
-            Endpoint::Unix(_) | Endpoint::Kcp(_) => IpFamily::Any,
+            Endpoint::Unix(_) | Endpoint::Kcp(_) | Endpoint::Ws(_) => IpFamily::Any,
         };
         let list: Vec<_> = addrs
             .into_iter()
@@ -149,6 +230,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Tcp { addr, .. } => f.write_str(addr),
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
             Endpoint::Kcp(addr) => write!(f, "kcp:{addr}"),
+            Endpoint::Ws(ws) => write!(f, "ws://{}{}", ws.addr, ws.path),
         }
     }
 }

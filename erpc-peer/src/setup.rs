@@ -19,7 +19,7 @@ use erpc_proto::{CodecId, Meta, WireConfig};
 use crate::builder::BuildError;
 use crate::config::PeerConfig;
 use crate::log::LogConfig;
-use crate::runtime::{Endpoint, IpFamily, SocketOptions};
+use crate::runtime::{Endpoint, IpFamily, SocketOptions, WsEndpoint};
 
 /// The runtime-independent half of a peer builder; `H` is the adapter's handler type.
 pub struct BuilderCore<H> {
@@ -219,7 +219,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         let c = &self.config;
         match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" | "kcp" => {}
+            "tcp" | "tcp4" | "tcp6" | "unix" | "kcp" | "ws" => {}
             other => return Err(BuildError::UnknownNetwork(other.to_owned())),
         }
         let default_codec = self
@@ -240,6 +240,12 @@ impl<H: Clone> BuilderCore<H> {
             None => erpc_proto::proto::by_name(&c.protocol)
                 .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
         };
+        if c.network == "ws" {
+            session_cfg.protocol =
+                ws_protocol(&c.ws_subproto, &session_cfg.protocol).ok_or_else(|| {
+                    BuildError::UnknownProtocol(format!("ws sub-protocol {}", c.ws_subproto))
+                })?;
+        }
         session_cfg.wire = WireConfig::default()
             .with_max_message_size(c.max_message_size)
             .with_xfer(self.xfer);
@@ -330,13 +336,32 @@ pub fn session_core_at(
     )
 }
 
-/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path; `kcp`: UDP).
+/// The websocket protocol of sub-protocol `sub` (`json`, `pb`, or `proto`: a frame of
+/// `stream` in each message); `stream` itself when it already is a websocket protocol.
+pub(crate) fn ws_protocol(sub: &str, stream: &Arc<dyn Protocol>) -> Option<Arc<dyn Protocol>> {
+    use erpc_proto::proto::{WsProto, WsSubProto};
+    if stream.name() == "websocket" {
+        return Some(Arc::clone(stream));
+    }
+    let sub = match sub {
+        "proto" => WsSubProto::Proto(Arc::clone(stream)),
+        other => WsSubProto::by_name(other)?,
+    };
+    Some(Arc::new(WsProto::new(sub)))
+}
+
+/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path; `kcp`: UDP;
+/// `ws`: `host:port` or a `ws://host:port/path` URL, with `ws_path` and `ws_token`).
 pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
     let family = match config.network.as_str() {
         "tcp4" => IpFamily::V4,
         "tcp6" => IpFamily::V6,
         "unix" => return Endpoint::unix(addr),
         "kcp" => return Endpoint::kcp(addr),
+        "ws" => {
+            let token = (!config.ws_token.is_empty()).then(|| config.ws_token.clone());
+            return Endpoint::Ws(WsEndpoint::parse(addr, &config.ws_path).with_token(token));
+        }
         _ => IpFamily::Any,
     };
     Endpoint::Tcp {

@@ -28,6 +28,8 @@
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 // What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
 /// Paths the `#[service]` macro expands to; not a public API.
@@ -45,7 +47,7 @@ pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
     CallFuture, CallReply, Connected, Endpoint, HandlerTasks, IntoReply, IpFamily, PeerConfig,
     PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
-    SocketOptions, SubRoute, Timer,
+    SocketOptions, SubRoute, Timer, WsEndpoint,
 };
 pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "tls")]

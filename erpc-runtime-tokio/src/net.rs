@@ -1,5 +1,5 @@
 //! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets (and KCP
-//! with feature `kcp`).
+//! with feature `kcp`, websocket with feature `ws`).
 
 use std::future::Future;
 use std::io;
@@ -31,6 +31,9 @@ pub enum TokioStream {
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpStream),
+    /// WebSocket, one record per message (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(Box<crate::ws::TokioWsStream>),
 }
 
 impl AsyncRead for TokioStream {
@@ -45,6 +48,8 @@ impl AsyncRead for TokioStream {
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "ws")]
+            TokioStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -61,6 +66,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "ws")]
+            TokioStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -71,6 +78,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "ws")]
+            TokioStream::Ws(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -81,6 +90,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "ws")]
+            TokioStream::Ws(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
@@ -97,6 +108,9 @@ pub enum TokioListener {
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpListener),
+    /// WebSocket (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(crate::ws::TokioWsListener),
 }
 
 #[cfg(unix)]
@@ -202,6 +216,25 @@ impl Runtime for Tokio {
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
+            #[cfg(feature = "ws")]
+            Endpoint::Ws(ws) => {
+                let addrs = match endpoint.literal(false) {
+                    Some(a) => vec![a],
+                    None => {
+                        let target = endpoint.lookup_target(false)?;
+                        tokio::net::lookup_host(target).await?.collect()
+                    }
+                };
+                let s = TcpStream::connect(&addrs[..]).await?;
+                opts.apply(&s)?;
+                let s = crate::ws::TokioWsStream::connect(s, ws).await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(
+                    TokioStream::Ws(Box::new(s)).compat(),
+                    local,
+                    remote,
+                ))
+            }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
@@ -232,6 +265,13 @@ impl Runtime for Tokio {
                 let l = crate::kcp::TokioKcpListener::bind_default(addrs[0]).await?;
                 let addr = l.local_addr().to_string();
                 Ok((TokioListener::Kcp(l), addr))
+            }
+            #[cfg(feature = "ws")]
+            Endpoint::Ws(ws) => {
+                let addrs = endpoint.resolve(true)?;
+                let l = crate::ws::TokioWsListener::bind(addrs[0], ws).await?;
+                let addr = l.local_addr().to_string();
+                Ok((TokioListener::Ws(l), addr))
             }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
@@ -267,6 +307,16 @@ impl Runtime for Tokio {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
+            }
+            #[cfg(feature = "ws")]
+            TokioListener::Ws(l) => {
+                let s = l.accept().await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(
+                    TokioStream::Ws(Box::new(s)).compat(),
+                    local,
+                    remote,
+                ))
             }
         }
     }

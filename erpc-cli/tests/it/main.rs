@@ -13,6 +13,7 @@ mod go_interop;
 mod go_kcp;
 mod go_plugins;
 mod go_proxy;
+mod go_ws;
 mod metrics;
 mod registry;
 mod transports;

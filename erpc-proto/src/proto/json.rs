@@ -195,7 +195,7 @@ pub(super) fn encode_prefixed(
     }
 }
 
-fn check_limit(len: usize, limit: usize) -> Result<(), EncodeError> {
+pub(super) fn check_limit(len: usize, limit: usize) -> Result<(), EncodeError> {
     if len > limit || len > u32::MAX as usize {
         return Err(EncodeError::FrameTooLarge {
             size: len as u64,

@@ -13,6 +13,7 @@ mod json;
 mod pb;
 mod raw;
 mod thrift;
+pub mod ws;
 
 use std::fmt;
 
@@ -23,6 +24,7 @@ pub use json::JsonProto;
 pub use pb::PbProto;
 pub use raw::RawProto;
 pub use thrift::{ThriftProto, ThriftVariant};
+pub use ws::{WsProto, WsSubProto};
 
 use crate::{DecodeError, EncodeError, Message, WireConfig};
 

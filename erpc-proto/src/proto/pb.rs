@@ -58,11 +58,11 @@ use crate::{
 #[allow(clippy::exhaustive_structs)] // a unit protocol
 pub struct PbProto;
 
-const WT_VARINT: u64 = 0;
+pub(super) const WT_VARINT: u64 = 0;
 const WT_FIXED64: u64 = 1;
-const WT_LEN: u64 = 2;
+pub(super) const WT_LEN: u64 = 2;
 const WT_START_GROUP: u64 = 3;
-const WT_END_GROUP: u64 = 4;
+pub(super) const WT_END_GROUP: u64 = 4;
 const WT_FIXED32: u64 = 5;
 
 impl Protocol for PbProto {
@@ -143,12 +143,12 @@ impl Protocol for PbProto {
     }
 }
 
-fn varint_len(v: u64) -> usize {
+pub(super) fn varint_len(v: u64) -> usize {
     // 1 byte per started group of 7 bits; 0 takes one byte.
     (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
-fn put_varint(out: &mut impl BufMut, mut v: u64) {
+pub(super) fn put_varint(out: &mut impl BufMut, mut v: u64) {
     while v >= 0x80 {
         out.put_u8(v as u8 | 0x80);
         v >>= 7;
@@ -157,17 +157,17 @@ fn put_varint(out: &mut impl BufMut, mut v: u64) {
 }
 
 /// A cursor over the payload.
-struct Reader {
-    buf: Bytes,
-    pos: usize,
+pub(super) struct Reader {
+    pub(super) buf: Bytes,
+    pub(super) pos: usize,
 }
 
-fn malformed(what: impl Into<String>) -> DecodeError {
+pub(super) fn malformed(what: impl Into<String>) -> DecodeError {
     DecodeError::Malformed(format!("protobuf payload: {}", what.into()))
 }
 
 impl Reader {
-    fn varint(&mut self) -> Result<u64, DecodeError> {
+    pub(super) fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for i in 0..10 {
             let Some(&b) = self.buf.get(self.pos) else {
@@ -191,7 +191,7 @@ impl Reader {
         Ok(())
     }
 
-    fn bytes(&mut self) -> Result<Bytes, DecodeError> {
+    pub(super) fn bytes(&mut self) -> Result<Bytes, DecodeError> {
         let n = self.varint()?;
         let start = self.pos;
         self.skip(n)?;
@@ -199,7 +199,7 @@ impl Reader {
     }
 
     /// Skips an unknown field whose key (wire type `wt`) was just read, groups included.
-    fn skip_field(&mut self, wt: u64) -> Result<(), DecodeError> {
+    pub(super) fn skip_field(&mut self, wt: u64) -> Result<(), DecodeError> {
         let mut depth = 0usize;
         let mut wt = wt;
         loop {

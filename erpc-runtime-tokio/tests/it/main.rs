@@ -30,3 +30,5 @@ mod tls;
 mod tower;
 mod trace_context;
 mod unix;
+#[cfg(feature = "ws")]
+mod ws;

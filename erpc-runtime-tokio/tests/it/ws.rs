@@ -1,0 +1,244 @@
+//! The `ws` network (feature `ws`): peers over websocket on loopback with each sub-protocol,
+//! and a plain websocket client against the listener (framing, text, path, token).
+
+use std::time::Duration;
+
+use crate::common::{within, within_for};
+use erpc_runtime_tokio::{builder, CallCtx, Code, Peer, PeerConfig, Status};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+fn ws_config(sub: &str) -> PeerConfig {
+    PeerConfig {
+        network: "ws".into(),
+        local_ip: "127.0.0.1".into(),
+        ws_subproto: sub.into(),
+        ws_path: "/ws".into(),
+        ..PeerConfig::default()
+    }
+}
+
+fn server(cfg: PeerConfig) -> Peer {
+    builder(cfg)
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .call("/echo/string", |_ctx: CallCtx, s: String| async move {
+            Ok::<_, Status>(s)
+        })
+        .call("/err/code", |_ctx: CallCtx, _: i64| async move {
+            Err::<i64, _>(Status::new(
+                Code(1001),
+                "custom error",
+                Some("custom cause"),
+            ))
+        })
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn calls_errors_and_a_large_body_with_every_sub_protocol() {
+    for sub in ["json", "pb", "proto"] {
+        let server = server(ws_config(sub));
+        let addr = server.listen().await.unwrap();
+        let client = builder(ws_config(sub)).build().unwrap();
+        let sess = within("dial", client.dial(&addr)).await.unwrap();
+        let calls = (0..50).map(|n| {
+            let sess = sess.clone();
+            async move { sess.call::<_, i64>("/echo", &n).await }
+        });
+        let got = within("50 concurrent calls", futures_util::future::join_all(calls)).await;
+        assert!(
+            got.iter()
+                .enumerate()
+                .all(|(n, r)| r.as_ref().ok() == Some(&(n as i64))),
+            "{sub}: {got:?}"
+        );
+        // The status travels between erpc-rs peers (an extension Go ignores on json/pb).
+        let err = within("error call", sess.call::<_, i64>("/err/code", &0))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.code(), err.msg()),
+            (Code(1001), "custom error"),
+            "{sub}"
+        );
+        let missing = within("404", sess.call::<_, i64>("/no/such", &0))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Code::NOT_FOUND, "{sub}");
+        // 4 MiB both ways, one websocket message each.
+        let big: String = (0..4 << 20)
+            .map(|i| (b'a' + (i % 26) as u8) as char)
+            .collect();
+        let back: String = within_for(
+            Duration::from_secs(60),
+            "4 MiB echo",
+            sess.call("/echo/string", &big),
+        )
+        .await
+        .unwrap();
+        assert!(back == big, "{sub}: 4 MiB echo differs");
+        // Over Go's 32 MiB a call fails alone; the session goes on.
+        if sub == "pb" {
+            let huge = "a".repeat(33 << 20);
+            let err = within(
+                "oversized call",
+                sess.call::<_, String>("/echo/string", &huge),
+            )
+            .await
+            .unwrap_err();
+            assert!(err.code() != Code::OK, "{err}");
+            assert_eq!(
+                sess.call::<_, i64>("/echo", &3).await,
+                Ok(3),
+                "{sub}: {err}"
+            );
+        }
+        within("close client", client.close()).await;
+        within("close server", server.close()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_plain_websocket_client_sends_text_and_gets_one_binary_message_per_reply() {
+    let server = server(ws_config("json"));
+    let addr = server.listen().await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/ws"), tcp)
+        .await
+        .unwrap();
+    // Two calls in text messages, as a browser sends them.
+    for seq in [1, 2] {
+        let call = format!(
+            r#"{{"seq":{seq},"mtype":1,"serviceMethod":"/echo","meta":"","bodyCodec":106,"body":"{seq}0","xferPipe":[]}}"#
+        );
+        ws.send(WsMessage::text(call)).await.unwrap();
+    }
+    for seq in [1, 2] {
+        let reply = within("reply", ws.next()).await.unwrap().unwrap();
+        let WsMessage::Binary(b) = reply else {
+            panic!("not a binary message: {reply:?}")
+        };
+        assert_eq!(
+            std::str::from_utf8(&b).unwrap(),
+            format!(
+                r#"{{"seq":{seq},"mtype":2,"serviceMethod":"","meta":"","bodyCodec":106,"body":"{seq}0","xferPipe":[]}}"#
+            )
+        );
+    }
+    within("close server", server.close()).await;
+}
+
+#[tokio::test]
+async fn path_and_token_are_checked() {
+    let mut cfg = ws_config("json");
+    cfg.ws_token = "s3cret".into();
+    let server = server(cfg.clone());
+    let addr = server.listen().await.unwrap();
+    // The right token dials; a wrong one, none, or another path is refused with the status.
+    let client = builder(cfg.clone()).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    assert_eq!(sess.call::<_, i64>("/echo", &7).await.unwrap(), 7);
+    for (token, path, status) in [
+        ("wrong", "/ws", "403"),
+        ("", "/ws", "403"),
+        ("s3cret", "/other", "404"),
+    ] {
+        let bad = builder(PeerConfig {
+            ws_token: token.into(),
+            ws_path: path.into(),
+            ..cfg.clone()
+        })
+        .build()
+        .unwrap();
+        let err = within("refused dial", bad.dial(&addr)).await.unwrap_err();
+        assert_eq!(err.code(), Code::DIAL_FAILED, "{token}/{path}: {err}");
+        assert!(
+            err.cause().unwrap_or("").contains(status),
+            "{token}/{path}: {err}"
+        );
+        within("close", bad.close()).await;
+    }
+    within("close client", client.close()).await;
+    within("close server", server.close()).await;
+}
+
+#[tokio::test]
+async fn fragments_are_reassembled_and_oversized_messages_close_only_their_connection() {
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    let server = server(ws_config("json"));
+    let addr = server.listen().await.unwrap();
+    let dial = || async {
+        let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let cfg = WebSocketConfig::default().max_message_size(Some(64 << 20));
+        tokio_tungstenite::client_async_with_config(format!("ws://{addr}/ws"), tcp, Some(cfg))
+            .await
+            .unwrap()
+            .0
+    };
+    // One call in three frames (a text frame and two continuations), as a browser may send.
+    let mut ws = dial().await;
+    let call = br#"{"seq":5,"mtype":1,"serviceMethod":"/echo","meta":"","bodyCodec":106,"body":"77","xferPipe":[]}"#;
+    let parts = [&call[..10], &call[10..40], &call[40..]];
+    for (i, part) in parts.iter().enumerate() {
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        let frame = Frame::message(bytes::Bytes::copy_from_slice(part), opcode, i == 2);
+        ws.send(WsMessage::Frame(frame)).await.unwrap();
+    }
+    let reply = within("reply to a fragmented call", ws.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        reply
+            .to_text()
+            .unwrap_or("")
+            .contains(r#""seq":5,"mtype":2"#),
+        "{reply:?}"
+    );
+    // A message over Go's 32 MiB limit ends that connection (no reply, no panic)...
+    let mut big = dial().await;
+    let _ = big
+        .send(WsMessage::binary(vec![b' '; (32 << 20) + 1]))
+        .await;
+    let end = within("oversized message refused", async {
+        loop {
+            match big.next().await {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return true,
+                Some(Ok(WsMessage::Ping(_) | WsMessage::Pong(_))) => continue,
+                Some(Ok(other)) => panic!("answered an oversized message: {other:?}"),
+            }
+        }
+    })
+    .await;
+    assert!(end);
+    // ... and the other connection still works.
+    ws.send(WsMessage::text(
+        r#"{"seq":6,"mtype":1,"serviceMethod":"/echo","meta":"","bodyCodec":106,"body":"8","xferPipe":[]}"#,
+    ))
+    .await
+    .unwrap();
+    let reply = within("reply after the refusal", ws.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        reply.to_text().unwrap_or("").contains(r#""seq":6"#),
+        "{reply:?}"
+    );
+    within("close server", server.close()).await;
+}
+
+#[tokio::test]
+async fn tls_on_a_ws_endpoint_is_refused_not_garbled() {
+    let (cfg, _cert) = erpc_runtime_tokio::tls::self_signed_server(&["localhost"]).unwrap();
+    let peer = builder(ws_config("json")).tls_server(cfg).build().unwrap();
+    let err = peer.listen().await.unwrap_err();
+    assert_eq!(err.code(), Code::WRONG_CONN, "{err}");
+    assert!(err.cause().unwrap_or("").contains("wss"), "{err}");
+    within("close", peer.close()).await;
+}
