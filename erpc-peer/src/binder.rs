@@ -292,37 +292,7 @@ pub type BoundFuture<Fut> = Either<
     Map<Fut, fn(<Fut as Future>::Output) -> BoundReply<<Fut as Future>::Output>>,
 >;
 
-/// Go's `%q` of a string (`strconv.Quote`).
-pub(crate) fn go_quote(s: &str) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if c == ' ' || !(c.is_control() || c.is_whitespace() || c == '\u{ad}') => out.push(c),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
-}
+pub(crate) use erpc_proto::go_text::quote as go_quote;
 
 /// Go's `%v` of a float (`strconv.FormatFloat(f, 'g', -1, bits)`), from Rust's shortest
 /// `{:e}` digits of it.

@@ -67,6 +67,7 @@
 
 pub mod codec;
 mod error;
+pub mod go_text;
 mod message;
 pub mod meta;
 pub mod plugin;

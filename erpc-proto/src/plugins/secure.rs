@@ -43,7 +43,7 @@
 //! 16 (which Go accepts, stripping nothing or more than a block) is `"remove pad error"`.
 //! An `Encrypt` without `cipherversion` is not decrypted: the body becomes empty, as in Go.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 
 use aes::cipher::{generic_array::GenericArray, BlockDecrypt, BlockEncrypt, KeyInit};
 use bytes::Bytes;
@@ -261,8 +261,8 @@ impl Secure {
         } else if enc.cipherversion != self.version {
             return Err(self.decrypt_error(format!(
                 "inconsistent encryption version, get:{}, want:{}",
-                go_quote(&enc.cipherversion),
-                go_quote(&self.version)
+                crate::go_text::quote(&enc.cipherversion),
+                crate::go_text::quote(&self.version)
             )));
         } else {
             self.decrypt_hex(enc.ciphertext.as_bytes())?
@@ -490,48 +490,11 @@ fn go_hex_decode(src: &[u8]) -> Result<Vec<u8>, String> {
 /// is not printable.
 fn go_unicode_verb(b: u8) -> String {
     let c = char::from(b);
-    if go_printable(c) {
+    if crate::go_text::is_print(c) {
         format!("U+{:04X} '{c}'", u32::from(b))
     } else {
         format!("U+{:04X}", u32::from(b))
     }
-}
-
-/// Go's `strconv.IsPrint`, closely enough for the texts this plugin writes: no control
-/// characters, no spaces but U+0020, no soft hyphen.
-fn go_printable(c: char) -> bool {
-    c == ' ' || !(c.is_control() || c.is_whitespace() || c == '\u{ad}')
-}
-
-/// Go's `%q` of a string (`strconv.Quote`).
-fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if go_printable(c) => out.push(c),
-            c if (c as u32) < 0x80 => {
-                let _ = write!(out, "\\x{:02x}", c as u32);
-            }
-            c if (c as u32) < 0x10000 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => {
-                let _ = write!(out, "\\U{:08x}", c as u32);
-            }
-        }
-    }
-    out.push('"');
-    out
 }
 
 mod go_json;

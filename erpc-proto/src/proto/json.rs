@@ -288,20 +288,8 @@ fn decode_text(text: Bytes, xfer_pipe: XferPipe) -> Result<Message, DecodeError>
         b"body",
     ];
     let [seq, mtype, sm, status, meta, codec, body] = top_level_values(&text, KEYS);
-    let service_method = ServiceMethod::from_utf8(Value::string(sm.as_ref(), &text))
-        .map_err(|_| DecodeError::InvalidServiceMethod)?;
-    let status_text = Value::string(status.as_ref(), &text);
-    let status = if status_text.is_empty() {
-        Status::OK
-    } else {
-        Status::from_query(status_text).map_err(|_| DecodeError::BadStatus)?
-    };
-    let meta_text = Value::string(meta.as_ref(), &text);
-    let meta = if meta_text.is_empty() {
-        Meta::new()
-    } else {
-        Meta::from_query(meta_text)
-    };
+    let (service_method, status, meta) =
+        header_strings(&text, sm.as_ref(), status.as_ref(), meta.as_ref())?;
     Ok(Message {
         seq: Value::int(seq.as_ref(), &text) as i32,
         mtype: MessageType(Value::int(mtype.as_ref(), &text) as u8),
@@ -312,6 +300,31 @@ fn decode_text(text: Bytes, xfer_pipe: XferPipe) -> Result<Message, DecodeError>
         body: Value::string(body.as_ref(), &text),
         xfer_pipe,
     })
+}
+
+/// The service method, status and meta of a JSON frame, from the string values found by
+/// [`top_level_values`] (absent or empty: none, OK, empty).
+pub(super) fn header_strings(
+    text: &Bytes,
+    sm: Option<&Value>,
+    status: Option<&Value>,
+    meta: Option<&Value>,
+) -> Result<(ServiceMethod, Status, Meta), DecodeError> {
+    let service_method = ServiceMethod::from_utf8(Value::string(sm, text))
+        .map_err(|_| DecodeError::InvalidServiceMethod)?;
+    let status_text = Value::string(status, text);
+    let status = if status_text.is_empty() {
+        Status::OK
+    } else {
+        Status::from_query(status_text).map_err(|_| DecodeError::BadStatus)?
+    };
+    let meta_text = Value::string(meta, text);
+    let meta = if meta_text.is_empty() {
+        Meta::new()
+    } else {
+        Meta::from_query(meta_text)
+    };
+    Ok((service_method, status, meta))
 }
 
 /// The kind of a JSON value found by [`top_level_values`].

@@ -167,6 +167,23 @@ pub(super) fn malformed(what: impl Into<String>) -> DecodeError {
 }
 
 impl Reader {
+    /// The next field's number and wire type, refused as Go's protobuf decoder refuses them:
+    /// a tag of 0 or below, a stray end-group.
+    pub(super) fn field_key(&mut self) -> Result<(u64, u64), DecodeError> {
+        let key = self.varint()?;
+        let (field, wt) = (key >> 3, key & 7);
+        if field as i32 <= 0 {
+            return Err(malformed(format!(
+                "illegal tag {} (wire type {wt})",
+                field as i32
+            )));
+        }
+        if wt == WT_END_GROUP {
+            return Err(malformed("wire type end group for non-group"));
+        }
+        Ok((field, wt))
+    }
+
     pub(super) fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut v = 0u64;
         for i in 0..10 {
@@ -259,17 +276,7 @@ fn decode_payload(payload: Bytes, xfer_pipe: XferPipe) -> Result<Message, Decode
     let mut meta = Bytes::new();
     let mut body = Bytes::new();
     while r.pos < r.buf.len() {
-        let key = r.varint()?;
-        let (field, wt) = (key >> 3, key & 7);
-        if field as i32 <= 0 {
-            return Err(malformed(format!(
-                "illegal tag {} (wire type {wt})",
-                field as i32
-            )));
-        }
-        if wt == WT_END_GROUP {
-            return Err(malformed("wire type end group for non-group"));
-        }
+        let (field, wt) = r.field_key()?;
         match (field, wt) {
             (1, WT_VARINT) => seq = r.varint()?,
             (2, WT_VARINT) => mtype = r.varint()?,

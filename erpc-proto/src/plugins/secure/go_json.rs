@@ -53,7 +53,7 @@ fn quote_char(c: u8) -> String {
         b'\'' => r"'\''".to_owned(),
         b'"' => "'\"'".to_owned(),
         _ => {
-            let q = super::go_quote(&char::from(c).to_string());
+            let q = crate::go_text::quote(&char::from(c).to_string());
             format!("'{}'", &q[1..q.len() - 1])
         }
     }

@@ -3,13 +3,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::super::json::{put_decimal, put_escaped, top_level_values, Kind, Value};
+use super::super::json::{header_strings, put_decimal, put_escaped, top_level_values, Kind, Value};
 use super::{filtered_body, unfiltered_body};
-use crate::status::Status;
 use crate::xfer::XferPipe;
-use crate::{
-    CodecId, DecodeError, EncodeError, Message, MessageType, Meta, ServiceMethod, WireConfig,
-};
+use crate::{CodecId, DecodeError, EncodeError, Message, MessageType, WireConfig};
 
 /// Appends the JSON object of `msg` (filters applied to the body).
 pub(super) fn encode(
@@ -66,20 +63,8 @@ pub(super) fn decode(text: Bytes, cfg: &WireConfig) -> Result<Message, DecodeErr
     let [seq, mtype, sm, meta, codec, body, pipe, status] = top_level_values(&text, KEYS);
     let xfer_pipe = xfer_ids(pipe.as_ref(), &text)?;
     let body = unfiltered_body(&xfer_pipe, Value::string(body.as_ref(), &text), cfg)?;
-    let service_method = ServiceMethod::from_utf8(Value::string(sm.as_ref(), &text))
-        .map_err(|_| DecodeError::InvalidServiceMethod)?;
-    let status_text = Value::string(status.as_ref(), &text);
-    let status = if status_text.is_empty() {
-        Status::OK
-    } else {
-        Status::from_query(status_text).map_err(|_| DecodeError::BadStatus)?
-    };
-    let meta_text = Value::string(meta.as_ref(), &text);
-    let meta = if meta_text.is_empty() {
-        Meta::new()
-    } else {
-        Meta::from_query(meta_text)
-    };
+    let (service_method, status, meta) =
+        header_strings(&text, sm.as_ref(), status.as_ref(), meta.as_ref())?;
     Ok(Message {
         seq: Value::int(seq.as_ref(), &text) as i32,
         mtype: MessageType(Value::int(mtype.as_ref(), &text) as u8),
@@ -163,7 +148,7 @@ mod tests {
     use super::super::{WsProto, WsSubProto};
     use super::*;
     use crate::proto::Protocol;
-    use crate::Code;
+    use crate::{Code, Status};
 
     fn rec(text: &[u8]) -> BytesMut {
         let mut b = BytesMut::new();

@@ -4,7 +4,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::super::pb::{malformed, put_varint, Reader, WT_END_GROUP, WT_LEN, WT_VARINT};
+use super::super::pb::{malformed, put_varint, Reader, WT_LEN, WT_VARINT};
 use super::{filtered_body, unfiltered_body};
 use crate::status::Status;
 use crate::xfer::XferPipe;
@@ -74,17 +74,7 @@ pub(super) fn decode(payload: Bytes, cfg: &WireConfig) -> Result<Message, Decode
     let (mut seq, mut mtype, mut codec) = (0u64, 0u64, 0u64);
     let (mut sm, mut meta, mut body, mut pipe, mut status) = Default::default();
     while r.pos < r.buf.len() {
-        let key = r.varint()?;
-        let (field, wt) = (key >> 3, key & 7);
-        if field as i32 <= 0 {
-            return Err(malformed(format!(
-                "illegal tag {} (wire type {wt})",
-                field as i32
-            )));
-        }
-        if wt == WT_END_GROUP {
-            return Err(malformed("wire type end group for non-group"));
-        }
+        let (field, wt) = r.field_key()?;
         match (field, wt) {
             (1, WT_VARINT) => seq = r.varint()?,
             (2, WT_VARINT) => mtype = r.varint()?,
