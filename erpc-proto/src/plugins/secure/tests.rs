@@ -482,7 +482,10 @@ fn plain_reply_cannot_be_sealed() {
 
 #[test]
 fn go_quote_and_unicode_verb() {
-    assert_eq!(crate::go_text::quote("a\"b\\c\n\u{1}é"), "\"a\\\"b\\\\c\\n\\x01é\"");
+    assert_eq!(
+        crate::go_text::quote("a\"b\\c\n\u{1}é"),
+        "\"a\\\"b\\\\c\\n\\x01é\""
+    );
     assert_eq!(go_unicode_verb(b'z'), "U+007A 'z'");
     assert_eq!(go_unicode_verb(0x7f), "U+007F");
     assert_eq!(go_unicode_verb(0xe9), "U+00E9 'é'");
