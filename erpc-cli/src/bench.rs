@@ -428,53 +428,91 @@ impl AsyncRun<Report> for Plan {
         for i in 0..self.warmup {
             call_once(&sessions[i % sessions.len()], &args).await?;
         }
-        let issued = Arc::new(AtomicUsize::new(0));
-        let pb = progress::bar(self.n as u64);
-        // Unbounded but bounded in fact: each caller task sends exactly one result, so it
-        // never holds more than `c` entries.
-        let (tx, mut rx) = futures_channel::mpsc::unbounded();
-        let latencies = Latencies::new();
-        let start = Instant::now();
-        for i in 0..self.c.max(1) {
-            let s = sessions[i % sessions.len()].clone();
-            let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
-            let args = args.clone();
-            let mut lat = latencies.recorder();
-            rt.spawn(async move {
-                let mut errors = 0usize;
-                while issued.fetch_add(1, Ordering::Relaxed) < n {
-                    let t0 = Instant::now();
-                    let r = call_once(&s, &args).await;
-                    lat.record(t0.elapsed().as_nanos() as u64);
-                    if !matches!(r, Ok(true)) {
-                        errors += 1;
-                    }
-                    if let Some(pb) = &pb {
-                        pb.inc(1);
-                    }
-                }
-                drop(lat);
-                let _ = tx.unbounded_send(errors);
-            });
-        }
-        drop(tx);
-        let mut errors = 0;
-        while let Some(e) = rx.next().await {
-            errors += e;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
-        }
+        let callers = (0..self.c.max(1)).map(|i| SessionCaller {
+            session: sessions[i % sessions.len()].clone(),
+            args: args.clone(),
+        });
+        let (secs, latencies, errors) = drive(&rt, self.n, callers).await;
         client.close().await;
-        Ok(Report::new(
-            &self,
-            secs,
-            &latencies.finish(),
-            errors,
-            args.len(),
-        ))
+        Ok(Report::new(&self, secs, &latencies, errors, args.len()))
     }
+}
+
+/// One benchmark caller: makes calls one after another.
+trait Caller: Send + 'static {
+    /// One call; `Ok(true)` when the reply is the expected one.
+    fn call(&self) -> impl std::future::Future<Output = Result<bool, Status>> + Send + '_;
+}
+
+/// A caller on one session.
+struct SessionCaller {
+    session: erpc_peer::Session,
+    args: Args,
+}
+
+impl Caller for SessionCaller {
+    fn call(&self) -> impl std::future::Future<Output = Result<bool, Status>> + Send + '_ {
+        call_once(&self.session, &self.args)
+    }
+}
+
+/// A caller that hires a session of a multiclient pool for each call.
+struct PoolCaller<R: Runtime> {
+    pool: MultiClient<R>,
+    args: Args,
+}
+
+impl<R: Runtime> Caller for PoolCaller<R> {
+    async fn call(&self) -> Result<bool, Status> {
+        let s = self.pool.hire().await?;
+        call_once(&s, &self.args).await
+    }
+}
+
+/// Runs every caller as a task of its own until `n` calls were made between them; the
+/// seconds it took, the latencies and the number of failed calls.
+async fn drive<R: Runtime, C: Caller>(
+    rt: &R,
+    n: usize,
+    callers: impl Iterator<Item = C>,
+) -> (f64, Summary, usize) {
+    let issued = Arc::new(AtomicUsize::new(0));
+    let pb = progress::bar(n as u64);
+    // Unbounded but bounded in fact: each caller task sends exactly one result, so it never
+    // holds more than one entry per caller.
+    let (tx, mut rx) = futures_channel::mpsc::unbounded();
+    let latencies = Latencies::new();
+    let start = Instant::now();
+    for caller in callers {
+        let (issued, tx, pb) = (issued.clone(), tx.clone(), pb.clone());
+        let mut lat = latencies.recorder();
+        rt.spawn(async move {
+            let mut errors = 0usize;
+            while issued.fetch_add(1, Ordering::Relaxed) < n {
+                let t0 = Instant::now();
+                let r = caller.call().await;
+                lat.record(t0.elapsed().as_nanos() as u64);
+                if !matches!(r, Ok(true)) {
+                    errors += 1;
+                }
+                if let Some(pb) = &pb {
+                    pb.inc(1);
+                }
+            }
+            drop(lat);
+            let _ = tx.unbounded_send(errors);
+        });
+    }
+    drop(tx);
+    let mut errors = 0;
+    while let Some(e) = rx.next().await {
+        errors += e;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    if let Some(pb) = pb {
+        pb.finish_and_clear();
+    }
+    (secs, latencies.finish(), errors)
 }
 
 impl Plan {
@@ -488,58 +526,17 @@ impl Plan {
         for _ in 0..self.warmup.max(1) {
             call_once(&*pool.hire().await?, &args).await?;
         }
-        let issued = Arc::new(AtomicUsize::new(0));
-        let pb = progress::bar(self.n as u64);
-        // Each caller task sends exactly one result: at most `c` entries.
-        let (tx, mut rx) = futures_channel::mpsc::unbounded();
-        let latencies = Latencies::new();
-        let start = Instant::now();
-        for _ in 0..self.c.max(1) {
-            let pool = pool.clone();
-            let (issued, tx, pb, n) = (issued.clone(), tx.clone(), pb.clone(), self.n);
-            let args = args.clone();
-            let mut lat = latencies.recorder();
-            rt.spawn(async move {
-                let mut errors = 0usize;
-                while issued.fetch_add(1, Ordering::Relaxed) < n {
-                    let t0 = Instant::now();
-                    let r = match pool.hire().await {
-                        Ok(s) => call_once(&s, &args).await,
-                        Err(st) => Err(st),
-                    };
-                    lat.record(t0.elapsed().as_nanos() as u64);
-                    if !matches!(r, Ok(true)) {
-                        errors += 1;
-                    }
-                    if let Some(pb) = &pb {
-                        pb.inc(1);
-                    }
-                }
-                drop(lat);
-                let _ = tx.unbounded_send(errors);
-            });
-        }
-        drop(tx);
-        let mut errors = 0;
-        while let Some(e) = rx.next().await {
-            errors += e;
-        }
-        let secs = start.elapsed().as_secs_f64();
-        if let Some(pb) = pb {
-            pb.finish_and_clear();
-        }
+        let callers = (0..self.c.max(1)).map(|_| PoolCaller {
+            pool: pool.clone(),
+            args: args.clone(),
+        });
+        let (secs, latencies, errors) = drive(&rt, self.n, callers).await;
         let stats = pool.stats();
         tracing::info!(?stats, "multiclient pool");
         pool.close();
         client.close().await;
         self.k = usize::try_from(stats.created).unwrap_or(usize::MAX);
-        Ok(Report::new(
-            &self,
-            secs,
-            &latencies.finish(),
-            errors,
-            args.len(),
-        ))
+        Ok(Report::new(&self, secs, &latencies, errors, args.len()))
     }
 }
 

@@ -96,11 +96,7 @@ async fn secure_client<R: Runtime, S: Stream>(
 }
 
 fn boxed<S: Stream>(c: Connected<S>) -> Connected<BoxedStream> {
-    Connected {
-        stream: Box::new(c.stream),
-        local_addr: c.local_addr,
-        remote_addr: c.remote_addr,
-    }
+    c.map(|s| Box::new(s) as BoxedStream)
 }
 
 fn new_core<R: Runtime>(
