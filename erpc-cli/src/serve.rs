@@ -132,6 +132,15 @@ pub(crate) struct ServeArgs {
     /// `X-Real-IP`; its replies and statuses come back (codes 100–199 as `502 Bad Gateway`).
     #[arg(long, value_name = "ADDR")]
     proxy_to: Option<String>,
+    /// Go's graceful reboot (unix; tcp and unix addresses): on SIGUSR2 a new `erpc serve`
+    /// with the same arguments takes the listener over (`LISTEN_FDS`, `LISTEN_PARENT_ADDRS`
+    /// as Go eRPC writes them, so port 0 keeps its port); once it serves, this process
+    /// drains (calls in flight finish) and exits 0. No connection attempt is refused.
+    #[arg(long, conflicts_with = "register")]
+    reboot: bool,
+    /// Write this process's pid to PATH once it listens (each reboot generation does).
+    #[arg(long, value_name = "PATH")]
+    pid_file: Option<PathBuf>,
     /// The protocol spoken to the --proxy-to upstream (default: --proto).
     #[arg(long, value_enum, value_name = "PROTO", requires = "proxy_to")]
     proxy_proto: Option<ProtoName>,
@@ -399,7 +408,10 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         let peer = build(&a)?;
         if let Addr::Unix(p) = &a.addr {
-            clear_stale_socket(p)?;
+            // A process a graceful reboot started serves the socket it inherited there.
+            if std::env::var_os(erpc_runtime_tokio::reboot::LISTEN_FDS).is_none() {
+                clear_stale_socket(p)?;
+            }
         }
         let bound = peer
             .listen_on(a.addr.endpoint(a.network, &a.ws)?)
@@ -447,6 +459,13 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         if let Some(r) = &registrar {
             extras.push(format!("registered {}", r.key()));
         }
+        if a.reboot {
+            extras.push(format!("pid {}, graceful reboot on SIGUSR2", std::process::id()));
+        }
+        if let Some(path) = &a.pid_file {
+            std::fs::write(path, format!("{}\n", std::process::id()))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));
         if a.proto == ProtoName::Http && !a.push_interval.is_zero() {
@@ -455,6 +474,12 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             tokio::spawn(broadcast(peer.clone(), a.push_interval, a.xfer.clone()));
         }
         match registrar {
+            None if a.reboot => {
+                let opts = erpc_runtime_tokio::reboot::RebootOptions::default();
+                if let Some(s) = erpc_runtime_tokio::graceful_reboot_on_signal(&peer, opts).await? {
+                    eprintln!("erpc serve: rebooted into pid {}; this process drained", s.pid);
+                }
+            }
             None => graceful_shutdown_on_signal(&peer).await?,
             Some(reg) => {
                 crate::registry::wait_for_signal().await?;

@@ -90,6 +90,8 @@ mod metrics;
 pub mod multiclient;
 mod peer;
 pub mod plugins;
+#[cfg(all(unix, feature = "reboot"))]
+pub mod reboot;
 pub mod runtime;
 mod session;
 mod setup;
@@ -112,6 +114,8 @@ pub use erpc_macros::Bind;
 pub use handler::{BoxFuture, IntoReply, Response};
 pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
+#[cfg(unix)]
+pub use runtime::InheritedListener;
 pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint};
 pub use session::{CallFuture, Session};
 

@@ -150,7 +150,7 @@ async fn drive<R: Runtime>(
     let id = handle.id();
     let core = new_core(shared, protocol, dialed, &id, &conn.remote_addr);
     let now = shared.rt.now();
-    let cc = ConnCore::new(
+    let mut cc = ConnCore::new(
         now,
         core,
         Arc::clone(&shared.core),
@@ -158,6 +158,7 @@ async fn drive<R: Runtime>(
         ready,
         shared.rt.inline_handlers_allowed(),
     );
+    cc.hold_commands_on_goaway(dialed && shared.config.redial_times != 0);
     let span = tracing::debug_span!("session", id = %id, remote = %conn.remote_addr, dialed);
     Driver::new(
         shared.rt.clone(),

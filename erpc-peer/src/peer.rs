@@ -16,7 +16,7 @@ use crate::conn::stats::PeerStats;
 use crate::lifecycle::{
     accept_loop, connect_attempt, leave_table, open_accepted, run_accepted, start_dialed,
 };
-use crate::runtime::{Connected, Endpoint, Runtime, Stream};
+use crate::runtime::{split_host_port, Connected, Endpoint, Runtime, Stream};
 use crate::session::{lock, Session};
 use crate::setup::{endpoint, listen_addr};
 use crate::state::{io_status, until_closed, LiveGuard, Shared};
@@ -137,11 +137,43 @@ impl<R: Runtime> Peer<R> {
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
         let protocol = self.ws_wrap(&endpoint, protocol)?;
-        let (listener, addr) =
-            self.shared.rt.bind(&endpoint).await.map_err(|e| {
-                io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e)
-            })?;
-        self.serve_listener_with(listener, addr, protocol)
+        let bound = match self.inherited(&endpoint) {
+            Some(r) => r,
+            None => self.shared.rt.bind(&endpoint).await,
+        };
+        let (listener, addr) = bound
+            .map_err(|e| io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e))?;
+        let host = match &endpoint {
+            Endpoint::Tcp { addr, .. } => split_host_port(addr).0.to_owned(),
+            Endpoint::Ws(ws) => split_host_port(&ws.addr).0.to_owned(),
+            _ => String::new(),
+        };
+        self.serve_listener_as(listener, addr, protocol, &host)
+    }
+
+    /// The listener a graceful reboot handed this process for `endpoint`, served by the
+    /// runtime: `None` when there is none (or without the `reboot` feature).
+    #[cfg(all(unix, feature = "reboot"))]
+    fn inherited(&self, endpoint: &Endpoint) -> Option<std::io::Result<(R::Listener, String)>> {
+        let l = match endpoint {
+            Endpoint::Tcp { addr, .. } => {
+                let resolved = endpoint.resolve(true).ok()?;
+                crate::reboot::take_tcp(&self.shared.config.network, addr, &resolved)?
+            }
+            Endpoint::Ws(ws) => {
+                let resolved = endpoint.resolve(true).ok()?;
+                crate::reboot::take_tcp(&self.shared.config.network, &ws.addr, &resolved)?
+            }
+            Endpoint::Unix(path) => crate::reboot::take_unix(path)?,
+            _ => return None,
+        };
+        tracing::info!(%endpoint, "serving the listener inherited from the previous process");
+        Some(self.shared.rt.adopt(endpoint, l))
+    }
+
+    #[cfg(not(all(unix, feature = "reboot")))]
+    fn inherited(&self, _endpoint: &Endpoint) -> Option<std::io::Result<(R::Listener, String)>> {
+        None
     }
 
     /// Serves a listener the application bound itself (Go's `ServeListener`): one it was
@@ -152,14 +184,19 @@ impl<R: Runtime> Peer<R> {
     /// in the background until the peer closes, exactly as with [`listen_on`](Peer::listen_on).
     pub fn serve_listener(&self, listener: R::Listener, addr: String) -> Result<(), Status> {
         let protocol = Arc::clone(&self.shared.session_cfg.protocol);
-        self.serve_listener_with(listener, addr, protocol).map(drop)
+        let host = split_host_port(&addr).0.to_owned();
+        self.serve_listener_as(listener, addr, protocol, &host)
+            .map(drop)
     }
 
-    fn serve_listener_with(
+    /// Serves `listener`, bound for a listen on `host` (Go's `LISTEN_PARENT_ADDRS` key, for
+    /// a graceful reboot).
+    fn serve_listener_as(
         &self,
         listener: R::Listener,
         addr: String,
         protocol: Arc<dyn Protocol>,
+        host: &str,
     ) -> Result<String, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
@@ -172,8 +209,18 @@ impl<R: Runtime> Peer<R> {
         // Counted as live so that `close` returns only once the listener is dropped (the
         // port is free and new connections are refused).
         let guard = LiveGuard::new(&self.shared);
+        // Handed to the next process by a graceful reboot while it is served.
+        #[cfg(all(unix, feature = "reboot"))]
+        let registration =
+            self.shared.rt.listener_fd(&listener).and_then(|fd| {
+                crate::reboot::register(&self.shared.config.network, host, &addr, fd)
+            });
+        #[cfg(not(all(unix, feature = "reboot")))]
+        let _ = host;
         self.shared.rt.spawn(async move {
             accept_loop(shared, listener, protocol).await;
+            #[cfg(all(unix, feature = "reboot"))]
+            drop(registration);
             drop(guard);
         });
         Ok(addr)

@@ -315,6 +315,44 @@ impl SocketOptions {
     }
 }
 
+/// A listening socket this process inherited from the one that started it (a graceful
+/// reboot, [`crate::reboot`]), for a runtime adapter to serve as its own listener
+/// ([`Runtime::adopt`]).
+#[cfg(unix)]
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum InheritedListener {
+    /// A TCP listener (the `tcp`, `tcp4`, `tcp6` and `ws` networks).
+    Tcp(std::net::TcpListener),
+    /// A unix-domain stream listener.
+    Unix(std::os::unix::net::UnixListener),
+}
+
+#[cfg(unix)]
+static KEEP_UNIX_SOCKET_FILES: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// Whether a unix listener's socket file must stay when the listener is dropped: a
+/// graceful reboot handed the socket to a new process, which serves it at that path.
+/// Adapters check it before they remove the file.
+#[cfg(unix)]
+pub fn unix_socket_files_kept() -> bool {
+    KEEP_UNIX_SOCKET_FILES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+#[cfg(all(unix, feature = "reboot"))]
+pub(crate) fn keep_unix_socket_files() {
+    KEEP_UNIX_SOCKET_FILES.store(true, std::sync::atomic::Ordering::Release);
+}
+
+/// `host` and `port` of `host:port` (`[v6]:port` too); the port is empty without one.
+pub(crate) fn split_host_port(addr: &str) -> (&str, &str) {
+    match addr.rsplit_once(':') {
+        Some((h, p)) => (h.trim_start_matches('[').trim_end_matches(']'), p),
+        None => (addr, ""),
+    }
+}
+
 /// What a runtime adapter provides. Implemented by `erpc-runtime-tokio` and
 /// `erpc-runtime-async-std`; applications pick an adapter, not this trait.
 pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
@@ -371,10 +409,47 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
         endpoint: &Endpoint,
     ) -> impl Future<Output = io::Result<(Self::Listener, String)>> + Send;
 
+    /// Serves a listening socket inherited on a graceful reboot as this runtime's listener
+    /// for `endpoint` (which it was found for); returns it with its address. The default
+    /// answers `Unsupported` (the peer then binds a new one).
+    #[cfg(unix)]
+    fn adopt(
+        &self,
+        endpoint: &Endpoint,
+        listener: InheritedListener,
+    ) -> io::Result<(Self::Listener, String)> {
+        let _ = (endpoint, listener);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this runtime does not serve inherited listeners",
+        ))
+    }
+
+    /// The listening socket of `listener`, which a graceful reboot hands to the next
+    /// process; `None` (the default) for listeners that cannot be handed over.
+    #[cfg(unix)]
+    fn listener_fd<'a>(&self, listener: &'a Self::Listener) -> Option<std::os::fd::BorrowedFd<'a>> {
+        let _ = listener;
+        None
+    }
+
     /// Accepts the next connection, applying `opts` to TCP sockets.
     fn accept(
         &self,
         listener: &Self::Listener,
         opts: SocketOptions,
     ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send;
+}
+
+#[cfg(test)]
+mod host_port_tests {
+    use super::split_host_port;
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(split_host_port("127.0.0.1:0"), ("127.0.0.1", "0"));
+        assert_eq!(split_host_port("[::1]:9090"), ("::1", "9090"));
+        assert_eq!(split_host_port(":9090"), ("", "9090"));
+        assert_eq!(split_host_port("localhost"), ("localhost", ""));
+    }
 }

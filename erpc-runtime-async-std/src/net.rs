@@ -108,7 +108,10 @@ pub enum AsyncIoListener {
 impl Drop for AsyncIoListener {
     fn drop(&mut self) {
         if let AsyncIoListener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
+            // Unless a graceful reboot handed the socket to a new process serving it there.
+            if !erpc_peer::runtime::unix_socket_files_kept() {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -206,6 +209,40 @@ pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, St
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
+    }
+}
+
+/// Serves a listener inherited on a graceful reboot.
+#[cfg(unix)]
+pub(crate) fn adopt(
+    endpoint: &Endpoint,
+    listener: erpc_peer::InheritedListener,
+) -> io::Result<(AsyncIoListener, String)> {
+    use erpc_peer::InheritedListener as L;
+    match (endpoint, listener) {
+        (Endpoint::Tcp { .. }, L::Tcp(l)) => {
+            let l = TcpListener::try_from(l)?;
+            let addr = l.local_addr()?.to_string();
+            Ok((AsyncIoListener::Tcp(l), addr))
+        }
+        (Endpoint::Unix(path), L::Unix(l)) => {
+            let l = UnixListener::try_from(l)?;
+            Ok((
+                AsyncIoListener::Unix(l, path.clone()),
+                path.display().to_string(),
+            ))
+        }
+        (other, _) => Err(unsupported(other)),
+    }
+}
+
+/// The socket a graceful reboot hands over.
+#[cfg(unix)]
+pub(crate) fn listener_fd(listener: &AsyncIoListener) -> Option<std::os::fd::BorrowedFd<'_>> {
+    use std::os::fd::AsFd;
+    match listener {
+        AsyncIoListener::Tcp(l) => Some(l.as_fd()),
+        AsyncIoListener::Unix(l, _) => Some(l.as_fd()),
     }
 }
 

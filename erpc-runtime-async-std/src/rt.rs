@@ -145,6 +145,23 @@ impl Runtime for AsyncIo {
         net::bind(endpoint).await
     }
 
+    #[cfg(unix)]
+    fn adopt(
+        &self,
+        endpoint: &Endpoint,
+        listener: erpc_peer::InheritedListener,
+    ) -> io::Result<(AsyncIoListener, String)> {
+        net::adopt(endpoint, listener)
+    }
+
+    #[cfg(unix)]
+    fn listener_fd<'a>(
+        &self,
+        listener: &'a AsyncIoListener,
+    ) -> Option<std::os::fd::BorrowedFd<'a>> {
+        net::listener_fd(listener)
+    }
+
     async fn accept(
         &self,
         listener: &AsyncIoListener,

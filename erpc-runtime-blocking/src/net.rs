@@ -336,6 +336,22 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> 
     ))
 }
 
+/// Serves a listener inherited on a graceful reboot.
+#[cfg(unix)]
+pub(crate) fn adopt(
+    endpoint: &Endpoint,
+    listener: erpc_peer::InheritedListener,
+) -> io::Result<(ThreadListener, String)> {
+    let (l, addr) = socket::adopt(endpoint, listener)?;
+    Ok((
+        ThreadListener {
+            listener: Arc::new(l),
+            acceptor: Mutex::new(None),
+        },
+        addr,
+    ))
+}
+
 /// A listening socket; its accept thread starts with the first accept. Dropping it stops
 /// that thread and closes the socket before the drop returns (the port is free then).
 #[derive(Debug)]

@@ -225,6 +225,15 @@ impl Runtime for Threads {
         std::future::ready(net::bind(endpoint))
     }
 
+    #[cfg(unix)]
+    fn adopt(
+        &self,
+        endpoint: &Endpoint,
+        listener: erpc_peer::InheritedListener,
+    ) -> io::Result<(ThreadListener, String)> {
+        net::adopt(endpoint, listener)
+    }
+
     fn accept(
         &self,
         listener: &ThreadListener,

@@ -216,6 +216,29 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
     }
 }
 
+/// Serves a listener inherited on a graceful reboot. (This adapter takes inherited
+/// listeners over but does not hand its own over: it stops an accept thread by shutting
+/// the listening socket down, which would stop the next process's copy too.)
+#[cfg(unix)]
+pub(crate) fn adopt(
+    endpoint: &Endpoint,
+    listener: erpc_peer::InheritedListener,
+) -> io::Result<(Listener, String)> {
+    use erpc_peer::InheritedListener as L;
+    match (endpoint, listener) {
+        (Endpoint::Tcp { .. }, L::Tcp(l)) => {
+            l.set_nonblocking(false)?;
+            let addr = l.local_addr()?.to_string();
+            Ok((Listener::Tcp(l), addr))
+        }
+        (Endpoint::Unix(path), L::Unix(l)) => {
+            l.set_nonblocking(false)?;
+            Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
+        }
+        (other, _) => Err(unsupported(other)),
+    }
+}
+
 impl Listener {
     /// Blocks until the next connection.
     pub(crate) fn accept(&self, opts: SocketOptions) -> io::Result<Connected<Socket>> {

@@ -69,6 +69,13 @@ pub fn builder(config: PeerConfig) -> PeerBuilder {
     erpc_peer::PeerBuilder::new(Tokio, config)
 }
 
+#[cfg(all(unix, feature = "reboot"))]
+mod grace;
+#[cfg(all(unix, feature = "reboot"))]
+pub use erpc_peer::reboot;
+#[cfg(all(unix, feature = "reboot"))]
+pub use grace::graceful_reboot_on_signal;
+
 /// Waits for SIGINT or SIGTERM (Ctrl-C on other platforms), then closes `peer` gracefully:
 /// listeners stop, calls in flight finish within the shutdown timeout.
 pub async fn graceful_shutdown_on_signal(peer: &Peer) -> std::io::Result<()> {

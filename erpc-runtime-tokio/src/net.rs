@@ -117,7 +117,10 @@ pub enum TokioListener {
 impl Drop for TokioListener {
     fn drop(&mut self) {
         if let TokioListener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
+            // Unless a graceful reboot handed the socket to a new process serving it there.
+            if !erpc_peer::runtime::unix_socket_files_kept() {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -278,6 +281,46 @@ impl Runtime for Tokio {
                 io::ErrorKind::Unsupported,
                 format!("network of {other}"),
             )),
+        }
+    }
+
+    #[cfg(unix)]
+    fn adopt(
+        &self,
+        endpoint: &Endpoint,
+        listener: erpc_peer::InheritedListener,
+    ) -> io::Result<(TokioListener, String)> {
+        use erpc_peer::InheritedListener as L;
+        match (endpoint, listener) {
+            (Endpoint::Tcp { .. }, L::Tcp(l)) => {
+                l.set_nonblocking(true)?;
+                let l = TcpListener::from_std(l)?;
+                let addr = l.local_addr()?.to_string();
+                Ok((TokioListener::Tcp(l), addr))
+            }
+            (Endpoint::Unix(path), L::Unix(l)) => {
+                l.set_nonblocking(true)?;
+                let l = UnixListener::from_std(l)?;
+                Ok((
+                    TokioListener::Unix(l, path.clone()),
+                    path.display().to_string(),
+                ))
+            }
+            (other, _) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("an inherited listener for {other}"),
+            )),
+        }
+    }
+
+    #[cfg(unix)]
+    fn listener_fd<'a>(&self, listener: &'a TokioListener) -> Option<std::os::fd::BorrowedFd<'a>> {
+        use std::os::fd::AsFd;
+        match listener {
+            TokioListener::Tcp(l) => Some(l.as_fd()),
+            TokioListener::Unix(l, _) => Some(l.as_fd()),
+            #[allow(unreachable_patterns)]
+            _ => None,
         }
     }
 

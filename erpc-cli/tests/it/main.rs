@@ -15,6 +15,7 @@ mod go_plugins;
 mod go_proxy;
 mod go_ws;
 mod metrics;
+mod reboot;
 mod registry;
 mod transports;
 mod watch;

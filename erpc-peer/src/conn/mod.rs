@@ -156,6 +156,8 @@ pub(crate) struct ConnCore {
     out: BytesMut,
     running: usize,
     output_paused: bool,
+    /// See [`ConnCore::hold_commands_on_goaway`].
+    hold_on_goaway: bool,
     events_drained: bool,
     blocked_on_peer: bool,
     read_closed: bool,
@@ -205,6 +207,7 @@ impl ConnCore {
             out: BytesMut::new(),
             running: 0,
             output_paused: false,
+            hold_on_goaway: false,
             events_drained: false,
             blocked_on_peer: false,
             read_closed: false,
@@ -251,7 +254,15 @@ impl ConnCore {
 
     /// Whether the driver should take commands from the handles now.
     pub(crate) fn wants_commands(&self) -> bool {
-        self.reason.is_none() && !self.output_paused
+        self.reason.is_none()
+            && !self.output_paused
+            && !(self.hold_on_goaway && self.core.peer_going_away())
+    }
+
+    /// Leave the handles' commands queued once the peer sent its goaway notice (a
+    /// redialing dialed session: they go out on the next connection instead of failing).
+    pub(crate) fn hold_commands_on_goaway(&mut self, hold: bool) {
+        self.hold_on_goaway = hold;
     }
 
     /// Whether incoming work waits for a peer-wide handler slot (the driver then listens for

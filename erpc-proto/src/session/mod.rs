@@ -51,6 +51,12 @@ use crate::{Code, CodecId, Message, MessageType, Meta, ServiceMethod, Status};
 pub const HEARTBEAT_SERVICE_METHOD: &str = "/heartbeat";
 /// The meta key carrying the heartbeat rate in seconds.
 pub const HEARTBEAT_META_KEY: &str = "hb_";
+/// erpc-rs: the service method of the goaway notice a session closing gracefully sends
+/// (see [`Session::close`]); answered in kind. Go eRPC has no handler for it and drops it.
+pub const GOAWAY_SERVICE_METHOD: &str = "/erpc/goaway";
+/// How long an accepting session closing gracefully waits, once idle, for the peer to
+/// answer its goaway notice (a Go peer never does) before it closes.
+pub const GOAWAY_GRACE: Duration = Duration::from_millis(250);
 /// The meta key with which a caller asks for a reply codec (decimal codec byte).
 pub const ACCEPT_BODY_CODEC_META_KEY: &str = "X-Accept-Body-Codec";
 
@@ -221,6 +227,11 @@ pub struct Session {
     partial_input: bool,
     /// The latest `now` the driver passed in.
     now: Instant,
+    /// Until when a graceful close waits for the peer's goaway (set when this side sent
+    /// its own first and no answer came yet).
+    goaway_wait: Option<Instant>,
+    /// Whether the peer sent its goaway notice: it sends no new call after it.
+    peer_goaway: bool,
 }
 
 impl Session {
@@ -253,6 +264,8 @@ impl Session {
             pong: None,
             partial_input: false,
             now,
+            goaway_wait: None,
+            peer_goaway: false,
         };
         s.age_deadline = s.cfg.session_age.and_then(|a| now.checked_add(a));
         if let (State::AwaitAuthReply, Auth::Bearer { codec, info, meta }) = (s.state, &s.cfg.auth)
@@ -522,6 +535,14 @@ impl Session {
     /// Closes the session. Graceful (`linger` = `Some`): new calls and pushes are refused,
     /// calls in flight in both directions may finish until `now + linger`, then the rest
     /// fail with 102. Immediate (`None`): pending calls complete with 102 now.
+    ///
+    /// A graceful close of an accepted session also sends the goaway notice (a PUSH to
+    /// [`GOAWAY_SERVICE_METHOD`], erpc-rs' own): an erpc-rs peer stops sending calls, lets
+    /// those it sent complete and answers with its own notice, after which nothing more can
+    /// arrive; the session closes once idle and answered (or [`GOAWAY_GRACE`] after it is
+    /// idle, for a peer that does not answer, such as Go eRPC, which drops the push).
+    /// Calls that arrive meanwhile are still served. A dialed session closes the same way
+    /// when the notice comes, and its peer layer holds new calls for its redial.
     pub fn close(&mut self, now: Instant, linger: Option<Duration>) {
         self.now = self.now.max(now);
         if self.state == State::Closed {
@@ -529,6 +550,9 @@ impl Session {
         }
         match linger {
             Some(d) if matches!(self.state, State::Open | State::Closing) => {
+                if self.state == State::Open {
+                    self.start_goaway(now);
+                }
                 self.state = State::Closing;
                 // A linger past what `Instant` represents waits for the calls in flight.
                 if let Some(deadline) = now.checked_add(d) {
@@ -538,6 +562,41 @@ impl Session {
                 self.maybe_finish_close();
             }
             _ => self.finish(CloseReason::Local),
+        }
+    }
+
+    /// Whether the peer sent its goaway notice (it is closing gracefully and sends no new
+    /// call on this connection): new calls are refused here; a redialing peer layer holds
+    /// them for its next connection instead.
+    pub fn peer_going_away(&self) -> bool {
+        self.peer_goaway
+    }
+
+    /// Sends the goaway notice when this side begins a graceful close: an acceptor always
+    /// (then, once idle, it waits up to [`GOAWAY_GRACE`] for the answer), a dialer only to
+    /// answer the peer's. A peer that knows the notice stops sending calls, lets the ones
+    /// it sent complete and answers it, so no call crosses the close on the wire.
+    fn start_goaway(&mut self, now: Instant) {
+        if self.cfg.dialed && !self.peer_goaway {
+            return;
+        }
+        let mut msg = Message::new(MessageType::PUSH, 0, GOAWAY_SERVICE_METHOD);
+        msg.body_codec = self.cfg.default_body_codec;
+        msg.seq = self.next_seq();
+        // A protocol that cannot carry pushes (http) closes as Go does.
+        if self.encode(&msg).is_ok() && !self.peer_goaway {
+            self.goaway_wait = now.checked_add(GOAWAY_GRACE);
+        }
+    }
+
+    /// The peer's goaway notice: close gracefully too (answering it).
+    fn on_goaway(&mut self, now: Instant) {
+        self.peer_goaway = true;
+        self.goaway_wait = None;
+        if self.state == State::Open {
+            self.close(now, Some(self.cfg.close_linger));
+        } else {
+            self.maybe_finish_close();
         }
     }
 
@@ -600,6 +659,7 @@ impl Session {
             }
         };
         consider(self.close_deadline);
+        consider(self.goaway_wait);
         consider(self.age_deadline);
         consider(self.ping_deadline());
         consider(self.pong_deadline());
@@ -718,6 +778,9 @@ impl Session {
             let reason = self.read_closed.take().unwrap_or(CloseReason::Local);
             self.finish(reason);
             return;
+        }
+        if self.goaway_wait.is_some_and(|d| now >= d) {
+            self.goaway_wait = None;
         }
         if self.pong_deadline().is_some_and(|d| now >= d) {
             self.finish(CloseReason::HeartbeatTimeout);
@@ -1184,6 +1247,9 @@ impl Session {
     fn on_push(&mut self, now: Instant, mut msg: Message) {
         self.last_activity = now;
         self.touch_pong(now);
+        if msg.service_method == GOAWAY_SERVICE_METHOD {
+            return self.on_goaway(now);
+        }
         let mut swap = Swap::new();
         if let Err(st) = self.run_hooks_with(now, &mut msg, &mut swap, |p, cx| {
             p.post_read_push_header(cx)
@@ -1272,6 +1338,11 @@ impl Session {
         if !self.in_flight.is_empty() || !self.pending.is_empty() {
             return;
         }
+        // A call the peer sent before it saw the goaway may still be on its way.
+        if self.state == State::Closing && self.read_closed.is_none() && self.goaway_wait.is_some()
+        {
+            return;
+        }
         if let Some(reason) = self.read_closed.take() {
             self.finish(reason);
         } else if self.state == State::Closing {
@@ -1318,6 +1389,7 @@ impl Session {
             self.held.clear();
         }
         self.close_deadline = None;
+        self.goaway_wait = None;
         self.pong = None;
         self.events.push_back(Event::Closed(reason));
     }

@@ -12,6 +12,7 @@ mod proto_roundtrip;
 mod raw_roundtrip;
 mod session_auth_heartbeat;
 mod session_calls;
+mod session_goaway;
 mod session_half_close;
 mod session_plugins;
 mod session_prop;
