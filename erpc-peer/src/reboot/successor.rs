@@ -37,6 +37,20 @@ impl Default for RebootOptions {
     }
 }
 
+impl RebootOptions {
+    /// The same with this [`ready_timeout`](RebootOptions::ready_timeout).
+    pub fn with_ready_timeout(mut self, timeout: Duration) -> Self {
+        self.ready_timeout = timeout;
+        self
+    }
+
+    /// The same running `program` (with this process's arguments).
+    pub fn with_program(mut self, program: impl Into<PathBuf>) -> Self {
+        self.program = Some(program.into());
+        self
+    }
+}
+
 /// The process a reboot started, once it serves.
 #[derive(Debug)]
 #[non_exhaustive]

@@ -19,6 +19,8 @@ mod networks;
 mod protocols;
 mod proxy;
 mod readme;
+#[cfg(all(unix, feature = "reboot"))]
+mod reboot;
 mod redial;
 mod serve_conn;
 mod server_killed;
