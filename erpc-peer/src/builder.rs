@@ -91,6 +91,7 @@ pub struct PeerBuilder<R: Runtime> {
     rt: R,
     core: BuilderCore<Handler>,
     auth_checker: Option<AuthCheckFn>,
+    early: crate::early::EarlyHooks,
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsSettings,
 }
@@ -110,6 +111,7 @@ impl<R: Runtime> PeerBuilder<R> {
             rt,
             core: BuilderCore::new(config),
             auth_checker: None,
+            early: Default::default(),
             #[cfg(feature = "tls")]
             tls: Default::default(),
         }
@@ -281,6 +283,49 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// An early exchange on every connection this peer dials, before its session opens
+    /// (Go's `PreSend`/`PreReceive` in `PostDial`; see [`crate::early`]): an `Err` fails the
+    /// dial with that status. Runs after TLS and the `post_dial` plugins, before auth.
+    ///
+    /// ```
+    /// # use erpc_peer::{early::EarlyConn, erpc_proto::MessageType, Message};
+    /// # fn demo<R: erpc_peer::Runtime>(b: erpc_peer::PeerBuilder<R>) -> erpc_peer::PeerBuilder<R> {
+    /// b.early_dial(|conn: &mut EarlyConn| {
+    ///     Box::pin(async move {
+    ///         let mut ping = Message::new(MessageType::CALL, 1, "/early/ping");
+    ///         ping.body = r#"{"author":"henrylee2cn"}"#.into();
+    ///         conn.send(&ping).await?;
+    ///         let pong = conn.receive().await?;
+    ///         if pong.status.is_ok() { Ok(()) } else { Err(pong.status) }
+    ///     })
+    /// })
+    /// # }
+    /// ```
+    pub fn early_dial<F>(mut self, exchange: F) -> Self
+    where
+        F: for<'a> Fn(&'a mut crate::early::EarlyConn) -> crate::early::EarlyFuture<'a>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.early.dial = Some(Arc::new(exchange));
+        self
+    }
+
+    /// An early exchange on every connection this peer accepts, before its session opens
+    /// (Go's `PreReceive`/`PreSend` in `PostAccept`; see [`crate::early`]): an `Err` closes
+    /// the connection. Runs after TLS and the `post_accept` plugins, before auth.
+    pub fn early_accept<F>(mut self, exchange: F) -> Self
+    where
+        F: for<'a> Fn(&'a mut crate::early::EarlyConn) -> crate::early::EarlyFuture<'a>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.early.accept = Some(Arc::new(exchange));
+        self
+    }
+
     /// Accepted sessions must authenticate first (Go's `auth-checker`): `check` gets the
     /// AUTH_CALL and answers `Ok(body)` to admit (e.g. `"pass"`) or `Err(status)` to refuse.
     pub fn auth_checker<F, Fut>(mut self, reply_codec: CodecId, check: F) -> Self
@@ -354,6 +399,7 @@ impl<R: Runtime> PeerBuilder<R> {
             }),
             session_cfg: parts.session_cfg,
             plugins: parts.plugins,
+            early: self.early,
             socket: parts.socket,
             #[cfg(feature = "tls")]
             tls: self.tls,

@@ -83,6 +83,7 @@ mod config;
 mod conn;
 mod context;
 mod driver;
+pub mod early;
 mod handler;
 mod lifecycle;
 mod log;

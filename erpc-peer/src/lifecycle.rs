@@ -26,6 +26,7 @@ use crate::state::{io_status, sleep, BoxedStream, LiveGuard, Shared};
 pub(crate) async fn connect_attempt<R: Runtime>(
     shared: &Arc<Shared<R>>,
     endpoint: &Endpoint,
+    protocol: &Arc<dyn Protocol>,
     is_redial: bool,
 ) -> Result<Connected<BoxedStream>, Status> {
     // The dial timeout bounds the TLS handshake too (Go: per attempt, handshake included), so
@@ -63,7 +64,10 @@ pub(crate) async fn connect_attempt<R: Runtime>(
     for p in shared.plugins.iter() {
         p.post_dial(&info, is_redial)?;
     }
-    Ok(conn)
+    match &shared.early.dial {
+        Some(f) => crate::early::exchange(shared, f, conn, protocol, true).await,
+        None => Ok(conn),
+    }
 }
 
 #[cfg(feature = "tls")]
@@ -219,7 +223,7 @@ async fn dialed_task<R: Runtime>(
             break;
         }
         tracing::info!(session = %id, reason = %ended.reason, "connection lost; redialing");
-        match redial_loop(&shared, &endpoint, &handle).await {
+        match redial_loop(&shared, &endpoint, &protocol, &handle).await {
             Redial::Connected(c) => {
                 *lock(&handle.inner.local_addr) = c.local_addr.clone();
                 *lock(&handle.inner.remote_addr) = c.remote_addr.clone();
@@ -249,6 +253,7 @@ enum Redial {
 async fn redial_loop<R: Runtime>(
     shared: &Arc<Shared<R>>,
     endpoint: &Endpoint,
+    protocol: &Arc<dyn Protocol>,
     handle: &Session,
 ) -> Redial {
     use futures_util::FutureExt;
@@ -263,7 +268,7 @@ async fn redial_loop<R: Runtime>(
 
     let queue = &handle.inner.queue;
     let mut policy = RedialPolicy::new(&shared.config);
-    let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+    let mut attempt = Some(Box::pin(connect_attempt(shared, endpoint, protocol, true)));
     let mut pause: Option<R::Timer> = None;
     let mut deadline_timer: Option<(Instant, R::Timer)> = None;
     loop {
@@ -316,7 +321,7 @@ async fn redial_loop<R: Runtime>(
             }
             Wake::Slept => {
                 pause = None;
-                attempt = Some(Box::pin(connect_attempt(shared, endpoint, true)));
+                attempt = Some(Box::pin(connect_attempt(shared, endpoint, protocol, true)));
             }
             Wake::Queue => {}
             Wake::Deadline => deadline_timer = None,
@@ -382,7 +387,7 @@ async fn serve_accepted<R: Runtime>(
     protocol: Arc<dyn Protocol>,
     conn: Connected<R::Stream>,
 ) {
-    match open_accepted(&shared, conn).await {
+    match open_accepted(&shared, conn, &protocol).await {
         Ok((conn, handle)) => run_accepted(&shared, &protocol, conn, handle).await,
         Err(st) => tracing::debug!(status = %st, "accepted connection refused"),
     }
@@ -394,6 +399,7 @@ async fn serve_accepted<R: Runtime>(
 pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     shared: &Arc<Shared<R>>,
     conn: Connected<S>,
+    protocol: &Arc<dyn Protocol>,
 ) -> Result<(Connected<BoxedStream>, Session), Status> {
     let conn = secure_server(shared, conn)
         .await
@@ -401,6 +407,10 @@ pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     let id = conn.remote_addr.clone();
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;
+    let conn = match &shared.early.accept {
+        Some(f) => crate::early::exchange(shared, f, conn, protocol, false).await?,
+        None => conn,
+    };
     let handle = new_handle(shared, id.clone(), &conn, false);
     let mut table = lock(&shared.sessions);
     table.insert(id, handle.clone());

@@ -246,9 +246,9 @@ impl<R: Runtime> Peer<R> {
             return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
         }
         let guard = LiveGuard::new(&self.shared);
-        let (conn, handle) = open_accepted(&self.shared, conn).await?;
-        let shared = Arc::clone(&self.shared);
         let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        let (conn, handle) = open_accepted(&self.shared, conn, &protocol).await?;
+        let shared = Arc::clone(&self.shared);
         let session = handle.clone();
         self.shared.rt.spawn(async move {
             run_accepted(&shared, &protocol, conn, handle).await;
@@ -314,7 +314,7 @@ impl<R: Runtime> Peer<R> {
         let mut policy = RedialPolicy::new(&shared.config);
         loop {
             let attempt = async {
-                let conn = connect_attempt(shared, &endpoint, false).await?;
+                let conn = connect_attempt(shared, &endpoint, &protocol, false).await?;
                 let (ready_tx, ready_rx) = oneshot::channel();
                 let handle = start_dialed(
                     shared,
@@ -345,7 +345,9 @@ impl<R: Runtime> Peer<R> {
                     .filter(|c| !c.is_empty())
                     .unwrap_or(last.msg())
                     .to_owned();
-                return Err(Status::with_cause(Code::DIAL_FAILED, cause));
+                // The last attempt's own status (a refused early exchange's, an I/O error)
+                // stays reachable as the source.
+                return Err(Status::with_cause(Code::DIAL_FAILED, cause).with_source(last));
             };
             until_closed(shared, shared.rt.timer(at)).await;
         }

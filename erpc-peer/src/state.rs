@@ -25,6 +25,8 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) core: Arc<PeerCore>,
     pub(crate) session_cfg: SessionConfig,
     pub(crate) plugins: Plugins,
+    /// Early exchanges on dialed and accepted connections ([`crate::early`]).
+    pub(crate) early: crate::early::EarlyHooks,
     pub(crate) socket: SocketOptions,
     #[cfg(feature = "tls")]
     pub(crate) tls: crate::tls::TlsSettings,

@@ -60,6 +60,7 @@ pub use erpc_peer::service;
 pub use erpc_peer::tower;
 #[cfg(feature = "binder")]
 pub use erpc_peer::{binder, Bind};
+pub use erpc_peer::{early, plugins, runtime};
 pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
@@ -67,7 +68,6 @@ pub use erpc_peer::{
     PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
     SocketOptions, SubRoute, Timer,
 };
-pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
 pub use net::{AsyncIoListener, AsyncIoStream, AsyncIoTimer};

@@ -6,6 +6,7 @@ mod binder;
 mod common;
 mod concurrency;
 mod config;
+mod early;
 mod flow_control;
 mod go_wire;
 mod handler_tasks;
