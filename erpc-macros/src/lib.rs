@@ -29,6 +29,10 @@
 //! `fn(&self, CallCtx | PushCtx, Arg)` methods (run on the adapter's worker pool), and its
 //! typed client's methods block.
 //!
+//! `#[bind]` on a call method registers it with `call_bound` (Go's binder, feature
+//! `binder`): its argument type derives `Bind`, and its rules are checked before the method
+//! runs (`400 Invalid Parameter` otherwise). On a push method it is a compile error.
+//!
 //! # Typed clients
 //!
 //! For a non-generic `impl`, the macro also emits `<Type>Client` (here `MathClient`): a cheap
@@ -88,7 +92,12 @@ pub fn derive_bind(item: TokenStream) -> TokenStream {
 /// re-exports its `__private`.
 fn bind_crate() -> proc_macro2::TokenStream {
     use proc_macro_crate::{crate_name, FoundCrate};
-    for name in ["erpc-peer", "erpc-runtime-tokio", "erpc-runtime-async-std"] {
+    for name in [
+        "erpc-peer",
+        "erpc-runtime-tokio",
+        "erpc-runtime-async-std",
+        "erpc-runtime-blocking",
+    ] {
         match crate_name(name) {
             Ok(FoundCrate::Itself) => {
                 let id = format_ident!("{}", name.replace('-', "_"));
@@ -212,11 +221,22 @@ fn reply_type(output: &ReturnType) -> Option<&Type> {
 }
 
 fn expand(
-    imp: ItemImpl,
+    mut imp: ItemImpl,
     prefix: Option<String>,
     blocking: bool,
 ) -> syn::Result<proc_macro2::TokenStream> {
     let krate = peer_crate(blocking);
+    // `#[bind]` on a call method: its argument is bound and validated first (the binder's
+    // `call_bound`); the attribute is the macro's, so it is taken off the method.
+    let mut bound = std::collections::HashSet::new();
+    for item in &mut imp.items {
+        let ImplItem::Fn(f) = item else { continue };
+        let before = f.attrs.len();
+        f.attrs.retain(|a| !a.path().is_ident("bind"));
+        if f.attrs.len() != before {
+            bound.insert(f.sig.ident.to_string());
+        }
+    }
     let self_ty = &imp.self_ty;
     let type_name = prefix.unwrap_or_else(|| last_ident(self_ty).unwrap_or_default());
     let mut regs = Vec::new();
@@ -241,8 +261,17 @@ fn expand(
         let name = go_name(&method.to_string());
         let call = format_ident!("call");
         let push = format_ident!("push");
+        let call_bound = format_ident!("call_bound");
+        let is_bound = bound.contains(&method.to_string());
         let reg = match kind.as_deref() {
+            Some("CallCtx") if is_bound => &call_bound,
             Some("CallCtx") => &call,
+            Some("PushCtx") if is_bound => {
+                return Err(syn::Error::new_spanned(
+                    &f.sig,
+                    "#[bind] binds the argument of a call handler, not of a push handler",
+                ))
+            }
             Some("PushCtx") => &push,
             _ => continue,
         };

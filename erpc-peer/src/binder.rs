@@ -286,6 +286,27 @@ where
     }
 }
 
+/// [`bound`] for a plain (blocking) handler, whatever its session type: the blocking
+/// adapter's `call_bound` and `#[service(blocking)]` use it.
+pub fn bound_blocking<S, A, F, O>(
+    handler: impl Into<String>,
+    f: F,
+) -> impl Fn(CallCtx<S>, A) -> BoundReply<O> + Send + Sync + 'static
+where
+    S: SwapSource,
+    A: Bind + Send + 'static,
+    F: Fn(CallCtx<S>, A) -> O + Send + Sync + 'static,
+{
+    let name: Arc<str> = Arc::from(handler.into());
+    move |ctx: CallCtx<S>, mut args: A| {
+        let input = BindInput::new(&name, &ctx.meta).with_swap(&ctx.session);
+        match args.bind(&input) {
+            Ok(()) => BoundReply::Answered(f(ctx, args)),
+            Err(st) => BoundReply::Refused(st),
+        }
+    }
+}
+
 /// The future of a [`bound`] handler.
 pub type BoundFuture<Fut> = Either<
     std::future::Ready<BoundReply<<Fut as Future>::Output>>,

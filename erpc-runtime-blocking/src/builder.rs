@@ -107,6 +107,21 @@ impl PeerBuilder {
         self
     }
 
+    /// Registers a call handler whose argument is bound and validated first (Go's binder
+    /// plugin, feature `binder`; see erpc-peer's `PeerBuilder::call_bound`): the argument
+    /// type derives `Bind`; the first failure answers Go's `400 "Invalid Parameter"`
+    /// without running `handler`.
+    #[cfg(feature = "binder")]
+    pub fn call_bound<A, F, O>(self, service_method: &str, handler: F) -> Self
+    where
+        A: DecodeBody + erpc_peer::binder::Bind + Send + 'static,
+        F: Fn(CallCtx, A) -> O + Send + Sync + 'static,
+        O: IntoReply + Send + 'static,
+    {
+        let bound = erpc_peer::binder::bound_blocking(service_method, handler);
+        self.call(service_method, bound)
+    }
+
     /// Registers every handler of `service` (see [`Service`]).
     pub fn service<S: Service>(self, service: S) -> Self {
         Arc::new(service).register(self)

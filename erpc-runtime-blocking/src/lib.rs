@@ -105,6 +105,8 @@ pub use session::{CallBuilder, Session};
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;
 pub use erpc_peer::plugins;
+#[cfg(feature = "binder")]
+pub use erpc_peer::{binder, Bind};
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BuildError, CallReply, Endpoint, IntoReply,
     IpFamily, PeerConfig, PeerStats, Response, SessionHandle, SessionStats, SocketOptions,
@@ -119,6 +121,8 @@ pub use erpc_proto::router::Mapper;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::{PeerBuilder, Service, Session};
+    #[cfg(feature = "binder")]
+    pub use erpc_peer::binder;
     pub use erpc_proto::codec::DecodeBody;
     pub use erpc_proto::router::Mapper;
     pub use erpc_proto::Status;

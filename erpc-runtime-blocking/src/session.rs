@@ -197,3 +197,11 @@ impl SessionHandle for Session {
         block_on(self.inner.send_call(call, opts))
     }
 }
+
+/// `swap` fields of a bound argument (feature `binder`) read the session's data.
+#[cfg(feature = "binder")]
+impl erpc_peer::binder::SwapSource for Session {
+    fn load(&self, key: &str) -> Option<Arc<dyn Any + Send + Sync>> {
+        erpc_peer::binder::SwapSource::load(&self.inner, key)
+    }
+}

@@ -2,6 +2,8 @@
 //! binary relinks the dependencies and costs build time).
 
 mod auth;
+#[cfg(feature = "binder")]
+mod binder;
 mod common;
 mod concurrency;
 mod multiclient;

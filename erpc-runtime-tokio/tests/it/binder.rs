@@ -3,7 +3,7 @@
 
 use erpc_runtime_tokio::{builder, Bind, CallCtx, PeerConfig, Status};
 
-#[derive(Debug, Default, serde::Deserialize, Bind)]
+#[derive(Debug, Default, serde::Deserialize, serde::Serialize, Bind)]
 #[serde(default)]
 struct Login {
     #[param(len(3, 8))]
@@ -73,4 +73,46 @@ async fn bound_handlers_over_a_session() {
         Some(r#"{"handler": "/auth/login", "param": "user", "reason": "shorter than 3: x"}"#)
     );
     assert_eq!(login("/auth/login", "bob", Some("t")).await.unwrap(), "bob");
+}
+
+/// `#[bind]` on a `#[service]` method registers it with `call_bound`.
+struct Account;
+
+#[erpc_runtime_tokio::service]
+impl Account {
+    #[bind]
+    async fn login(&self, _ctx: CallCtx, a: Login) -> Result<String, Status> {
+        Ok(a.user)
+    }
+
+    async fn echo(&self, _ctx: CallCtx, s: String) -> Result<String, Status> {
+        Ok(s)
+    }
+}
+
+#[tokio::test]
+async fn bind_attribute_in_a_service() {
+    let server = builder(PeerConfig {
+        local_ip: "127.0.0.1".into(),
+        ..PeerConfig::default()
+    })
+    .service(Account)
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig::default()).build().unwrap();
+    let s = client.dial(&addr).await.unwrap();
+    let st = s
+        .call::<_, String>("/account/login", &serde_json::json!({ "user": "al" }))
+        .await
+        .unwrap_err();
+    assert_eq!(st.code(), erpc_runtime_tokio::Code(400), "{st}");
+    assert_eq!(
+        st.cause(),
+        Some(r#"{"handler": "/account/login", "param": "user", "reason": "shorter than 3: al"}"#),
+        "{st}"
+    );
+    // The unbound method is not checked.
+    let r: String = s.call("/account/echo", &"x").await.unwrap();
+    assert_eq!(r, "x");
 }
