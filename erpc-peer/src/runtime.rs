@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -58,6 +59,39 @@ pub struct WsEndpoint {
     /// The `access_token` query value: sent by a dial, required by a listener (HTTP 403
     /// otherwise).
     pub token: Option<String>,
+    /// Files a listener serves over plain HTTP: a `GET` or `HEAD` that is not a websocket
+    /// upgrade, at one of these paths, gets the file (HTTP 200), whatever the websocket path;
+    /// other plain requests get HTTP 400 at the websocket path and 404 elsewhere. Ignored by a
+    /// dial. Empty by default.
+    pub files: Arc<[HttpFile]>,
+}
+
+/// A file a websocket listener serves over plain HTTP (see [`WsEndpoint::files`]), e.g. a
+/// page and the script that speaks eRPC from a browser.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct HttpFile {
+    /// The URL path it is served at, exactly (`/`, `/erpc.js`; the query is ignored).
+    pub path: String,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Its bytes.
+    pub body: bytes::Bytes,
+}
+
+impl HttpFile {
+    /// The file at `path` with this content type and body.
+    pub fn new(
+        path: impl Into<String>,
+        content_type: impl Into<String>,
+        body: impl Into<bytes::Bytes>,
+    ) -> Self {
+        HttpFile {
+            path: path.into(),
+            content_type: content_type.into(),
+            body: body.into(),
+        }
+    }
 }
 
 impl WsEndpoint {
@@ -67,6 +101,7 @@ impl WsEndpoint {
             addr: addr.into(),
             path: "/".into(),
             token: None,
+            files: Arc::from([]),
         }
     }
 
@@ -112,6 +147,12 @@ impl WsEndpoint {
     /// The same with this access token (`None`: none).
     pub fn with_token(mut self, token: Option<String>) -> Self {
         self.token = token;
+        self
+    }
+
+    /// The same serving these files over plain HTTP (see [`files`](Self::files)).
+    pub fn with_files(mut self, files: impl Into<Arc<[HttpFile]>>) -> Self {
+        self.files = files.into();
         self
     }
 }

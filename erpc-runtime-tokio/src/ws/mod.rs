@@ -14,6 +14,9 @@
 //! * A listener serves its URL path (`/` matches every path, as Go's `http.ServeMux`; another
 //!   path must match exactly, otherwise HTTP 404) and, with a token, requires
 //!   `?access_token=<token>` (otherwise HTTP 403 with an empty body, as Go's `QueryToken`).
+//!   It does the server handshake itself ([`upgrade`]): a plain HTTP `GET` that is not an
+//!   upgrade gets one of the endpoint's [`files`](WsEndpoint::files) (e.g. `erpc serve`'s
+//!   browser client and demo page), HTTP 400 at the websocket path, 404 elsewhere.
 //! * Upgrades run in tasks of their own, at most [`MAX_HANDSHAKES`] at once and each within
 //!   [`HANDSHAKE_TIMEOUT`], so a slow client never holds up `accept`; at most
 //!   [`ACCEPT_BACKLOG`] upgraded connections wait for `accept`.
@@ -40,11 +43,12 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
+
+pub mod upgrade;
 
 /// Upgraded connections waiting for `accept` (then upgrades wait).
 pub const ACCEPT_BACKLOG: usize = 128;
@@ -286,24 +290,6 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// What the listener checks on an upgrade request: HTTP 404 for another path, 403 for a
-/// missing or wrong token.
-fn check_request(path: &str, token: Option<&str>, req: &Request) -> Result<(), StatusCode> {
-    if path != "/" && req.uri().path() != path {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    if let Some(want) = token {
-        let got = req.uri().query().unwrap_or("").split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k).as_deref() == Some("access_token")).then(|| percent_decode(v))
-        });
-        if got.flatten().as_deref() != Some(want) {
-            return Err(StatusCode::FORBIDDEN);
-        }
-    }
-    Ok(())
-}
-
 /// A websocket listener: TCP accepts and upgrades in the background (see the
 /// [module docs](self)).
 #[derive(Debug)]
@@ -319,9 +305,7 @@ impl TokioWsListener {
         let tcp = TcpListener::bind(addr).await?;
         let local = tcp.local_addr()?;
         let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
-        let path: Arc<str> = endpoint.path.as_str().into();
-        let token: Option<Arc<str>> = endpoint.token.as_deref().map(Into::into);
-        let task = tokio::spawn(accept_loop(tcp, path, token, tx));
+        let task = tokio::spawn(accept_loop(tcp, Arc::new(endpoint.clone()), tx));
         Ok(TokioWsListener {
             local,
             ready: tokio::sync::Mutex::new(rx),
@@ -354,8 +338,7 @@ impl Drop for TokioWsListener {
 
 async fn accept_loop(
     tcp: TcpListener,
-    path: Arc<str>,
-    token: Option<Arc<str>>,
+    endpoint: Arc<WsEndpoint>,
     tx: mpsc::Sender<io::Result<TokioWsStream>>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
@@ -374,28 +357,18 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (path, token, tx) = (Arc::clone(&path), token.clone(), tx.clone());
+        let (endpoint, tx) = (Arc::clone(&endpoint), tx.clone());
         tokio::spawn(async move {
             let _permit = permit;
             let Ok(local) = s.local_addr() else { return };
             let _ = s.set_nodelay(true);
-            #[allow(clippy::result_large_err)] // tungstenite's callback signature
-            let cb = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-                match check_request(&path, token.as_deref(), req) {
-                    Ok(()) => Ok(resp),
-                    Err(code) => {
-                        let mut r = ErrorResponse::new(None);
-                        *r.status_mut() = code;
-                        Err(r)
-                    }
-                }
-            };
-            let hs = tokio_tungstenite::accept_hdr_async_with_config(s, cb, Some(ws_config()));
+            let hs = upgrade::serve(s, &endpoint);
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, hs).await {
-                Ok(Ok(ws)) => {
+                Ok(Ok(Some(ws))) => {
                     let _ = tx.send(Ok(TokioWsStream::new(ws, local, peer))).await;
                 }
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade refused"),
+                Ok(Ok(None)) => tracing::debug!(%peer, "plain HTTP request answered"),
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
                 Err(_) => tracing::debug!(%peer, "websocket upgrade timed out"),
             }
         });
@@ -406,34 +379,13 @@ async fn accept_loop(
 mod tests {
     use super::*;
 
-    fn req(uri: &str) -> Request {
-        Request::builder().uri(uri).body(()).unwrap_or_default()
-    }
-
     #[test]
-    fn path_and_token_checks() {
-        assert_eq!(check_request("/", None, &req("/anything")), Ok(()));
-        assert_eq!(check_request("/ws", None, &req("/ws?x=1")), Ok(()));
-        assert_eq!(
-            check_request("/ws", None, &req("/ws/x")),
-            Err(StatusCode::NOT_FOUND)
-        );
-        assert_eq!(
-            check_request("/", Some("a b"), &req("/?access_token=a+b")),
-            Ok(())
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/?access_token=u")),
-            Err(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/")),
-            Err(StatusCode::FORBIDDEN)
-        );
+    fn percent_roundtrip() {
         assert_eq!(
             percent_decode(&percent_encode("a&b=c%/ é")).as_deref(),
             Some("a&b=c%/ é")
         );
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
         assert_eq!(percent_decode("%zz"), None);
     }
 }
