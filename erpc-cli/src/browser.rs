@@ -31,7 +31,10 @@ mod tests {
     #[test]
     fn demo_dials_the_ws_path() {
         let files = super::files("/w\"s");
-        let demo = files.iter().find(|f| f.path == "/demo").map(|f| &f.body[..]);
+        let demo = files
+            .iter()
+            .find(|f| f.path == "/demo")
+            .map(|f| &f.body[..]);
         let demo = std::str::from_utf8(demo.unwrap_or_default()).unwrap_or_default();
         assert!(demo.contains(r#"const wsPath = "/w\"s";"#));
         assert!(!demo.contains("__ERPC_WS_PATH__"));

@@ -29,8 +29,8 @@ use erpc_proto::codec::{CodecRegistry, EncodeBody};
 use erpc_proto::session::Reply;
 use erpc_proto::{MessageType, XferPipe};
 use erpc_runtime_tokio::{
-    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, Endpoint, HandlerTasks, IntoReply, Message,
-    Peer, PeerConfig, PushCtx, Raw, Session, Status,
+    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, Endpoint, HandlerTasks,
+    IntoReply, Message, Peer, PeerConfig, PushCtx, Raw, Session, Status,
 };
 
 use crate::client::{

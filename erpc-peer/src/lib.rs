@@ -112,7 +112,9 @@ pub use erpc_macros::Bind;
 pub use handler::{BoxFuture, IntoReply, Response};
 pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
-pub use runtime::{Connected, Endpoint, HttpFile, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint};
+pub use runtime::{
+    Connected, Endpoint, HttpFile, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint,
+};
 pub use session::{CallFuture, Session};
 
 pub use erpc_proto;

@@ -42,7 +42,10 @@ fn browser_client_calls_pushes_and_redials() {
     let e = browser
         .run(r#"return await c.call("/no/such/route", 1);"#)
         .expect_err("unknown route");
-    assert_eq!((&e["code"], &e["message"]), (&json!(404), &json!("Not Found")));
+    assert_eq!(
+        (&e["code"], &e["message"]),
+        (&json!(404), &json!("Not Found"))
+    );
     let e = browser
         .run(r#"return await c.call("/err/code", null);"#)
         .expect_err("/err/code");
@@ -66,7 +69,9 @@ fn browser_client_calls_pushes_and_redials() {
         .run(r#"window.slow = c.call("/slow/sleep", 60000, { timeout: 0 }).then((v) => ({ v }), (e) => ({ code: e.code, message: e.message }));"#)
         .expect("start a slow call");
     server.kill9();
-    let slow = browser.run("return await slow;").expect("the slow call settles");
+    let slow = browser
+        .run("return await slow;")
+        .expect("the slow call settles");
     assert_eq!(slow, json!({ "code": 102, "message": "Connection Closed" }));
 
     // A call made while the server is down waits for the redial; the server comes back on
@@ -76,7 +81,9 @@ fn browser_client_calls_pushes_and_redials() {
                window.later = c.call("/math/add", [40, 2], { timeout: 0 });"#)
         .expect("call while down");
     let _server = Server::start_at(&addr, &args);
-    let later = browser.run("return await later;").expect("call after the redial");
+    let later = browser
+        .run("return await later;")
+        .expect("call after the redial");
     assert_eq!(later, json!(42));
     let again = browser
         .run(r#"return [c.connected, await c.call("/math/add", [1, 1])];"#)

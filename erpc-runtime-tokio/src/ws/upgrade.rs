@@ -256,8 +256,11 @@ mod tests {
 
     #[test]
     fn files_for_plain_requests() {
-        let ep = WsEndpoint::new("x")
-            .with_files(vec![HttpFile::new("/erpc.js", "text/javascript", "x")]);
+        let ep = WsEndpoint::new("x").with_files(vec![HttpFile::new(
+            "/erpc.js",
+            "text/javascript",
+            "x",
+        )]);
         let get = head("GET /erpc.js?v=1 HTTP/1.1\r\nHost: x\r\n\r\n");
         assert!(matches!(answer(&get, &ep), Answer::File(f, false) if f.path == "/erpc.js"));
         let h = head("HEAD /erpc.js HTTP/1.1\r\n\r\n");

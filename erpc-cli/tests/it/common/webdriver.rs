@@ -42,7 +42,8 @@ pub fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
 /// answer, or the WebDriver error as `Err`.
 fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Value, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(LIMIT * 2)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(LIMIT * 2))
+        .map_err(|e| e.to_string())?;
     let body = body.map(Value::to_string).unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -69,7 +70,9 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<
     let header = |name: &str| {
         head.lines().find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_owned())
         })
     };
     let mut rest = raw.split_off(head_end);
@@ -123,7 +126,10 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<
     if head.starts_with("HTTP/1.1 200") || head.starts_with("HTTP/1.0 200") {
         Ok(value)
     } else {
-        Err(format!("{}: {value}", head.lines().next().unwrap_or_default()))
+        Err(format!(
+            "{}: {value}",
+            head.lines().next().unwrap_or_default()
+        ))
     }
 }
 
@@ -150,7 +156,8 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", driver.display()));
-        let profile = std::env::temp_dir().join(format!("erpc-chromium-{}-{port}", std::process::id()));
+        let profile =
+            std::env::temp_dir().join(format!("erpc-chromium-{}-{port}", std::process::id()));
         let mut b = Browser {
             driver: child,
             port,
@@ -215,7 +222,12 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = request(self.port, "DELETE", &format!("/session/{}", self.session), None);
+            let _ = request(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+            );
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
