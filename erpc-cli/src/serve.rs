@@ -220,9 +220,6 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         ws_subproto: a.ws.subproto(),
         ..PeerConfig::default()
     };
-    if a.network == Network::Ws && (a.tls_self_signed || a.cert.is_some()) {
-        return Err("wss (TLS over --network ws) is not supported yet".into());
-    }
     let x = xfer.clone();
     let mut b =
         a.proto

@@ -36,6 +36,10 @@ pub(crate) async fn connect_attempt<R: Runtime>(
             .connect(endpoint, shared.socket)
             .await
             .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
+        if matches!(endpoint, Endpoint::Ws(_)) {
+            // wss: the adapter ran TLS under the websocket (WsEndpoint::tls).
+            return Ok(boxed(conn));
+        }
         secure_client(shared, conn).await
     };
     let conn = if shared.config.dial_timeout.is_zero() {
@@ -381,22 +385,29 @@ async fn serve_accepted<R: Runtime>(
     protocol: Arc<dyn Protocol>,
     conn: Connected<R::Stream>,
 ) {
-    match open_accepted(&shared, conn).await {
+    // wss: a websocket listener ran TLS under the websocket (WsEndpoint::tls).
+    let tls = protocol.name() != "websocket";
+    match open_accepted(&shared, conn, tls).await {
         Ok((conn, handle)) => run_accepted(&shared, &protocol, conn, handle).await,
         Err(st) => tracing::debug!(status = %st, "accepted connection refused"),
     }
 }
 
-/// The accepting side of a new connection up to its session: TLS (when configured), the
-/// `post_accept` plugins, the session's place in the table. The caller then runs it with
-/// [`run_accepted`].
+/// The accepting side of a new connection up to its session: TLS (when configured and
+/// `tls`), the `post_accept` plugins, the session's place in the table. The caller then runs
+/// it with [`run_accepted`].
 pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     shared: &Arc<Shared<R>>,
     conn: Connected<S>,
+    tls: bool,
 ) -> Result<(Connected<BoxedStream>, Session), Status> {
-    let conn = secure_server(shared, conn)
-        .await
-        .map_err(|e| io_status(Code::WRONG_CONN, "TLS handshake failed", e))?;
+    let conn = if tls {
+        secure_server(shared, conn)
+            .await
+            .map_err(|e| io_status(Code::WRONG_CONN, "TLS handshake failed", e))?
+    } else {
+        boxed(conn)
+    };
     let id = conn.remote_addr.clone();
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;

@@ -85,29 +85,28 @@ impl<R: Runtime> Peer<R> {
     }
 
     /// On a websocket endpoint, the websocket protocol of `ws_subproto` (`proto`: `protocol`
-    /// in each message); `protocol` elsewhere or when it already is one. A peer with TLS
-    /// refuses websocket endpoints (no `wss://` yet).
+    /// in each message), and the peer's TLS settings moved into the endpoint (`wss://`: the
+    /// runtime adapter runs TLS under the websocket, not the peer over its records);
+    /// `protocol` and the endpoint unchanged elsewhere.
     fn ws_wrap(
         &self,
-        endpoint: &Endpoint,
+        mut endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
-    ) -> Result<Arc<dyn Protocol>, Status> {
-        if !matches!(endpoint, Endpoint::Ws(_)) {
-            return Ok(protocol);
-        }
-        // TLS would run inside the records, not around the websocket: refuse it until wss
-        // exists rather than send a framing nobody reads.
+    ) -> Result<(Endpoint, Arc<dyn Protocol>), Status> {
+        let Endpoint::Ws(ws) = &mut endpoint else {
+            return Ok((endpoint, protocol));
+        };
         #[cfg(feature = "tls")]
-        if self.shared.tls.server.is_some() || self.shared.tls.client.is_some() {
-            return Err(Status::with_cause(
-                Code::WRONG_CONN,
-                "TLS over the ws network (wss://) is not supported yet",
-            ));
+        {
+            ws.tls.settings = self.shared.tls.clone();
         }
+        #[cfg(not(feature = "tls"))]
+        let _ = ws;
         let sub = &self.shared.config.ws_subproto;
-        crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
+        let protocol = crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
             Status::with_cause(Code::BAD_MESSAGE, format!("unknown ws sub-protocol {sub}"))
-        })
+        })?;
+        Ok((endpoint, protocol))
     }
 
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
@@ -136,7 +135,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
-        let protocol = self.ws_wrap(&endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
         let (listener, addr) =
             self.shared.rt.bind(&endpoint).await.map_err(|e| {
                 io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e)
@@ -199,7 +198,7 @@ impl<R: Runtime> Peer<R> {
             return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
         }
         let guard = LiveGuard::new(&self.shared);
-        let (conn, handle) = open_accepted(&self.shared, conn).await?;
+        let (conn, handle) = open_accepted(&self.shared, conn, true).await?;
         let shared = Arc::clone(&self.shared);
         let protocol = Arc::clone(&self.shared.session_cfg.protocol);
         let session = handle.clone();
@@ -259,7 +258,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<Session, Status> {
-        let protocol = self.ws_wrap(&endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }

@@ -64,6 +64,80 @@ pub struct WsEndpoint {
     /// other plain requests get HTTP 400 at the websocket path and 404 elsewhere. Ignored by a
     /// dial. Empty by default.
     pub files: Arc<[HttpFile]>,
+    /// TLS around the websocket (`wss://`): the peer sets it from its TLS settings when it
+    /// listens or dials on this endpoint, and the runtime adapter runs the TLS handshake
+    /// before the websocket one. None by default.
+    pub tls: WsTls,
+}
+
+/// The TLS of a websocket endpoint (`wss://`; see [`WsEndpoint::tls`]). Two values are equal
+/// when both are off or both are on for the same sides (the configurations are not compared).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct WsTls {
+    #[cfg(feature = "tls")]
+    pub(crate) settings: crate::tls::TlsSettings,
+}
+
+impl WsTls {
+    /// Whether a listener runs a TLS server handshake first.
+    pub fn is_server(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.settings.server.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Whether a dial runs a TLS client handshake first.
+    pub fn is_client(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.settings.client.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// The TLS server handshake on an accepted stream (the stream itself without a server
+    /// configuration).
+    pub async fn accept<S: Stream>(&self, stream: S) -> io::Result<Box<dyn Stream>> {
+        #[cfg(feature = "tls")]
+        if let Some(acceptor) = &self.settings.server {
+            return Ok(Box::new(acceptor.accept(stream).await?));
+        }
+        Ok(Box::new(stream))
+    }
+
+    /// The TLS client handshake on a dialed stream, for the configured server name (the
+    /// stream itself without a client configuration).
+    pub async fn connect<S: Stream>(&self, stream: S) -> io::Result<Box<dyn Stream>> {
+        #[cfg(feature = "tls")]
+        if let Some((connector, name)) = &self.settings.client {
+            return Ok(Box::new(connector.connect(name.clone(), stream).await?));
+        }
+        Ok(Box::new(stream))
+    }
+}
+
+impl fmt::Debug for WsTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsTls")
+            .field("server", &self.is_server())
+            .field("client", &self.is_client())
+            .finish()
+    }
+}
+
+impl PartialEq for WsTls {
+    fn eq(&self, other: &Self) -> bool {
+        (self.is_server(), self.is_client()) == (other.is_server(), other.is_client())
+    }
+}
+
+impl Eq for WsTls {}
+
+impl std::hash::Hash for WsTls {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.is_server(), self.is_client()).hash(state);
+    }
 }
 
 /// A file a websocket listener serves over plain HTTP (see [`WsEndpoint::files`]), e.g. a
@@ -102,6 +176,7 @@ impl WsEndpoint {
             path: "/".into(),
             token: None,
             files: Arc::from([]),
+            tls: WsTls::default(),
         }
     }
 

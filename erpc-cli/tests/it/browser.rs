@@ -106,3 +106,34 @@ fn browser_client_calls_pushes_and_redials() {
     );
     browser.run("c.close();").expect("close");
 }
+
+#[test]
+fn browser_client_over_wss() {
+    let Some((driver, chromium)) = tools("browser_client_over_wss") else {
+        return;
+    };
+    // TLS under the websocket: the page and the module over HTTPS, the client over wss://
+    // (the browser is told to accept the self-signed certificate).
+    let server = Server::start(&[
+        "--network",
+        "ws",
+        "--push-interval",
+        "0",
+        "--tls-self-signed",
+        "--ws-token",
+        "s3cret",
+    ]);
+    let browser = Browser::start(&driver, &chromium);
+    browser.goto(&format!("https://{}/demo", server.addr));
+    let got = browser
+        .run(
+            r#"const m = await import("/erpc.js");
+               const c = m.connect(`wss://${location.host}/`, { token: "s3cret" });
+               await c.ready();
+               const sum = await c.call("/math/add", [20, 22]);
+               c.close();
+               return [location.protocol, sum];"#,
+        )
+        .expect("call over wss");
+    assert_eq!(got, json!(["https:", 42]));
+}

@@ -25,7 +25,12 @@
 //!   tungstenite's own write buffer is bounded ([`MAX_WRITE_BUFFER`]); the peer's queued-bytes
 //!   mark then stops reading as on every network.
 //!
-//! Not here (yet): `wss://` (TLS), Go's `Erpc-Session-Id` handshake header, mounting on an
+//! * `wss://`: with TLS settings on the peer (`tls_server`, `tls_client`), the peer hands them
+//!   to the endpoint ([`WsEndpoint::tls`]) and the TLS handshake (futures-rustls) runs on the
+//!   TCP stream before the websocket one, within the same [`HANDSHAKE_TIMEOUT`]; a plain
+//!   HTTP request then gets the files over HTTPS.
+//!
+//! Not here (yet): Go's `Erpc-Session-Id` handshake header, mounting on an
 //! existing HTTP server.
 
 use std::io;
@@ -48,7 +53,11 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
+mod transport;
 pub mod upgrade;
+
+use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+pub use transport::WsIo;
 
 /// Upgraded connections waiting for `accept` (then upgrades wait).
 pub const ACCEPT_BACKLOG: usize = 128;
@@ -84,7 +93,7 @@ fn to_io(e: WsError) -> io::Error {
 /// A websocket connection as a stream of records (see the [module docs](self)).
 #[derive(Debug)]
 pub struct TokioWsStream {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<WsIo>,
     local: SocketAddr,
     peer: SocketAddr,
     /// The record being read: its header, then its payload.
@@ -98,7 +107,7 @@ pub struct TokioWsStream {
 }
 
 impl TokioWsStream {
-    fn new(ws: WebSocketStream<TcpStream>, local: SocketAddr, peer: SocketAddr) -> Self {
+    fn new(ws: WebSocketStream<WsIo>, local: SocketAddr, peer: SocketAddr) -> Self {
         TokioWsStream {
             ws,
             local,
@@ -111,11 +120,18 @@ impl TokioWsStream {
         }
     }
 
-    /// Dials `ws://<addr><path>[?access_token=T]` over a connected TCP stream; `opts`
-    /// already applied.
+    /// Dials `ws://<addr><path>[?access_token=T]` over a connected TCP stream (`wss://`, TLS
+    /// first, when the endpoint's [`tls`](WsEndpoint::tls) has a client configuration); `opts`
+    /// already applied. The TLS and websocket handshakes together take at most
+    /// [`HANDSHAKE_TIMEOUT`].
     pub async fn connect(tcp: TcpStream, endpoint: &WsEndpoint) -> io::Result<Self> {
         let (local, peer) = (tcp.local_addr()?, tcp.peer_addr()?);
-        let mut url = format!("ws://{}{}", endpoint.addr, endpoint.path);
+        let scheme = if endpoint.tls.is_client() {
+            "wss"
+        } else {
+            "ws"
+        };
+        let mut url = format!("{scheme}://{}{}", endpoint.addr, endpoint.path);
         if let Some(t) = &endpoint.token {
             url.push_str("?access_token=");
             url.push_str(&percent_encode(t));
@@ -123,14 +139,23 @@ impl TokioWsStream {
         let mut req = url
             .into_client_request()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let origin = HeaderValue::from_str(&format!("ws://{local}{}", endpoint.path))
+        let origin = HeaderValue::from_str(&format!("{scheme}://{local}{}", endpoint.path))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         req.headers_mut().insert("Origin", origin);
-        let hs = tokio_tungstenite::client_async_with_config(req, tcp, Some(ws_config()));
+        let hs = async {
+            let io = if endpoint.tls.is_client() {
+                let tls = endpoint.tls.connect(tcp.compat()).await?;
+                WsIo::Tls(tls.compat())
+            } else {
+                WsIo::Plain(tcp)
+            };
+            tokio_tungstenite::client_async_with_config(req, io, Some(ws_config()))
+                .await
+                .map_err(to_io)
+        };
         let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, hs)
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "websocket handshake"))?
-            .map_err(to_io)?;
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "websocket handshake"))??;
         Ok(TokioWsStream::new(ws, local, peer))
     }
 
@@ -362,7 +387,14 @@ async fn accept_loop(
             let _permit = permit;
             let Ok(local) = s.local_addr() else { return };
             let _ = s.set_nodelay(true);
-            let hs = upgrade::serve(s, &endpoint);
+            let hs = async {
+                let io = if endpoint.tls.is_server() {
+                    WsIo::Tls(endpoint.tls.accept(s.compat()).await?.compat())
+                } else {
+                    WsIo::Plain(s)
+                };
+                upgrade::serve(io, &endpoint).await
+            };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, hs).await {
                 Ok(Ok(Some(ws))) => {
                     let _ = tx.send(Ok(TokioWsStream::new(ws, local, peer))).await;

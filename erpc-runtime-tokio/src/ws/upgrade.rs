@@ -6,8 +6,7 @@
 use std::io;
 
 use erpc_peer::{HttpFile, WsEndpoint};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::WebSocketStream;
@@ -137,10 +136,10 @@ fn reason(code: u16) -> &'static str {
 
 /// Reads the request head on `tcp` and answers it: `Ok(Some(ws))` once upgraded, `Ok(None)`
 /// when a file or an HTTP error was sent (the connection is then closed).
-pub(super) async fn serve(
-    mut tcp: TcpStream,
+pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut tcp: S,
     endpoint: &WsEndpoint,
-) -> io::Result<Option<WebSocketStream<TcpStream>>> {
+) -> io::Result<Option<WebSocketStream<S>>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let end = loop {
@@ -192,8 +191,8 @@ pub(super) async fn serve(
     }
 }
 
-async fn respond(
-    tcp: &mut TcpStream,
+async fn respond<S: AsyncWrite + Unpin>(
+    tcp: &mut S,
     code: u16,
     file: Option<(&HttpFile, bool)>,
 ) -> io::Result<()> {

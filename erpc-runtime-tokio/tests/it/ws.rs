@@ -234,11 +234,42 @@ async fn fragments_are_reassembled_and_oversized_messages_close_only_their_conne
 }
 
 #[tokio::test]
-async fn tls_on_a_ws_endpoint_is_refused_not_garbled() {
-    let (cfg, _cert) = erpc_runtime_tokio::tls::self_signed_server(&["localhost"]).unwrap();
-    let peer = builder(ws_config("json")).tls_server(cfg).build().unwrap();
-    let err = peer.listen().await.unwrap_err();
-    assert_eq!(err.code(), Code::WRONG_CONN, "{err}");
-    assert!(err.cause().unwrap_or("").contains("wss"), "{err}");
-    within("close", peer.close()).await;
+async fn wss_tls_under_the_websocket() {
+    use erpc_runtime_tokio::tls::{client_config_trusting, self_signed_server};
+    let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
+    for sub in ["json", "pb", "proto"] {
+        let server = builder(ws_config(sub))
+            .tls_server(cfg.clone())
+            .call("/echo", |_ctx: CallCtx, n: i64| async move {
+                Ok::<_, Status>(n)
+            })
+            .build()
+            .unwrap();
+        let addr = server.listen().await.unwrap();
+        let client = builder(ws_config(sub))
+            .tls_client(
+                client_config_trusting(&[cert.clone()]).unwrap(),
+                "localhost",
+            )
+            .build()
+            .unwrap();
+        let sess = within("wss dial", client.dial(&addr)).await.unwrap();
+        let n: i64 = within("call over wss", sess.call("/echo", &41))
+            .await
+            .unwrap();
+        assert_eq!(n, 41, "{sub}");
+        let missing = within("404 over wss", sess.call::<_, i64>("/no/such", &0))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Code::NOT_FOUND, "{sub}");
+        within("close client", client.close()).await;
+        // A plain ws:// client gets no websocket from the TLS listener.
+        let plain = builder(ws_config(sub)).build().unwrap();
+        let err = within("plain dial to wss", plain.dial(&addr))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DIAL_FAILED, "{sub}: {err}");
+        within("close plain", plain.close()).await;
+        within("close server", server.close()).await;
+    }
 }

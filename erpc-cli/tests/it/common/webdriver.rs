@@ -174,10 +174,13 @@ impl Browser {
         }
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": true,
             "goog:chromeOptions": {
                 "binary": browser.to_string_lossy(),
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
                          "--disable-dev-shm-usage", "--no-first-run",
+                         // The wss test's server has a fresh self-signed certificate.
+                         "--ignore-certificate-errors",
                          format!("--user-data-dir={}", b.profile.display())],
             },
             "timeouts": {"script": LIMIT.as_millis() as u64, "pageLoad": LIMIT.as_millis() as u64},
