@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio_util::compat::Compat;
 
 /// A websocket's transport.
+#[non_exhaustive]
 pub enum WsIo {
     /// `ws://`.
     Plain(TcpStream),

@@ -248,7 +248,7 @@ async fn wss_tls_under_the_websocket() {
         let addr = server.listen().await.unwrap();
         let client = builder(ws_config(sub))
             .tls_client(
-                client_config_trusting(&[cert.clone()]).unwrap(),
+                client_config_trusting(std::slice::from_ref(&cert)).unwrap(),
                 "localhost",
             )
             .build()
