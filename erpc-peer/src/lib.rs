@@ -113,7 +113,8 @@ pub use handler::{BoxFuture, IntoReply, Response};
 pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
 pub use runtime::{
-    Connected, Endpoint, HttpFile, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint, WsTls,
+    Connected, Endpoint, HttpFile, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint,
+    WsHandshake, WsRequest, WsTls,
 };
 pub use session::{CallFuture, Session};
 

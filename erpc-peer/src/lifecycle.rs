@@ -81,11 +81,9 @@ async fn secure_client<R: Runtime, S: Stream>(
                 .connect(name.clone(), conn.stream)
                 .await
                 .map_err(|e| io_status(Code::DIAL_FAILED, "TLS handshake", e))?;
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
+                .with_session_id(conn.session_id)
+                .map(|s| Box::new(s) as BoxedStream))
         }
         None => Ok(boxed(conn)),
     }
@@ -408,7 +406,10 @@ pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     } else {
         boxed(conn)
     };
-    let id = conn.remote_addr.clone();
+    let id = conn
+        .session_id
+        .clone()
+        .unwrap_or_else(|| conn.remote_addr.clone());
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;
     let handle = new_handle(shared, id.clone(), &conn, false);
@@ -450,11 +451,9 @@ async fn secure_server<R: Runtime, S: Stream>(
                     ))
                 }
             };
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
+                .with_session_id(conn.session_id)
+                .map(|s| Box::new(s) as BoxedStream))
         }
         None => Ok(boxed(conn)),
     }

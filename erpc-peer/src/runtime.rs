@@ -68,6 +68,102 @@ pub struct WsEndpoint {
     /// listens or dials on this endpoint, and the runtime adapter runs the TLS handshake
     /// before the websocket one. None by default.
     pub tls: WsTls,
+    /// A check of every upgrade request after the path and token ones (Go's handshake-auth
+    /// plugin): a refusal is HTTP 403 with an empty body; an id names the session (Go's
+    /// `Erpc-Session-Id`). Ignored by a dial. None by default.
+    pub handshake: Option<WsHandshake>,
+}
+
+/// What a [`WsHandshake`] checker sees of an upgrade request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct WsRequest<'a> {
+    /// The URL path.
+    pub path: &'a str,
+    /// The raw query (without `?`), e.g. `access_token=T&sid=7`.
+    pub query: &'a str,
+    /// Every header as sent (names as the client spelled them).
+    pub headers: &'a [(String, String)],
+    /// The client's address.
+    pub remote_addr: &'a str,
+}
+
+impl<'a> WsRequest<'a> {
+    /// A request at `path` with this raw query and these headers, from `remote_addr`.
+    pub fn new(
+        path: &'a str,
+        query: &'a str,
+        headers: &'a [(String, String)],
+        remote_addr: &'a str,
+    ) -> Self {
+        WsRequest {
+            path,
+            query,
+            headers,
+            remote_addr,
+        }
+    }
+
+    /// The first value of the header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The checker type of a [`WsHandshake`].
+type HandshakeFn = dyn Fn(&WsRequest<'_>) -> Result<Option<String>, ()> + Send + Sync;
+
+/// A websocket listener's check of upgrade requests (see [`WsEndpoint::handshake`]): `Err(())`
+/// refuses (HTTP 403), `Ok(Some(id))` accepts and names the session `id`, `Ok(None)` accepts
+/// with the remote address as the id. Two handshakes are equal when they are the same checker
+/// (one `Arc`).
+///
+/// ```
+/// use erpc_peer::{WsEndpoint, WsHandshake};
+/// let ep = WsEndpoint::new("127.0.0.1:0").with_handshake(WsHandshake::new(|req| {
+///     let user = req.query.split('&').find_map(|kv| kv.strip_prefix("user="));
+///     user.map(|u| Some(format!("user-{u}"))).ok_or(())
+/// }));
+/// assert!(ep.handshake.is_some());
+/// ```
+#[derive(Clone)]
+pub struct WsHandshake(Arc<HandshakeFn>);
+
+impl WsHandshake {
+    /// A handshake running `check`.
+    pub fn new(
+        check: impl Fn(&WsRequest<'_>) -> Result<Option<String>, ()> + Send + Sync + 'static,
+    ) -> Self {
+        WsHandshake(Arc::new(check))
+    }
+
+    /// Runs the check.
+    pub fn check(&self, req: &WsRequest<'_>) -> Result<Option<String>, ()> {
+        (self.0)(req)
+    }
+}
+
+impl fmt::Debug for WsHandshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WsHandshake(..)")
+    }
+}
+
+impl PartialEq for WsHandshake {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for WsHandshake {}
+
+impl std::hash::Hash for WsHandshake {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as *const () as usize).hash(state);
+    }
 }
 
 /// The TLS of a websocket endpoint (`wss://`; see [`WsEndpoint::tls`]). Two values are equal
@@ -177,6 +273,7 @@ impl WsEndpoint {
             token: None,
             files: Arc::from([]),
             tls: WsTls::default(),
+            handshake: None,
         }
     }
 
@@ -222,6 +319,12 @@ impl WsEndpoint {
     /// The same with this access token (`None`: none).
     pub fn with_token(mut self, token: Option<String>) -> Self {
         self.token = token;
+        self
+    }
+
+    /// The same with this upgrade check (see [`handshake`](Self::handshake)).
+    pub fn with_handshake(mut self, handshake: WsHandshake) -> Self {
+        self.handshake = Some(handshake);
         self
     }
 
@@ -361,6 +464,10 @@ pub struct Connected<S> {
     pub local_addr: String,
     /// The other side's address.
     pub remote_addr: String,
+    /// The id an accepted session takes instead of `remote_addr` (a websocket
+    /// [`handshake`](WsEndpoint::handshake) checker's, as Go's `Erpc-Session-Id`); `None`:
+    /// the remote address.
+    pub session_id: Option<String>,
 }
 
 impl<S> Connected<S> {
@@ -370,7 +477,14 @@ impl<S> Connected<S> {
             stream,
             local_addr: local_addr.into(),
             remote_addr: remote_addr.into(),
+            session_id: None,
         }
+    }
+
+    /// The same with this session id (see [`session_id`](Self::session_id)).
+    pub fn with_session_id(mut self, id: Option<String>) -> Self {
+        self.session_id = id;
+        self
     }
 
     /// The same addresses with another stream (a TLS stream over this one, say).
@@ -379,6 +493,7 @@ impl<S> Connected<S> {
             stream: f(self.stream),
             local_addr: self.local_addr,
             remote_addr: self.remote_addr,
+            session_id: self.session_id,
         }
     }
 }

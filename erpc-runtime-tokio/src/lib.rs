@@ -47,7 +47,7 @@ pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
     CallFuture, CallReply, Connected, Endpoint, HandlerTasks, HttpFile, IntoReply, IpFamily,
     PeerConfig, PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle,
-    SessionStats, SocketOptions, SubRoute, Timer, WsEndpoint,
+    SessionStats, SocketOptions, SubRoute, Timer, WsEndpoint, WsHandshake, WsRequest, WsTls,
 };
 pub use erpc_peer::{plugins, runtime};
 #[cfg(feature = "tls")]

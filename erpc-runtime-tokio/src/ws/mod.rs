@@ -30,7 +30,11 @@
 //!   TCP stream before the websocket one, within the same [`HANDSHAKE_TIMEOUT`]; a plain
 //!   HTTP request then gets the files over HTTPS.
 //!
-//! Not here (yet): Go's `Erpc-Session-Id` handshake header, mounting on an
+//! * A listener's [`handshake`](WsEndpoint::handshake) check (Go's handshake-auth plugin)
+//!   sees every upgrade request past the path and token checks: it refuses (HTTP 403) or
+//!   names the session (Go's `Erpc-Session-Id`; [`TokioWsStream::session_id`]).
+//!
+//! Not here (yet): mounting on an
 //! existing HTTP server.
 
 use std::io;
@@ -104,6 +108,8 @@ pub struct TokioWsStream {
     write: BytesMut,
     /// A complete message waiting for the websocket to take it.
     pending: Option<Bytes>,
+    /// The session id the listener's handshake check gave.
+    session_id: Option<String>,
 }
 
 impl TokioWsStream {
@@ -117,6 +123,7 @@ impl TokioWsStream {
             read_body: Bytes::new(),
             write: BytesMut::new(),
             pending: None,
+            session_id: None,
         }
     }
 
@@ -162,6 +169,12 @@ impl TokioWsStream {
     /// This side's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The session id the listener's [`handshake`](WsEndpoint::handshake) check gave (an
+    /// accepted stream; `None` otherwise).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
     }
 
     /// The other side's address.
@@ -393,11 +406,13 @@ async fn accept_loop(
                 } else {
                     WsIo::Plain(s)
                 };
-                upgrade::serve(io, &endpoint).await
+                upgrade::serve(io, &peer.to_string(), &endpoint).await
             };
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, hs).await {
-                Ok(Ok(Some(ws))) => {
-                    let _ = tx.send(Ok(TokioWsStream::new(ws, local, peer))).await;
+                Ok(Ok(Some((ws, id)))) => {
+                    let mut s = TokioWsStream::new(ws, local, peer);
+                    s.session_id = id;
+                    let _ = tx.send(Ok(s)).await;
                 }
                 Ok(Ok(None)) => tracing::debug!(%peer, "plain HTTP request answered"),
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use erpc_peer::{HttpFile, WsEndpoint};
+use erpc_peer::{HttpFile, WsEndpoint, WsRequest};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
@@ -31,13 +31,16 @@ pub(super) struct Head {
     pub(super) connection_upgrade: bool,
     pub(super) version: Option<String>,
     pub(super) key: Option<String>,
+    /// Every header, for the endpoint's handshake check.
+    pub(super) headers: Vec<(String, String)>,
 }
 
 /// What to answer.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Answer<'a> {
-    /// Switch to the websocket with this `Sec-WebSocket-Accept`.
-    Upgrade(String),
+    /// Switch to the websocket with this `Sec-WebSocket-Accept`; the session id the
+    /// handshake check gave.
+    Upgrade(String, Option<String>),
     /// Serve this file (`head`: without the body).
     File(&'a HttpFile, bool),
     /// An HTTP error status, with `Sec-WebSocket-Version: 13` for 426.
@@ -69,6 +72,7 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Head, u16> {
     };
     for h in req.headers.iter() {
         let value = || String::from_utf8_lossy(h.value).trim().to_owned();
+        head.headers.push((h.name.to_owned(), value()));
         if h.name.eq_ignore_ascii_case("upgrade") {
             head.upgrade |= tokens(h.value, "websocket");
         } else if h.name.eq_ignore_ascii_case("connection") {
@@ -82,9 +86,10 @@ pub(super) fn parse_head(bytes: &[u8]) -> Result<Head, u16> {
     Ok(head)
 }
 
-/// The answer to `head` on `endpoint`: a websocket upgrade at the endpoint's path (`/`
-/// matches every path) with its token, a file for a plain `GET`/`HEAD` at a file's path.
-pub(super) fn answer<'a>(head: &Head, endpoint: &'a WsEndpoint) -> Answer<'a> {
+/// The answer to `head` from `remote` on `endpoint`: a websocket upgrade at the endpoint's
+/// path (`/` matches every path) with its token and past its handshake check, a file for a
+/// plain `GET`/`HEAD` at a file's path.
+pub(super) fn answer<'a>(head: &Head, remote: &str, endpoint: &'a WsEndpoint) -> Answer<'a> {
     let at_ws_path = endpoint.path == "/" || head.path == endpoint.path;
     if !head.upgrade {
         let get = head.method == "GET";
@@ -113,12 +118,24 @@ pub(super) fn answer<'a>(head: &Head, endpoint: &'a WsEndpoint) -> Answer<'a> {
     if head.version.as_deref() != Some("13") {
         return Answer::Error(426);
     }
-    match &head.key {
+    let accept = match &head.key {
         Some(key) if head.connection_upgrade && !key.is_empty() => {
-            Answer::Upgrade(derive_accept_key(key.as_bytes()))
+            derive_accept_key(key.as_bytes())
         }
-        _ => Answer::Error(400),
-    }
+        _ => return Answer::Error(400),
+    };
+    let id = match &endpoint.handshake {
+        None => None,
+        Some(h) => {
+            let req = WsRequest::new(&head.path, &head.query, &head.headers, remote);
+            match h.check(&req) {
+                Ok(id) => id,
+                // Go's handshake auth: 403 with an empty body.
+                Err(()) => return Answer::Error(403),
+            }
+        }
+    };
+    Answer::Upgrade(accept, id)
 }
 
 fn reason(code: u16) -> &'static str {
@@ -134,12 +151,14 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-/// Reads the request head on `tcp` and answers it: `Ok(Some(ws))` once upgraded, `Ok(None)`
-/// when a file or an HTTP error was sent (the connection is then closed).
+/// Reads the request head on `tcp` (from `remote`) and answers it: `Ok(Some((ws, id)))` once
+/// upgraded (`id`: the session id of the handshake check), `Ok(None)` when a file or an HTTP
+/// error was sent (the connection is then closed).
 pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     mut tcp: S,
+    remote: &str,
     endpoint: &WsEndpoint,
-) -> io::Result<Option<WebSocketStream<S>>> {
+) -> io::Result<Option<(WebSocketStream<S>, Option<String>)>> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 2048];
     let end = loop {
@@ -165,20 +184,20 @@ pub(super) async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
         return Ok(None);
     }
     let answer = match parse_head(&buf[..end]) {
-        Ok(head) => answer(&head, endpoint),
+        Ok(head) => answer(&head, remote, endpoint),
         Err(code) => Answer::Error(code),
     };
     match answer {
-        Answer::Upgrade(accept) => {
+        Answer::Upgrade(accept, id) => {
             let resp = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
             );
             tcp.write_all(resp.as_bytes()).await?;
             let rest = buf.split_off(end);
-            Ok(Some(
+            let ws =
                 WebSocketStream::from_partially_read(tcp, rest, Role::Server, Some(ws_config()))
-                    .await,
-            ))
+                    .await;
+            Ok(Some((ws, id)))
         }
         Answer::File(f, head_only) => {
             respond(&mut tcp, 200, Some((f, head_only))).await?;
@@ -231,26 +250,51 @@ mod tests {
         let ep = WsEndpoint::new("x").with_path("/ws");
         let h = head(UPGRADE);
         assert_eq!(
-            answer(&h, &ep),
+            answer(&h, "r", &ep),
             // RFC 6455's example key and accept value.
-            Answer::Upgrade("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into())
+            Answer::Upgrade("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=".into(), None)
         );
         let tok = ep.clone().with_token(Some("a b".into()));
-        assert!(matches!(answer(&h, &tok), Answer::Upgrade(_)));
+        assert!(matches!(answer(&h, "r", &tok), Answer::Upgrade(..)));
         let wrong = ep.clone().with_token(Some("t".into()));
-        assert_eq!(answer(&h, &wrong), Answer::Error(403));
+        assert_eq!(answer(&h, "r", &wrong), Answer::Error(403));
         assert_eq!(
-            answer(&h, &WsEndpoint::new("x").with_path("/other")),
+            answer(&h, "r", &WsEndpoint::new("x").with_path("/other")),
             Answer::Error(404)
         );
         assert!(matches!(
-            answer(&h, &WsEndpoint::new("x")),
-            Answer::Upgrade(_)
+            answer(&h, "r", &WsEndpoint::new("x")),
+            Answer::Upgrade(..)
         ));
         let old = head(&UPGRADE.replace("Version: 13", "Version: 8"));
-        assert_eq!(answer(&old, &ep), Answer::Error(426));
+        assert_eq!(answer(&old, "r", &ep), Answer::Error(426));
         let nokey = head(&UPGRADE.replace("Sec-WebSocket-Key", "X-Key"));
-        assert_eq!(answer(&nokey, &ep), Answer::Error(400));
+        assert_eq!(answer(&nokey, "r", &ep), Answer::Error(400));
+    }
+
+    #[test]
+    fn handshake_check_names_or_refuses() {
+        use erpc_peer::WsHandshake;
+        let ep = WsEndpoint::new("x").with_handshake(WsHandshake::new(|req| {
+            match (req.header("x-user"), req.remote_addr) {
+                (Some(u), "1.2.3.4:5") => Ok(Some(format!("{u}@{}", req.path))),
+                (None, _) => Ok(None),
+                _ => Err(()),
+            }
+        }));
+        let with_user = UPGRADE.replace("Host: x\r\n", "Host: x\r\nX-User: ann\r\n");
+        assert!(matches!(
+            answer(&head(&with_user), "1.2.3.4:5", &ep),
+            Answer::Upgrade(_, Some(id)) if id == "ann@/ws"
+        ));
+        assert!(matches!(
+            answer(&head(UPGRADE), "1.2.3.4:5", &ep),
+            Answer::Upgrade(_, None)
+        ));
+        assert_eq!(
+            answer(&head(&with_user), "9.9.9.9:1", &ep),
+            Answer::Error(403)
+        );
     }
 
     #[test]
@@ -261,19 +305,19 @@ mod tests {
             "x",
         )]);
         let get = head("GET /erpc.js?v=1 HTTP/1.1\r\nHost: x\r\n\r\n");
-        assert!(matches!(answer(&get, &ep), Answer::File(f, false) if f.path == "/erpc.js"));
+        assert!(matches!(answer(&get, "r", &ep), Answer::File(f, false) if f.path == "/erpc.js"));
         let h = head("HEAD /erpc.js HTTP/1.1\r\n\r\n");
-        assert!(matches!(answer(&h, &ep), Answer::File(_, true)));
+        assert!(matches!(answer(&h, "r", &ep), Answer::File(_, true)));
         let post = head("POST /erpc.js HTTP/1.1\r\n\r\n");
-        assert_eq!(answer(&post, &ep), Answer::Error(400));
+        assert_eq!(answer(&post, "r", &ep), Answer::Error(400));
         let on_ws = ep.clone().with_path("/ws");
         let miss = head("GET /nope HTTP/1.1\r\n\r\n");
-        assert_eq!(answer(&miss, &on_ws), Answer::Error(404));
+        assert_eq!(answer(&miss, "r", &on_ws), Answer::Error(404));
         let plain_ws = head("GET /ws HTTP/1.1\r\n\r\n");
-        assert_eq!(answer(&plain_ws, &on_ws), Answer::Error(400));
+        assert_eq!(answer(&plain_ws, "r", &on_ws), Answer::Error(400));
         // An upgrade at a file's path is an upgrade.
         let up = head(&UPGRADE.replace("/ws?", "/erpc.js?"));
-        assert!(matches!(answer(&up, &ep), Answer::Upgrade(_)));
+        assert!(matches!(answer(&up, "r", &ep), Answer::Upgrade(..)));
     }
 
     #[test]

@@ -273,3 +273,57 @@ async fn wss_tls_under_the_websocket() {
         within("close server", server.close()).await;
     }
 }
+
+#[tokio::test]
+async fn handshake_check_names_the_session_or_refuses() {
+    use erpc_runtime_tokio::{Endpoint, WsEndpoint, WsHandshake};
+    // Go's handshake-auth plugin: the checker reads the access token and names the session.
+    let server = builder(ws_config("json"))
+        .call("/whoami", |ctx: CallCtx, _: i64| {
+            let id = ctx.session().id();
+            async move { Ok::<_, Status>(id) }
+        })
+        .build()
+        .unwrap();
+    let check = WsHandshake::new(|req| {
+        let token = req
+            .query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="));
+        match token {
+            Some(t) if t.starts_with("user-") => Ok(Some(t.to_owned())),
+            _ => Err(()),
+        }
+    });
+    let ep = WsEndpoint::new("127.0.0.1:0")
+        .with_path("/ws")
+        .with_handshake(check);
+    let addr = server.listen_on(Endpoint::Ws(ep)).await.unwrap();
+    let dial = |token: &str| {
+        Endpoint::Ws(
+            WsEndpoint::new(addr.clone())
+                .with_path("/ws")
+                .with_token(Some(token.to_owned())),
+        )
+    };
+    let client = builder(PeerConfig {
+        redial_times: 0,
+        ..ws_config("json")
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial", client.dial_endpoint(dial("user-ann")))
+        .await
+        .unwrap();
+    let id: String = within("whoami", sess.call("/whoami", &0)).await.unwrap();
+    assert_eq!(id, "user-ann");
+    assert!(server.session("user-ann").is_some());
+    // Refused: HTTP 403, a failed dial.
+    let err = within("refused dial", client.dial_endpoint(dial("nobody")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DIAL_FAILED, "{err}");
+    assert!(err.cause().unwrap_or("").contains("403"), "{err}");
+    within("close client", client.close()).await;
+    within("close server", server.close()).await;
+}
