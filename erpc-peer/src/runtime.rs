@@ -114,10 +114,11 @@ impl<'a> WsRequest<'a> {
 }
 
 /// The checker type of a [`WsHandshake`].
-type HandshakeFn = dyn Fn(&WsRequest<'_>) -> Result<Option<String>, ()> + Send + Sync;
+type HandshakeFn = dyn Fn(&WsRequest<'_>) -> Result<Option<String>, crate::Status> + Send + Sync;
 
-/// A websocket listener's check of upgrade requests (see [`WsEndpoint::handshake`]): `Err(())`
-/// refuses (HTTP 403), `Ok(Some(id))` accepts and names the session `id`, `Ok(None)` accepts
+/// A websocket listener's check of upgrade requests (see [`WsEndpoint::handshake`]), as Go's
+/// handshake-auth checker: `Err(status)` refuses (HTTP 403; the status is logged),
+/// `Ok(Some(id))` accepts and names the session `id`, `Ok(None)` accepts
 /// with the remote address as the id. Two handshakes are equal when they are the same checker
 /// (one `Arc`).
 ///
@@ -125,7 +126,8 @@ type HandshakeFn = dyn Fn(&WsRequest<'_>) -> Result<Option<String>, ()> + Send +
 /// use erpc_peer::{WsEndpoint, WsHandshake};
 /// let ep = WsEndpoint::new("127.0.0.1:0").with_handshake(WsHandshake::new(|req| {
 ///     let user = req.query.split('&').find_map(|kv| kv.strip_prefix("user="));
-///     user.map(|u| Some(format!("user-{u}"))).ok_or(())
+///     let user = user.ok_or_else(|| erpc_peer::Status::with_cause(erpc_peer::Code::UNAUTHORIZED, "no user"))?;
+///     Ok(Some(format!("user-{user}")))
 /// }));
 /// assert!(ep.handshake.is_some());
 /// ```
@@ -135,13 +137,13 @@ pub struct WsHandshake(Arc<HandshakeFn>);
 impl WsHandshake {
     /// A handshake running `check`.
     pub fn new(
-        check: impl Fn(&WsRequest<'_>) -> Result<Option<String>, ()> + Send + Sync + 'static,
+        check: impl Fn(&WsRequest<'_>) -> Result<Option<String>, crate::Status> + Send + Sync + 'static,
     ) -> Self {
         WsHandshake(Arc::new(check))
     }
 
     /// Runs the check.
-    pub fn check(&self, req: &WsRequest<'_>) -> Result<Option<String>, ()> {
+    pub fn check(&self, req: &WsRequest<'_>) -> Result<Option<String>, crate::Status> {
         (self.0)(req)
     }
 }

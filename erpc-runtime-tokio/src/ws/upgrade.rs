@@ -131,7 +131,10 @@ pub(super) fn answer<'a>(head: &Head, remote: &str, endpoint: &'a WsEndpoint) ->
             match h.check(&req) {
                 Ok(id) => id,
                 // Go's handshake auth: 403 with an empty body.
-                Err(()) => return Answer::Error(403),
+                Err(st) => {
+                    tracing::debug!(remote, status = %st, "websocket handshake refused");
+                    return Answer::Error(403);
+                }
             }
         }
     };
@@ -279,7 +282,10 @@ mod tests {
             match (req.header("x-user"), req.remote_addr) {
                 (Some(u), "1.2.3.4:5") => Ok(Some(format!("{u}@{}", req.path))),
                 (None, _) => Ok(None),
-                _ => Err(()),
+                _ => Err(erpc_peer::Status::with_cause(
+                    erpc_peer::Code::UNAUTHORIZED,
+                    "who?",
+                )),
             }
         }));
         let with_user = UPGRADE.replace("Host: x\r\n", "Host: x\r\nX-User: ann\r\n");

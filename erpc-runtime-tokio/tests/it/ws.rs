@@ -292,7 +292,7 @@ async fn handshake_check_names_the_session_or_refuses() {
             .find_map(|kv| kv.strip_prefix("access_token="));
         match token {
             Some(t) if t.starts_with("user-") => Ok(Some(t.to_owned())),
-            _ => Err(()),
+            _ => Err(Status::with_cause(Code::UNAUTHORIZED, "not a user token")),
         }
     });
     let ep = WsEndpoint::new("127.0.0.1:0")
