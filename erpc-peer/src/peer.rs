@@ -194,13 +194,34 @@ impl<R: Runtime> Peer<R> {
     /// # Ok(()) }
     /// ```
     pub async fn serve_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.serve_conn_with(conn, protocol, true).await
+    }
+
+    /// Serves a websocket connection another HTTP server upgraded (Go's websocket
+    /// `NewServeHandler`: the eRPC endpoint mounted on a route of an existing server). `conn`
+    /// carries one record per websocket message, as the runtime adapters' websocket streams
+    /// do (tokio: `erpc_runtime_tokio::ws::serve_upgraded` builds one and calls this), and
+    /// is spoken with the peer's websocket sub-protocol (`ws_subproto`). TLS, if any, is the
+    /// HTTP server's; otherwise as [`serve_conn`](Peer::serve_conn).
+    pub async fn serve_ws_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        let (_, protocol) = self.ws_wrap(Endpoint::ws(""), protocol)?;
+        self.serve_conn_with(conn, protocol, false).await
+    }
+
+    async fn serve_conn_with<S: Stream>(
+        &self,
+        conn: Connected<S>,
+        protocol: Arc<dyn Protocol>,
+        tls: bool,
+    ) -> Result<Session, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
         }
         let guard = LiveGuard::new(&self.shared);
-        let (conn, handle) = open_accepted(&self.shared, conn, true).await?;
+        let (conn, handle) = open_accepted(&self.shared, conn, tls).await?;
         let shared = Arc::clone(&self.shared);
-        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
         let session = handle.clone();
         self.shared.rt.spawn(async move {
             run_accepted(&shared, &protocol, conn, handle).await;

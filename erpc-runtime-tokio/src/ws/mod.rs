@@ -34,8 +34,9 @@
 //!   sees every upgrade request past the path and token checks: it refuses (HTTP 403) or
 //!   names the session (Go's `Erpc-Session-Id`; [`TokioWsStream::session_id`]).
 //!
-//! Not here (yet): mounting on an
-//! existing HTTP server.
+//! * Mounting on an existing HTTP server (Go's `NewServeHandler`): the server answers the
+//!   upgrade (`101`, [`accept_key`]) on its own route and hands the upgraded connection to
+//!   [`serve_upgraded`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -61,7 +62,7 @@ mod transport;
 pub mod upgrade;
 
 use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
-pub use transport::WsIo;
+pub use transport::{UpgradedIo, WsIo};
 
 /// Upgraded connections waiting for `accept` (then upgrades wait).
 pub const ACCEPT_BACKLOG: usize = 128;
@@ -420,6 +421,47 @@ async fn accept_loop(
             }
         });
     }
+}
+
+/// The `Sec-WebSocket-Accept` value answering a request's `Sec-WebSocket-Key` (RFC 6455),
+/// for an HTTP server that answers the upgrade itself ([`serve_upgraded`]).
+pub fn accept_key(sec_websocket_key: &str) -> String {
+    tokio_tungstenite::tungstenite::handshake::derive_accept_key(
+        sec_websocket_key.trim().as_bytes(),
+    )
+}
+
+/// Serves on `peer` a websocket connection another HTTP server upgraded (Go's
+/// `NewServeHandler`): the server checked the request and answered `101 Switching Protocols`
+/// (with [`accept_key`]); `io` is the connection after that answer. The session speaks the
+/// peer's websocket sub-protocol (`ws_subproto`), its id is `remote` (as for accepted
+/// connections), and it is served in the background like [`Peer::serve_conn`](erpc_peer::Peer::serve_conn)'s.
+///
+/// ```no_run
+/// # async fn demo(peer: erpc_runtime_tokio::Peer, upgraded: tokio::net::TcpStream) -> Result<(), erpc_runtime_tokio::Status> {
+/// // In the HTTP server's handler for the route, after answering 101:
+/// let local = "127.0.0.1:8080".parse().unwrap();
+/// let remote = "127.0.0.1:50000".parse().unwrap();
+/// let session = erpc_runtime_tokio::ws::serve_upgraded(&peer, upgraded, local, remote).await?;
+/// session.push("/hello", &"over the mounted endpoint").await?;
+/// # Ok(()) }
+/// ```
+pub async fn serve_upgraded(
+    peer: &crate::Peer,
+    io: impl UpgradedIo,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Result<erpc_peer::Session, erpc_peer::Status> {
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let io = WsIo::Upgraded(Box::new(io));
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
+    let stream = TokioWsStream::new(ws, local, remote);
+    let conn = erpc_peer::Connected::new(
+        crate::TokioStream::Ws(Box::new(stream)).compat(),
+        local.to_string(),
+        remote.to_string(),
+    );
+    peer.serve_ws_conn(conn).await
 }
 
 #[cfg(test)]

@@ -10,6 +10,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_util::compat::Compat;
 
+/// A connection another HTTP server upgraded (hyper's `Upgraded` through
+/// `hyper_util::rt::TokioIo`, say): any tokio byte stream.
+pub trait UpgradedIo: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> UpgradedIo for T {}
+
 /// A websocket's transport.
 #[non_exhaustive]
 pub enum WsIo {
@@ -17,6 +22,8 @@ pub enum WsIo {
     Plain(TcpStream),
     /// `wss://`: TLS over TCP.
     Tls(Compat<Box<dyn erpc_peer::runtime::Stream>>),
+    /// Upgraded by another HTTP server ([`serve_upgraded`](super::serve_upgraded)).
+    Upgraded(Box<dyn UpgradedIo>),
 }
 
 impl fmt::Debug for WsIo {
@@ -24,6 +31,7 @@ impl fmt::Debug for WsIo {
         match self {
             WsIo::Plain(s) => f.debug_tuple("Plain").field(s).finish(),
             WsIo::Tls(_) => f.write_str("Tls"),
+            WsIo::Upgraded(_) => f.write_str("Upgraded"),
         }
     }
 }
@@ -37,6 +45,7 @@ impl AsyncRead for WsIo {
         match self.get_mut() {
             WsIo::Plain(s) => Pin::new(s).poll_read(cx, buf),
             WsIo::Tls(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -50,6 +59,7 @@ impl AsyncWrite for WsIo {
         match self.get_mut() {
             WsIo::Plain(s) => Pin::new(s).poll_write(cx, buf),
             WsIo::Tls(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -57,6 +67,7 @@ impl AsyncWrite for WsIo {
         match self.get_mut() {
             WsIo::Plain(s) => Pin::new(s).poll_flush(cx),
             WsIo::Tls(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -64,6 +75,7 @@ impl AsyncWrite for WsIo {
         match self.get_mut() {
             WsIo::Plain(s) => Pin::new(s).poll_shutdown(cx),
             WsIo::Tls(s) => Pin::new(s).poll_shutdown(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }

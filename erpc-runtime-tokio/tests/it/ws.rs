@@ -327,3 +327,101 @@ async fn handshake_check_names_the_session_or_refuses() {
     within("close client", client.close()).await;
     within("close server", server.close()).await;
 }
+
+#[tokio::test]
+async fn mounted_on_a_route_of_a_hyper_server() {
+    use http_body_util::Empty;
+    use hyper::header::{
+        HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+    };
+    use hyper::{Request, Response, StatusCode};
+    use hyper_util::rt::TokioIo;
+    // Go's NewServeHandler: an existing HTTP server answers its own routes and hands the
+    // upgrade at /erpc to the peer.
+    let peer = server(ws_config("json"));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let p = peer.clone();
+    let http = tokio::spawn(async move {
+        loop {
+            let Ok((s, remote)) = tcp.accept().await else {
+                return;
+            };
+            let p = p.clone();
+            let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                let p = p.clone();
+                async move {
+                    let mut resp = Response::new(Empty::<bytes::Bytes>::new());
+                    let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
+                    match (req.uri().path(), key) {
+                        ("/erpc", Some(key)) => {
+                            let accept =
+                                erpc_runtime_tokio::ws::accept_key(key.to_str().unwrap_or(""));
+                            let on = hyper::upgrade::on(&mut req);
+                            tokio::spawn(async move {
+                                if let Ok(up) = on.await {
+                                    let _ = erpc_runtime_tokio::ws::serve_upgraded(
+                                        &p,
+                                        TokioIo::new(up),
+                                        addr,
+                                        remote,
+                                    )
+                                    .await;
+                                }
+                            });
+                            *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                            let h = resp.headers_mut();
+                            h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                            h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+                            h.insert(
+                                SEC_WEBSOCKET_ACCEPT,
+                                HeaderValue::from_str(&accept).unwrap(),
+                            );
+                        }
+                        ("/health", _) => {}
+                        _ => *resp.status_mut() = StatusCode::NOT_FOUND,
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            tokio::spawn(async move {
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .with_upgrades();
+                let _ = conn.await;
+            });
+        }
+    });
+    // The server's own route answers as before...
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    plain
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    within("health", plain.read_to_string(&mut answer))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // ... and an erpc-rs client dials the mounted endpoint.
+    let client = builder(PeerConfig {
+        ws_path: "/erpc".into(),
+        ..ws_config("json")
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial the mounted endpoint", client.dial(&addr.to_string()))
+        .await
+        .unwrap();
+    let n: i64 = within("call", sess.call("/echo", &5)).await.unwrap();
+    assert_eq!(n, 5);
+    let err = within("error status", sess.call::<_, i64>("/err/code", &0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code(1001));
+    assert_eq!(peer.count_sessions(), 1);
+    within("close client", client.close()).await;
+    within("close peer", peer.close()).await;
+    http.abort();
+}
