@@ -460,9 +460,6 @@ impl ConnectArgs {
             ws_subproto: self.ws.subproto(),
             ..PeerConfig::default()
         };
-        if self.network == Network::Ws && self.tls.enabled() {
-            return Err("wss (TLS over --network ws) is not supported yet".into());
-        }
         let mut b = self.proto.apply(builder(config));
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());

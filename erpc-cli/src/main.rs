@@ -19,6 +19,7 @@
 mod bench;
 mod bind_routes;
 mod body;
+mod browser;
 mod call;
 mod client;
 mod decode;

@@ -29,8 +29,8 @@ use erpc_proto::codec::{CodecRegistry, EncodeBody};
 use erpc_proto::session::Reply;
 use erpc_proto::{MessageType, XferPipe};
 use erpc_runtime_tokio::{
-    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, HandlerTasks, IntoReply, Message,
-    Peer, PeerConfig, PushCtx, Raw, Session, Status,
+    builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, Endpoint, HandlerTasks,
+    IntoReply, Message, Peer, PeerConfig, PushCtx, Raw, Session, Status,
 };
 
 use crate::client::{
@@ -229,9 +229,6 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         ws_subproto: a.ws.subproto(),
         ..PeerConfig::default()
     };
-    if a.network == Network::Ws && (a.tls_self_signed || a.cert.is_some()) {
-        return Err("wss (TLS over --network ws) is not supported yet".into());
-    }
     let x = xfer.clone();
     let mut b =
         a.proto
@@ -413,8 +410,16 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
                 clear_stale_socket(p)?;
             }
         }
+        let endpoint = match a.addr.endpoint(a.network, &a.ws)? {
+            // The browser client and its demo page for plain HTTP requests on the port.
+            Endpoint::Ws(ws) => {
+                let files = crate::browser::files(&ws.path);
+                Endpoint::Ws(ws.with_files(files))
+            }
+            other => other,
+        };
         let bound = peer
-            .listen_on(a.addr.endpoint(a.network, &a.ws)?)
+            .listen_on(endpoint)
             .await
             .map_err(|st| format!("cannot listen on {}: {st}", a.addr))?;
         let registrar = a.registry.register(&peer, &bound).await?;
@@ -427,7 +432,11 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             extras.push("kcp".into());
         }
         if a.network == Network::Ws {
-            extras.push(format!("ws {} {}", a.ws.subproto(), a.ws.ws_path));
+            extras.push(format!(
+                "ws {} {}, browser client at /erpc.js, demo at /",
+                a.ws.subproto(),
+                a.ws.ws_path
+            ));
         }
         if a.tls_self_signed || a.cert.is_some() {
             extras.push("tls".into());

@@ -117,7 +117,10 @@ pub use multiclient::{MultiClient, MultiClientConfig, MultiClientStats};
 pub use peer::Peer;
 #[cfg(unix)]
 pub use runtime::InheritedListener;
-pub use runtime::{Connected, Endpoint, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint};
+pub use runtime::{
+    Connected, Endpoint, HttpFile, IpFamily, Runtime, SocketOptions, Timer, WsEndpoint,
+    WsHandshake, WsRequest, WsTls,
+};
 pub use session::{CallFuture, Session};
 
 pub use erpc_proto;

@@ -37,6 +37,10 @@ pub(crate) async fn connect_attempt<R: Runtime>(
             .connect(endpoint, shared.socket)
             .await
             .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
+        if matches!(endpoint, Endpoint::Ws(_)) {
+            // wss: the adapter ran TLS under the websocket (WsEndpoint::tls).
+            return Ok(boxed(conn));
+        }
         secure_client(shared, conn).await
     };
     let conn = if shared.config.dial_timeout.is_zero() {
@@ -81,11 +85,9 @@ async fn secure_client<R: Runtime, S: Stream>(
                 .connect(name.clone(), conn.stream)
                 .await
                 .map_err(|e| io_status(Code::DIAL_FAILED, "TLS handshake", e))?;
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
+                .with_session_id(conn.session_id)
+                .map(|s| Box::new(s) as BoxedStream))
         }
         None => Ok(boxed(conn)),
     }
@@ -387,24 +389,34 @@ async fn serve_accepted<R: Runtime>(
     protocol: Arc<dyn Protocol>,
     conn: Connected<R::Stream>,
 ) {
-    match open_accepted(&shared, conn, &protocol).await {
+    // wss: a websocket listener ran TLS under the websocket (WsEndpoint::tls).
+    let tls = protocol.name() != "websocket";
+    match open_accepted(&shared, conn, tls, &protocol).await {
         Ok((conn, handle)) => run_accepted(&shared, &protocol, conn, handle).await,
         Err(st) => tracing::debug!(status = %st, "accepted connection refused"),
     }
 }
 
-/// The accepting side of a new connection up to its session: TLS (when configured), the
-/// `post_accept` plugins, the session's place in the table. The caller then runs it with
-/// [`run_accepted`].
+/// The accepting side of a new connection up to its session: TLS (when configured and
+/// `tls`), the `post_accept` plugins, the session's place in the table. The caller then runs
+/// it with [`run_accepted`].
 pub(crate) async fn open_accepted<R: Runtime, S: Stream>(
     shared: &Arc<Shared<R>>,
     conn: Connected<S>,
+    tls: bool,
     protocol: &Arc<dyn Protocol>,
 ) -> Result<(Connected<BoxedStream>, Session), Status> {
-    let conn = secure_server(shared, conn)
-        .await
-        .map_err(|e| io_status(Code::WRONG_CONN, "TLS handshake failed", e))?;
-    let id = conn.remote_addr.clone();
+    let conn = if tls {
+        secure_server(shared, conn)
+            .await
+            .map_err(|e| io_status(Code::WRONG_CONN, "TLS handshake failed", e))?
+    } else {
+        boxed(conn)
+    };
+    let id = conn
+        .session_id
+        .clone()
+        .unwrap_or_else(|| conn.remote_addr.clone());
     let info = SessionInfo::new(id.clone(), Some(conn.remote_addr.clone()), false);
     shared.plugins.run(|p| p.post_accept(&info))?;
     let conn = match &shared.early.accept {
@@ -450,11 +462,9 @@ async fn secure_server<R: Runtime, S: Stream>(
                     ))
                 }
             };
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
+                .with_session_id(conn.session_id)
+                .map(|s| Box::new(s) as BoxedStream))
         }
         None => Ok(boxed(conn)),
     }

@@ -85,29 +85,28 @@ impl<R: Runtime> Peer<R> {
     }
 
     /// On a websocket endpoint, the websocket protocol of `ws_subproto` (`proto`: `protocol`
-    /// in each message); `protocol` elsewhere or when it already is one. A peer with TLS
-    /// refuses websocket endpoints (no `wss://` yet).
+    /// in each message), and the peer's TLS settings moved into the endpoint (`wss://`: the
+    /// runtime adapter runs TLS under the websocket, not the peer over its records);
+    /// `protocol` and the endpoint unchanged elsewhere.
     fn ws_wrap(
         &self,
-        endpoint: &Endpoint,
+        mut endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
-    ) -> Result<Arc<dyn Protocol>, Status> {
-        if !matches!(endpoint, Endpoint::Ws(_)) {
-            return Ok(protocol);
-        }
-        // TLS would run inside the records, not around the websocket: refuse it until wss
-        // exists rather than send a framing nobody reads.
+    ) -> Result<(Endpoint, Arc<dyn Protocol>), Status> {
+        let Endpoint::Ws(ws) = &mut endpoint else {
+            return Ok((endpoint, protocol));
+        };
         #[cfg(feature = "tls")]
-        if self.shared.tls.server.is_some() || self.shared.tls.client.is_some() {
-            return Err(Status::with_cause(
-                Code::WRONG_CONN,
-                "TLS over the ws network (wss://) is not supported yet",
-            ));
+        {
+            ws.tls.settings = self.shared.tls.clone();
         }
+        #[cfg(not(feature = "tls"))]
+        let _ = ws;
         let sub = &self.shared.config.ws_subproto;
-        crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
+        let protocol = crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
             Status::with_cause(Code::BAD_MESSAGE, format!("unknown ws sub-protocol {sub}"))
-        })
+        })?;
+        Ok((endpoint, protocol))
     }
 
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
@@ -136,7 +135,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
-        let protocol = self.ws_wrap(&endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
         let bound = match self.inherited(&endpoint) {
             Some(r) => r,
             None => self.shared.rt.bind(&endpoint).await,
@@ -242,12 +241,33 @@ impl<R: Runtime> Peer<R> {
     /// # Ok(()) }
     /// ```
     pub async fn serve_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        self.serve_conn_with(conn, protocol, true).await
+    }
+
+    /// Serves a websocket connection another HTTP server upgraded (Go's websocket
+    /// `NewServeHandler`: the eRPC endpoint mounted on a route of an existing server). `conn`
+    /// carries one record per websocket message, as the runtime adapters' websocket streams
+    /// do (tokio: `erpc_runtime_tokio::ws::serve_upgraded` builds one and calls this), and
+    /// is spoken with the peer's websocket sub-protocol (`ws_subproto`). TLS, if any, is the
+    /// HTTP server's; otherwise as [`serve_conn`](Peer::serve_conn).
+    pub async fn serve_ws_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
+        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
+        let (_, protocol) = self.ws_wrap(Endpoint::ws(""), protocol)?;
+        self.serve_conn_with(conn, protocol, false).await
+    }
+
+    async fn serve_conn_with<S: Stream>(
+        &self,
+        conn: Connected<S>,
+        protocol: Arc<dyn Protocol>,
+        tls: bool,
+    ) -> Result<Session, Status> {
         if self.is_closing() {
             return Err(Status::with_cause(Code::CONN_CLOSED, "the peer is closing"));
         }
         let guard = LiveGuard::new(&self.shared);
-        let protocol = Arc::clone(&self.shared.session_cfg.protocol);
-        let (conn, handle) = open_accepted(&self.shared, conn, &protocol).await?;
+        let (conn, handle) = open_accepted(&self.shared, conn, tls, &protocol).await?;
         let shared = Arc::clone(&self.shared);
         let session = handle.clone();
         self.shared.rt.spawn(async move {
@@ -306,7 +326,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<Session, Status> {
-        let protocol = self.ws_wrap(&endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }

@@ -6,6 +6,7 @@ use std::fmt;
 use std::future::Future;
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
@@ -58,6 +59,211 @@ pub struct WsEndpoint {
     /// The `access_token` query value: sent by a dial, required by a listener (HTTP 403
     /// otherwise).
     pub token: Option<String>,
+    /// Files a listener serves over plain HTTP: a `GET` or `HEAD` that is not a websocket
+    /// upgrade, at one of these paths, gets the file (HTTP 200), whatever the websocket path;
+    /// other plain requests get HTTP 400 at the websocket path and 404 elsewhere. Ignored by a
+    /// dial. Empty by default.
+    pub files: Arc<[HttpFile]>,
+    /// TLS around the websocket (`wss://`): the peer sets it from its TLS settings when it
+    /// listens or dials on this endpoint, and the runtime adapter runs the TLS handshake
+    /// before the websocket one. None by default.
+    pub tls: WsTls,
+    /// A check of every upgrade request after the path and token ones (Go's handshake-auth
+    /// plugin): a refusal is HTTP 403 with an empty body; an id names the session (Go's
+    /// `Erpc-Session-Id`). Ignored by a dial. None by default.
+    pub handshake: Option<WsHandshake>,
+}
+
+/// What a [`WsHandshake`] checker sees of an upgrade request.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct WsRequest<'a> {
+    /// The URL path.
+    pub path: &'a str,
+    /// The raw query (without `?`), e.g. `access_token=T&sid=7`.
+    pub query: &'a str,
+    /// Every header as sent (names as the client spelled them).
+    pub headers: &'a [(String, String)],
+    /// The client's address.
+    pub remote_addr: &'a str,
+}
+
+impl<'a> WsRequest<'a> {
+    /// A request at `path` with this raw query and these headers, from `remote_addr`.
+    pub fn new(
+        path: &'a str,
+        query: &'a str,
+        headers: &'a [(String, String)],
+        remote_addr: &'a str,
+    ) -> Self {
+        WsRequest {
+            path,
+            query,
+            headers,
+            remote_addr,
+        }
+    }
+
+    /// The first value of the header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The checker type of a [`WsHandshake`].
+type HandshakeFn = dyn Fn(&WsRequest<'_>) -> Result<Option<String>, crate::Status> + Send + Sync;
+
+/// A websocket listener's check of upgrade requests (see [`WsEndpoint::handshake`]), as Go's
+/// handshake-auth checker: `Err(status)` refuses (HTTP 403; the status is logged),
+/// `Ok(Some(id))` accepts and names the session `id`, `Ok(None)` accepts
+/// with the remote address as the id. Two handshakes are equal when they are the same checker
+/// (one `Arc`).
+///
+/// ```
+/// use erpc_peer::{WsEndpoint, WsHandshake};
+/// let ep = WsEndpoint::new("127.0.0.1:0").with_handshake(WsHandshake::new(|req| {
+///     let user = req.query.split('&').find_map(|kv| kv.strip_prefix("user="));
+///     let user = user.ok_or_else(|| erpc_peer::Status::with_cause(erpc_peer::Code::UNAUTHORIZED, "no user"))?;
+///     Ok(Some(format!("user-{user}")))
+/// }));
+/// assert!(ep.handshake.is_some());
+/// ```
+#[derive(Clone)]
+pub struct WsHandshake(Arc<HandshakeFn>);
+
+impl WsHandshake {
+    /// A handshake running `check`.
+    pub fn new(
+        check: impl Fn(&WsRequest<'_>) -> Result<Option<String>, crate::Status> + Send + Sync + 'static,
+    ) -> Self {
+        WsHandshake(Arc::new(check))
+    }
+
+    /// Runs the check.
+    pub fn check(&self, req: &WsRequest<'_>) -> Result<Option<String>, crate::Status> {
+        (self.0)(req)
+    }
+}
+
+impl fmt::Debug for WsHandshake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("WsHandshake(..)")
+    }
+}
+
+impl PartialEq for WsHandshake {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for WsHandshake {}
+
+impl std::hash::Hash for WsHandshake {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (Arc::as_ptr(&self.0) as *const () as usize).hash(state);
+    }
+}
+
+/// The TLS of a websocket endpoint (`wss://`; see [`WsEndpoint::tls`]). Two values are equal
+/// when both are off or both are on for the same sides (the configurations are not compared).
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct WsTls {
+    #[cfg(feature = "tls")]
+    pub(crate) settings: crate::tls::TlsSettings,
+}
+
+impl WsTls {
+    /// Whether a listener runs a TLS server handshake first.
+    pub fn is_server(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.settings.server.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Whether a dial runs a TLS client handshake first.
+    pub fn is_client(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.settings.client.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// The TLS server handshake on an accepted stream (the stream itself without a server
+    /// configuration).
+    pub async fn accept<S: Stream>(&self, stream: S) -> io::Result<Box<dyn Stream>> {
+        #[cfg(feature = "tls")]
+        if let Some(acceptor) = &self.settings.server {
+            return Ok(Box::new(acceptor.accept(stream).await?));
+        }
+        Ok(Box::new(stream))
+    }
+
+    /// The TLS client handshake on a dialed stream, for the configured server name (the
+    /// stream itself without a client configuration).
+    pub async fn connect<S: Stream>(&self, stream: S) -> io::Result<Box<dyn Stream>> {
+        #[cfg(feature = "tls")]
+        if let Some((connector, name)) = &self.settings.client {
+            return Ok(Box::new(connector.connect(name.clone(), stream).await?));
+        }
+        Ok(Box::new(stream))
+    }
+}
+
+impl fmt::Debug for WsTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WsTls")
+            .field("server", &self.is_server())
+            .field("client", &self.is_client())
+            .finish()
+    }
+}
+
+impl PartialEq for WsTls {
+    fn eq(&self, other: &Self) -> bool {
+        (self.is_server(), self.is_client()) == (other.is_server(), other.is_client())
+    }
+}
+
+impl Eq for WsTls {}
+
+impl std::hash::Hash for WsTls {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.is_server(), self.is_client()).hash(state);
+    }
+}
+
+/// A file a websocket listener serves over plain HTTP (see [`WsEndpoint::files`]), e.g. a
+/// page and the script that speaks eRPC from a browser.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct HttpFile {
+    /// The URL path it is served at, exactly (`/`, `/erpc.js`; the query is ignored).
+    pub path: String,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Its bytes.
+    pub body: bytes::Bytes,
+}
+
+impl HttpFile {
+    /// The file at `path` with this content type and body.
+    pub fn new(
+        path: impl Into<String>,
+        content_type: impl Into<String>,
+        body: impl Into<bytes::Bytes>,
+    ) -> Self {
+        HttpFile {
+            path: path.into(),
+            content_type: content_type.into(),
+            body: body.into(),
+        }
+    }
 }
 
 impl WsEndpoint {
@@ -67,6 +273,9 @@ impl WsEndpoint {
             addr: addr.into(),
             path: "/".into(),
             token: None,
+            files: Arc::from([]),
+            tls: WsTls::default(),
+            handshake: None,
         }
     }
 
@@ -112,6 +321,18 @@ impl WsEndpoint {
     /// The same with this access token (`None`: none).
     pub fn with_token(mut self, token: Option<String>) -> Self {
         self.token = token;
+        self
+    }
+
+    /// The same with this upgrade check (see [`handshake`](Self::handshake)).
+    pub fn with_handshake(mut self, handshake: WsHandshake) -> Self {
+        self.handshake = Some(handshake);
+        self
+    }
+
+    /// The same serving these files over plain HTTP (see [`files`](Self::files)).
+    pub fn with_files(mut self, files: impl Into<Arc<[HttpFile]>>) -> Self {
+        self.files = files.into();
         self
     }
 }
@@ -245,6 +466,10 @@ pub struct Connected<S> {
     pub local_addr: String,
     /// The other side's address.
     pub remote_addr: String,
+    /// The id an accepted session takes instead of `remote_addr` (a websocket
+    /// [`handshake`](WsEndpoint::handshake) checker's, as Go's `Erpc-Session-Id`); `None`:
+    /// the remote address.
+    pub session_id: Option<String>,
 }
 
 impl<S> Connected<S> {
@@ -254,7 +479,14 @@ impl<S> Connected<S> {
             stream,
             local_addr: local_addr.into(),
             remote_addr: remote_addr.into(),
+            session_id: None,
         }
+    }
+
+    /// The same with this session id (see [`session_id`](Self::session_id)).
+    pub fn with_session_id(mut self, id: Option<String>) -> Self {
+        self.session_id = id;
+        self
     }
 
     /// The same addresses with another stream (a TLS stream over this one, say).
@@ -263,6 +495,7 @@ impl<S> Connected<S> {
             stream: f(self.stream),
             local_addr: self.local_addr,
             remote_addr: self.remote_addr,
+            session_id: self.session_id,
         }
     }
 }

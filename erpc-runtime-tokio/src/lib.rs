@@ -46,9 +46,9 @@ pub use erpc_peer::{early, plugins, runtime};
 pub use erpc_peer::{erpc_proto, Code, CodecId, Mapper, Message, Meta, Raw, Status};
 pub use erpc_peer::{
     format_go_duration, limits, parse_go_duration, BoxFuture, BuildError, CallBuilder, CallCtx,
-    CallFuture, CallReply, Connected, Endpoint, HandlerTasks, IntoReply, IpFamily, PeerConfig,
-    PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle, SessionStats,
-    SocketOptions, SubRoute, Timer, WsEndpoint,
+    CallFuture, CallReply, Connected, Endpoint, HandlerTasks, HttpFile, IntoReply, IpFamily,
+    PeerConfig, PeerStats, PushCtx, Response, Runtime, Service, Session, SessionHandle,
+    SessionStats, SocketOptions, SubRoute, Timer, WsEndpoint, WsHandshake, WsRequest, WsTls,
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};

@@ -355,11 +355,11 @@ impl Runtime for Tokio {
             TokioListener::Ws(l) => {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                Ok(Connected::new(
-                    TokioStream::Ws(Box::new(s)).compat(),
-                    local,
-                    remote,
-                ))
+                let id = s.session_id().map(str::to_owned);
+                Ok(
+                    Connected::new(TokioStream::Ws(Box::new(s)).compat(), local, remote)
+                        .with_session_id(id),
+                )
             }
         }
     }

@@ -2,6 +2,7 @@
 //! binary relinks the dependencies and costs build time).
 
 mod bench;
+mod browser;
 mod call;
 mod common;
 mod decode;

@@ -40,6 +40,40 @@ fn tls_self_signed() {
 }
 
 #[test]
+fn wss_self_signed() {
+    // TLS under the websocket: `erpc serve --network ws --tls-self-signed` is `wss://`.
+    let s = Server::start(&[
+        "--push-interval",
+        "0",
+        "--network",
+        "ws",
+        "--tls-self-signed",
+    ]);
+    let r = run(&[
+        "call",
+        &s.addr,
+        "/math/add",
+        "[1,2,3]",
+        "--network",
+        "ws",
+        "--insecure",
+    ]);
+    assert_eq!(r.ok(), "6\n");
+    let r = run(&[
+        "call",
+        &s.addr,
+        "/err/code",
+        "--network",
+        "ws",
+        "--insecure",
+    ]);
+    assert_eq!(r.error_line(), "error: 1001 custom error: custom cause");
+    // A plain ws:// dial to it fails with one clear line.
+    let r = run(&["call", &s.addr, "/math/add", "[1]", "--network", "ws"]);
+    assert!(r.error_line().contains("105 Dial Failed"), "{r:?}");
+}
+
+#[test]
 fn every_protocol() {
     for proto in ["raw", "json", "pb", "thrift", "http"] {
         let s = Server::start(&["--push-interval", "0", "--proto", proto]);

@@ -234,11 +234,194 @@ async fn fragments_are_reassembled_and_oversized_messages_close_only_their_conne
 }
 
 #[tokio::test]
-async fn tls_on_a_ws_endpoint_is_refused_not_garbled() {
-    let (cfg, _cert) = erpc_runtime_tokio::tls::self_signed_server(&["localhost"]).unwrap();
-    let peer = builder(ws_config("json")).tls_server(cfg).build().unwrap();
-    let err = peer.listen().await.unwrap_err();
-    assert_eq!(err.code(), Code::WRONG_CONN, "{err}");
-    assert!(err.cause().unwrap_or("").contains("wss"), "{err}");
-    within("close", peer.close()).await;
+async fn wss_tls_under_the_websocket() {
+    use erpc_runtime_tokio::tls::{client_config_trusting, self_signed_server};
+    let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
+    for sub in ["json", "pb", "proto"] {
+        let server = builder(ws_config(sub))
+            .tls_server(cfg.clone())
+            .call("/echo", |_ctx: CallCtx, n: i64| async move {
+                Ok::<_, Status>(n)
+            })
+            .build()
+            .unwrap();
+        let addr = server.listen().await.unwrap();
+        let client = builder(ws_config(sub))
+            .tls_client(
+                client_config_trusting(std::slice::from_ref(&cert)).unwrap(),
+                "localhost",
+            )
+            .build()
+            .unwrap();
+        let sess = within("wss dial", client.dial(&addr)).await.unwrap();
+        let n: i64 = within("call over wss", sess.call("/echo", &41))
+            .await
+            .unwrap();
+        assert_eq!(n, 41, "{sub}");
+        let missing = within("404 over wss", sess.call::<_, i64>("/no/such", &0))
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Code::NOT_FOUND, "{sub}");
+        within("close client", client.close()).await;
+        // A plain ws:// client gets no websocket from the TLS listener.
+        let plain = builder(ws_config(sub)).build().unwrap();
+        let err = within("plain dial to wss", plain.dial(&addr))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::DIAL_FAILED, "{sub}: {err}");
+        within("close plain", plain.close()).await;
+        within("close server", server.close()).await;
+    }
+}
+
+#[tokio::test]
+async fn handshake_check_names_the_session_or_refuses() {
+    use erpc_runtime_tokio::{Endpoint, WsEndpoint, WsHandshake};
+    // Go's handshake-auth plugin: the checker reads the access token and names the session.
+    let server = builder(ws_config("json"))
+        .call("/whoami", |ctx: CallCtx, _: i64| {
+            let id = ctx.session().id();
+            async move { Ok::<_, Status>(id) }
+        })
+        .build()
+        .unwrap();
+    let check = WsHandshake::new(|req| {
+        let token = req
+            .query
+            .split('&')
+            .find_map(|kv| kv.strip_prefix("access_token="));
+        match token {
+            Some(t) if t.starts_with("user-") => Ok(Some(t.to_owned())),
+            _ => Err(Status::with_cause(Code::UNAUTHORIZED, "not a user token")),
+        }
+    });
+    let ep = WsEndpoint::new("127.0.0.1:0")
+        .with_path("/ws")
+        .with_handshake(check);
+    let addr = server.listen_on(Endpoint::Ws(ep)).await.unwrap();
+    let dial = |token: &str| {
+        Endpoint::Ws(
+            WsEndpoint::new(addr.clone())
+                .with_path("/ws")
+                .with_token(Some(token.to_owned())),
+        )
+    };
+    let client = builder(PeerConfig {
+        redial_times: 0,
+        ..ws_config("json")
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial", client.dial_endpoint(dial("user-ann")))
+        .await
+        .unwrap();
+    let id: String = within("whoami", sess.call("/whoami", &0)).await.unwrap();
+    assert_eq!(id, "user-ann");
+    assert!(server.session("user-ann").is_some());
+    // Refused: HTTP 403, a failed dial.
+    let err = within("refused dial", client.dial_endpoint(dial("nobody")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::DIAL_FAILED, "{err}");
+    assert!(err.cause().unwrap_or("").contains("403"), "{err}");
+    within("close client", client.close()).await;
+    within("close server", server.close()).await;
+}
+
+#[tokio::test]
+async fn mounted_on_a_route_of_a_hyper_server() {
+    use http_body_util::Empty;
+    use hyper::header::{
+        HeaderValue, CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_KEY, UPGRADE,
+    };
+    use hyper::{Request, Response, StatusCode};
+    use hyper_util::rt::TokioIo;
+    // Go's NewServeHandler: an existing HTTP server answers its own routes and hands the
+    // upgrade at /erpc to the peer.
+    let peer = server(ws_config("json"));
+    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let p = peer.clone();
+    let http = tokio::spawn(async move {
+        loop {
+            let Ok((s, remote)) = tcp.accept().await else {
+                return;
+            };
+            let p = p.clone();
+            let svc = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+                let p = p.clone();
+                async move {
+                    let mut resp = Response::new(Empty::<bytes::Bytes>::new());
+                    let key = req.headers().get(SEC_WEBSOCKET_KEY).cloned();
+                    match (req.uri().path(), key) {
+                        ("/erpc", Some(key)) => {
+                            let accept =
+                                erpc_runtime_tokio::ws::accept_key(key.to_str().unwrap_or(""));
+                            let on = hyper::upgrade::on(&mut req);
+                            tokio::spawn(async move {
+                                if let Ok(up) = on.await {
+                                    let _ = erpc_runtime_tokio::ws::serve_upgraded(
+                                        &p,
+                                        TokioIo::new(up),
+                                        addr,
+                                        remote,
+                                    )
+                                    .await;
+                                }
+                            });
+                            *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+                            let h = resp.headers_mut();
+                            h.insert(UPGRADE, HeaderValue::from_static("websocket"));
+                            h.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+                            h.insert(
+                                SEC_WEBSOCKET_ACCEPT,
+                                HeaderValue::from_str(&accept).unwrap(),
+                            );
+                        }
+                        ("/health", _) => {}
+                        _ => *resp.status_mut() = StatusCode::NOT_FOUND,
+                    }
+                    Ok::<_, std::convert::Infallible>(resp)
+                }
+            });
+            tokio::spawn(async move {
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(s), svc)
+                    .with_upgrades();
+                let _ = conn.await;
+            });
+        }
+    });
+    // The server's own route answers as before...
+    let mut plain = tokio::net::TcpStream::connect(addr).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    plain
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    within("health", plain.read_to_string(&mut answer))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // ... and an erpc-rs client dials the mounted endpoint.
+    let client = builder(PeerConfig {
+        ws_path: "/erpc".into(),
+        ..ws_config("json")
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial the mounted endpoint", client.dial(&addr.to_string()))
+        .await
+        .unwrap();
+    let n: i64 = within("call", sess.call("/echo", &5)).await.unwrap();
+    assert_eq!(n, 5);
+    let err = within("error status", sess.call::<_, i64>("/err/code", &0))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code(1001));
+    assert_eq!(peer.count_sessions(), 1);
+    within("close client", client.close()).await;
+    within("close peer", peer.close()).await;
+    http.abort();
 }

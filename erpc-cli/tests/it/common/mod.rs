@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 pub mod go;
+pub mod webdriver;
 
 /// The binary under test.
 pub fn bin() -> &'static str {

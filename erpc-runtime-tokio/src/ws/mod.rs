@@ -14,6 +14,9 @@
 //! * A listener serves its URL path (`/` matches every path, as Go's `http.ServeMux`; another
 //!   path must match exactly, otherwise HTTP 404) and, with a token, requires
 //!   `?access_token=<token>` (otherwise HTTP 403 with an empty body, as Go's `QueryToken`).
+//!   It does the server handshake itself ([`upgrade`]): a plain HTTP `GET` that is not an
+//!   upgrade gets one of the endpoint's [`files`](WsEndpoint::files) (e.g. `erpc serve`'s
+//!   browser client and demo page), HTTP 400 at the websocket path, 404 elsewhere.
 //! * Upgrades run in tasks of their own, at most [`MAX_HANDSHAKES`] at once and each within
 //!   [`HANDSHAKE_TIMEOUT`], so a slow client never holds up `accept`; at most
 //!   [`ACCEPT_BACKLOG`] upgraded connections wait for `accept`.
@@ -22,8 +25,18 @@
 //!   tungstenite's own write buffer is bounded ([`MAX_WRITE_BUFFER`]); the peer's queued-bytes
 //!   mark then stops reading as on every network.
 //!
-//! Not here (yet): `wss://` (TLS), Go's `Erpc-Session-Id` handshake header, mounting on an
-//! existing HTTP server.
+//! * `wss://`: with TLS settings on the peer (`tls_server`, `tls_client`), the peer hands them
+//!   to the endpoint ([`WsEndpoint::tls`]) and the TLS handshake (futures-rustls) runs on the
+//!   TCP stream before the websocket one, within the same [`HANDSHAKE_TIMEOUT`]; a plain
+//!   HTTP request then gets the files over HTTPS.
+//!
+//! * A listener's [`handshake`](WsEndpoint::handshake) check (Go's handshake-auth plugin)
+//!   sees every upgrade request past the path and token checks: it refuses (HTTP 403) or
+//!   names the session (Go's `Erpc-Session-Id`; [`TokioWsStream::session_id`]).
+//!
+//! * Mounting on an existing HTTP server (Go's `NewServeHandler`): the server answers the
+//!   upgrade (`101`, [`accept_key`]) on its own route and hands the upgraded connection to
+//!   [`serve_upgraded`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -40,11 +53,16 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
+
+mod transport;
+pub mod upgrade;
+
+use tokio_util::compat::{FuturesAsyncReadCompatExt, TokioAsyncReadCompatExt};
+pub use transport::{UpgradedIo, WsIo};
 
 /// Upgraded connections waiting for `accept` (then upgrades wait).
 pub const ACCEPT_BACKLOG: usize = 128;
@@ -80,7 +98,7 @@ fn to_io(e: WsError) -> io::Error {
 /// A websocket connection as a stream of records (see the [module docs](self)).
 #[derive(Debug)]
 pub struct TokioWsStream {
-    ws: WebSocketStream<TcpStream>,
+    ws: WebSocketStream<WsIo>,
     local: SocketAddr,
     peer: SocketAddr,
     /// The record being read: its header, then its payload.
@@ -91,10 +109,12 @@ pub struct TokioWsStream {
     write: BytesMut,
     /// A complete message waiting for the websocket to take it.
     pending: Option<Bytes>,
+    /// The session id the listener's handshake check gave.
+    session_id: Option<String>,
 }
 
 impl TokioWsStream {
-    fn new(ws: WebSocketStream<TcpStream>, local: SocketAddr, peer: SocketAddr) -> Self {
+    fn new(ws: WebSocketStream<WsIo>, local: SocketAddr, peer: SocketAddr) -> Self {
         TokioWsStream {
             ws,
             local,
@@ -104,14 +124,22 @@ impl TokioWsStream {
             read_body: Bytes::new(),
             write: BytesMut::new(),
             pending: None,
+            session_id: None,
         }
     }
 
-    /// Dials `ws://<addr><path>[?access_token=T]` over a connected TCP stream; `opts`
-    /// already applied.
+    /// Dials `ws://<addr><path>[?access_token=T]` over a connected TCP stream (`wss://`, TLS
+    /// first, when the endpoint's [`tls`](WsEndpoint::tls) has a client configuration); `opts`
+    /// already applied. The TLS and websocket handshakes together take at most
+    /// [`HANDSHAKE_TIMEOUT`].
     pub async fn connect(tcp: TcpStream, endpoint: &WsEndpoint) -> io::Result<Self> {
         let (local, peer) = (tcp.local_addr()?, tcp.peer_addr()?);
-        let mut url = format!("ws://{}{}", endpoint.addr, endpoint.path);
+        let scheme = if endpoint.tls.is_client() {
+            "wss"
+        } else {
+            "ws"
+        };
+        let mut url = format!("{scheme}://{}{}", endpoint.addr, endpoint.path);
         if let Some(t) = &endpoint.token {
             url.push_str("?access_token=");
             url.push_str(&percent_encode(t));
@@ -119,20 +147,35 @@ impl TokioWsStream {
         let mut req = url
             .into_client_request()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let origin = HeaderValue::from_str(&format!("ws://{local}{}", endpoint.path))
+        let origin = HeaderValue::from_str(&format!("{scheme}://{local}{}", endpoint.path))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
         req.headers_mut().insert("Origin", origin);
-        let hs = tokio_tungstenite::client_async_with_config(req, tcp, Some(ws_config()));
+        let hs = async {
+            let io = if endpoint.tls.is_client() {
+                let tls = endpoint.tls.connect(tcp.compat()).await?;
+                WsIo::Tls(tls.compat())
+            } else {
+                WsIo::Plain(tcp)
+            };
+            tokio_tungstenite::client_async_with_config(req, io, Some(ws_config()))
+                .await
+                .map_err(to_io)
+        };
         let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, hs)
             .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "websocket handshake"))?
-            .map_err(to_io)?;
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "websocket handshake"))??;
         Ok(TokioWsStream::new(ws, local, peer))
     }
 
     /// This side's address.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The session id the listener's [`handshake`](WsEndpoint::handshake) check gave (an
+    /// accepted stream; `None` otherwise).
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
     }
 
     /// The other side's address.
@@ -286,24 +329,6 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// What the listener checks on an upgrade request: HTTP 404 for another path, 403 for a
-/// missing or wrong token.
-fn check_request(path: &str, token: Option<&str>, req: &Request) -> Result<(), StatusCode> {
-    if path != "/" && req.uri().path() != path {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    if let Some(want) = token {
-        let got = req.uri().query().unwrap_or("").split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k).as_deref() == Some("access_token")).then(|| percent_decode(v))
-        });
-        if got.flatten().as_deref() != Some(want) {
-            return Err(StatusCode::FORBIDDEN);
-        }
-    }
-    Ok(())
-}
-
 /// A websocket listener: TCP accepts and upgrades in the background (see the
 /// [module docs](self)).
 #[derive(Debug)]
@@ -319,9 +344,7 @@ impl TokioWsListener {
         let tcp = TcpListener::bind(addr).await?;
         let local = tcp.local_addr()?;
         let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
-        let path: Arc<str> = endpoint.path.as_str().into();
-        let token: Option<Arc<str>> = endpoint.token.as_deref().map(Into::into);
-        let task = tokio::spawn(accept_loop(tcp, path, token, tx));
+        let task = tokio::spawn(accept_loop(tcp, Arc::new(endpoint.clone()), tx));
         Ok(TokioWsListener {
             local,
             ready: tokio::sync::Mutex::new(rx),
@@ -354,8 +377,7 @@ impl Drop for TokioWsListener {
 
 async fn accept_loop(
     tcp: TcpListener,
-    path: Arc<str>,
-    token: Option<Arc<str>>,
+    endpoint: Arc<WsEndpoint>,
     tx: mpsc::Sender<io::Result<TokioWsStream>>,
 ) {
     let slots = Arc::new(Semaphore::new(MAX_HANDSHAKES));
@@ -374,66 +396,85 @@ async fn accept_loop(
                 continue;
             }
         };
-        let (path, token, tx) = (Arc::clone(&path), token.clone(), tx.clone());
+        let (endpoint, tx) = (Arc::clone(&endpoint), tx.clone());
         tokio::spawn(async move {
             let _permit = permit;
             let Ok(local) = s.local_addr() else { return };
             let _ = s.set_nodelay(true);
-            #[allow(clippy::result_large_err)] // tungstenite's callback signature
-            let cb = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-                match check_request(&path, token.as_deref(), req) {
-                    Ok(()) => Ok(resp),
-                    Err(code) => {
-                        let mut r = ErrorResponse::new(None);
-                        *r.status_mut() = code;
-                        Err(r)
-                    }
-                }
+            let hs = async {
+                let io = if endpoint.tls.is_server() {
+                    WsIo::Tls(endpoint.tls.accept(s.compat()).await?.compat())
+                } else {
+                    WsIo::Plain(s)
+                };
+                upgrade::serve(io, &peer.to_string(), &endpoint).await
             };
-            let hs = tokio_tungstenite::accept_hdr_async_with_config(s, cb, Some(ws_config()));
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, hs).await {
-                Ok(Ok(ws)) => {
-                    let _ = tx.send(Ok(TokioWsStream::new(ws, local, peer))).await;
+                Ok(Ok(Some((ws, id)))) => {
+                    let mut s = TokioWsStream::new(ws, local, peer);
+                    s.session_id = id;
+                    let _ = tx.send(Ok(s)).await;
                 }
-                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade refused"),
+                Ok(Ok(None)) => tracing::debug!(%peer, "plain HTTP request answered"),
+                Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade failed"),
                 Err(_) => tracing::debug!(%peer, "websocket upgrade timed out"),
             }
         });
     }
 }
 
+/// The `Sec-WebSocket-Accept` value answering a request's `Sec-WebSocket-Key` (RFC 6455),
+/// for an HTTP server that answers the upgrade itself ([`serve_upgraded`]).
+pub fn accept_key(sec_websocket_key: &str) -> String {
+    tokio_tungstenite::tungstenite::handshake::derive_accept_key(
+        sec_websocket_key.trim().as_bytes(),
+    )
+}
+
+/// Serves on `peer` a websocket connection another HTTP server upgraded (Go's
+/// `NewServeHandler`): the server checked the request and answered `101 Switching Protocols`
+/// (with [`accept_key`]); `io` is the connection after that answer. The session speaks the
+/// peer's websocket sub-protocol (`ws_subproto`), its id is `remote` (as for accepted
+/// connections), and it is served in the background like [`Peer::serve_conn`](erpc_peer::Peer::serve_conn)'s.
+///
+/// ```no_run
+/// # async fn demo(peer: erpc_runtime_tokio::Peer, upgraded: tokio::net::TcpStream) -> Result<(), erpc_runtime_tokio::Status> {
+/// // In the HTTP server's handler for the route, after answering 101:
+/// let local = "127.0.0.1:8080".parse().unwrap();
+/// let remote = "127.0.0.1:50000".parse().unwrap();
+/// let session = erpc_runtime_tokio::ws::serve_upgraded(&peer, upgraded, local, remote).await?;
+/// session.push("/hello", &"over the mounted endpoint").await?;
+/// # Ok(()) }
+/// ```
+pub async fn serve_upgraded(
+    peer: &crate::Peer,
+    io: impl UpgradedIo,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> Result<erpc_peer::Session, erpc_peer::Status> {
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    let io = WsIo::Upgraded(Box::new(io));
+    let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(ws_config())).await;
+    let stream = TokioWsStream::new(ws, local, remote);
+    let conn = erpc_peer::Connected::new(
+        crate::TokioStream::Ws(Box::new(stream)).compat(),
+        local.to_string(),
+        remote.to_string(),
+    );
+    peer.serve_ws_conn(conn).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn req(uri: &str) -> Request {
-        Request::builder().uri(uri).body(()).unwrap_or_default()
-    }
-
     #[test]
-    fn path_and_token_checks() {
-        assert_eq!(check_request("/", None, &req("/anything")), Ok(()));
-        assert_eq!(check_request("/ws", None, &req("/ws?x=1")), Ok(()));
-        assert_eq!(
-            check_request("/ws", None, &req("/ws/x")),
-            Err(StatusCode::NOT_FOUND)
-        );
-        assert_eq!(
-            check_request("/", Some("a b"), &req("/?access_token=a+b")),
-            Ok(())
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/?access_token=u")),
-            Err(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/")),
-            Err(StatusCode::FORBIDDEN)
-        );
+    fn percent_roundtrip() {
         assert_eq!(
             percent_decode(&percent_encode("a&b=c%/ é")).as_deref(),
             Some("a&b=c%/ é")
         );
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
         assert_eq!(percent_decode("%zz"), None);
     }
 }
