@@ -99,6 +99,8 @@ pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
+#[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+pub mod unixpacket;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};

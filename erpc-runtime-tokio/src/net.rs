@@ -28,6 +28,9 @@ pub enum TokioStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
+    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    Unixpacket(crate::unixpacket::TokioUnixpacketStream),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpStream),
@@ -46,6 +49,8 @@ impl AsyncRead for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "ws")]
@@ -64,6 +69,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "ws")]
@@ -76,6 +83,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "ws")]
@@ -88,6 +97,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "ws")]
@@ -105,6 +116,9 @@ pub enum TokioListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
+    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    Unixpacket(crate::unixpacket::TokioUnixpacketListener),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpListener),
@@ -199,6 +213,17 @@ impl Runtime for Tokio {
                     format!("unix:{}", path.display()),
                 ))
             }
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            Endpoint::Unixpacket(path) => {
+                let s = crate::unixpacket::TokioUnixpacketStream::connect(path)?;
+                // Unnamed like a unix stream's dialing end: numbered for the session id.
+                let n = next_unix_conn();
+                Ok(Connected::new(
+                    TokioStream::Unixpacket(s).compat(),
+                    format!("unixpacket:{}#{n}", path.display()),
+                    format!("unixpacket:{}", path.display()),
+                ))
+            }
             #[cfg(feature = "kcp")]
             Endpoint::Kcp(_) => {
                 let addrs = match endpoint.literal(false) {
@@ -259,6 +284,11 @@ impl Runtime for Tokio {
                     path.display().to_string(),
                 ))
             }
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            Endpoint::Unixpacket(path) => {
+                let l = crate::unixpacket::TokioUnixpacketListener::bind(path)?;
+                Ok((TokioListener::Unixpacket(l), path.display().to_string()))
+            }
             #[cfg(feature = "kcp")]
             Endpoint::Kcp(_) => {
                 let addrs = endpoint.resolve(true)?;
@@ -300,6 +330,16 @@ impl Runtime for Tokio {
                     TokioStream::Unix(s).compat(),
                     path.display().to_string(),
                     format!("unix:{}#{n}", path.display()),
+                ))
+            }
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            TokioListener::Unixpacket(l) => {
+                let s = l.accept().await?;
+                let n = next_unix_conn();
+                Ok(Connected::new(
+                    TokioStream::Unixpacket(s).compat(),
+                    l.path().display().to_string(),
+                    format!("unixpacket:{}#{n}", l.path().display()),
                 ))
             }
             #[cfg(feature = "kcp")]
