@@ -48,6 +48,8 @@
 
 mod net;
 mod rt;
+#[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+pub mod unixpacket;
 
 // What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
 /// Paths the `#[service]` macro expands to; not a public API.

@@ -23,6 +23,9 @@ pub enum AsyncIoStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
+    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    Unixpacket(crate::unixpacket::AsyncIoUnixpacketStream),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -35,6 +38,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -47,6 +52,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -61,6 +68,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -73,6 +82,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -81,6 +92,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -89,6 +102,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_close(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
+            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -102,6 +117,9 @@ pub enum AsyncIoListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
+    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    Unixpacket(crate::unixpacket::AsyncIoUnixpacketListener),
 }
 
 #[cfg(unix)]
@@ -183,6 +201,15 @@ pub(crate) async fn connect(
                 format!("unix:{}", path.display()),
             ))
         }
+        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        Endpoint::Unixpacket(path) => {
+            let s = crate::unixpacket::AsyncIoUnixpacketStream::connect(path)?;
+            Ok(Connected::new(
+                AsyncIoStream::Unixpacket(s),
+                format!("unixpacket:{}#{}", path.display(), next_unix_id()),
+                format!("unixpacket:{}", path.display()),
+            ))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
@@ -203,6 +230,11 @@ pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, St
                 AsyncIoListener::Unix(l, path.clone()),
                 path.display().to_string(),
             ))
+        }
+        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        Endpoint::Unixpacket(path) => {
+            let l = crate::unixpacket::AsyncIoUnixpacketListener::bind(path)?;
+            Ok((AsyncIoListener::Unixpacket(l), path.display().to_string()))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -227,6 +259,15 @@ pub(crate) async fn accept(
                 AsyncIoStream::Unix(s),
                 path.display().to_string(),
                 format!("unix:{}#{n}", path.display()),
+            ))
+        }
+        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        AsyncIoListener::Unixpacket(l) => {
+            let s = l.accept().await?;
+            Ok(Connected::new(
+                AsyncIoStream::Unixpacket(s),
+                l.path().display().to_string(),
+                format!("unixpacket:{}#{}", l.path().display(), next_unix_id()),
             ))
         }
     }

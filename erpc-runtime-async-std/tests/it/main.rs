@@ -13,3 +13,5 @@ mod shutdown;
 mod signal;
 mod tls;
 mod unix;
+#[cfg(all(feature = "unixpacket", feature = "smol", target_os = "linux"))]
+mod unixpacket;
