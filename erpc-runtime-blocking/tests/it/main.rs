@@ -16,3 +16,5 @@ mod shutdown;
 mod signal;
 mod tls;
 mod unix;
+#[cfg(all(feature = "unixpacket", target_os = "linux"))]
+mod unixpacket;
