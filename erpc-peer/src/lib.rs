@@ -84,6 +84,8 @@ mod conn;
 mod context;
 mod driver;
 mod handler;
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod lifecycle;
 mod log;
 mod metrics;

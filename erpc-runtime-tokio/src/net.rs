@@ -236,7 +236,7 @@ impl Runtime for Tokio {
                 let remote = *addrs
                     .first()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
-                let s = crate::kcp::TokioKcpStream::connect(remote, erpc_kcp::KcpConfig::default())
+                let s = crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
                     .await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
