@@ -46,6 +46,8 @@
 //! Everything but the runtime glue lives in [`erpc_peer`] (shared with the tokio adapter) and
 //! the sans-IO [`erpc_proto`] core.
 
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod net;
 mod rt;
 #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]

@@ -26,6 +26,9 @@ pub enum AsyncIoStream {
     /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
     #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
     Unixpacket(crate::unixpacket::AsyncIoUnixpacketStream),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::AsyncIoKcpStream),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -40,6 +43,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -54,6 +59,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -70,6 +77,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -84,6 +93,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -94,6 +105,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -104,6 +117,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
             #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -120,6 +135,9 @@ pub enum AsyncIoListener {
     /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
     #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
     Unixpacket(crate::unixpacket::AsyncIoUnixpacketListener),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::AsyncIoKcpListener),
 }
 
 #[cfg(unix)]
@@ -173,6 +191,7 @@ fn unsupported(endpoint: &Endpoint) -> io::Error {
 }
 
 pub(crate) async fn connect(
+    #[allow(unused_variables)] rt: &crate::AsyncIo,
     endpoint: &Endpoint,
     opts: SocketOptions,
 ) -> io::Result<Connected<AsyncIoStream>> {
@@ -210,12 +229,28 @@ pub(crate) async fn connect(
                 format!("unixpacket:{}", path.display()),
             ))
         }
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let addrs = match endpoint.literal(false) {
+                Some(a) => vec![a],
+                None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+            };
+            let remote = *addrs
+                .first()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+            let s = crate::kcp::AsyncIoKcpStream::connect(rt, remote, Default::default())?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
 }
 
-pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, String)> {
+pub(crate) async fn bind(
+    #[allow(unused_variables)] rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+) -> io::Result<(AsyncIoListener, String)> {
     match endpoint {
         Endpoint::Tcp { .. } => {
             let addrs = endpoint.resolve(true)?;
@@ -235,6 +270,18 @@ pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, St
         Endpoint::Unixpacket(path) => {
             let l = crate::unixpacket::AsyncIoUnixpacketListener::bind(path)?;
             Ok((AsyncIoListener::Unixpacket(l), path.display().to_string()))
+        }
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let addrs = endpoint.resolve(true)?;
+            let l = crate::kcp::AsyncIoKcpListener::bind(
+                rt,
+                addrs[0],
+                Default::default(),
+                crate::kcp::DEFAULT_MAX_SESSIONS,
+            )?;
+            let addr = l.local_addr().to_string();
+            Ok((AsyncIoListener::Kcp(l), addr))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -269,6 +316,12 @@ pub(crate) async fn accept(
                 l.path().display().to_string(),
                 format!("unixpacket:{}#{}", l.path().display(), next_unix_id()),
             ))
+        }
+        #[cfg(feature = "kcp")]
+        AsyncIoListener::Kcp(l) => {
+            let s = l.accept().await;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
         }
     }
 }

@@ -5,6 +5,8 @@
 mod common;
 mod concurrency;
 mod flow_control;
+#[cfg(all(feature = "kcp", feature = "smol"))]
+mod kcp;
 mod plugins_pool;
 mod readme;
 mod redial;

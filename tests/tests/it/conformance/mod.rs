@@ -23,6 +23,7 @@
 mod async_rt;
 mod blocking_rt;
 mod facade;
+mod network_scenarios;
 mod protocol_scenarios;
 mod scenarios;
 
@@ -103,6 +104,31 @@ runtimes!(matrix!(
         close_during_a_stuck_dial,
     }
 ));
+
+/// The networks beyond tcp and unix: unixpacket between every pair of runtimes, kcp between
+/// the async ones (the blocking adapter has no KCP yet).
+mod networks {
+    #[cfg(target_os = "linux")]
+    mod unixpacket {
+        runtimes!(matrix!(
+            scenarios in network_scenarios: {
+                unixpacket,
+            }
+        ));
+    }
+    mod kcp {
+        matrix!(
+            runtimes: {
+                tokio_server / tokio_client => crate::conformance::TOKIO,
+                async_std_server / async_std_client => crate::conformance::ASYNC_STD,
+                smol_server / smol_client => crate::conformance::SMOL,
+            },
+            scenarios in network_scenarios: {
+                kcp,
+            }
+        );
+    }
+}
 
 /// The protocol scenarios over raw, json, protobuf, thrift, thrift-struct and http.
 mod protocols {
