@@ -101,6 +101,8 @@ pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
+#[cfg(feature = "ws")]
+pub mod ws;
 #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
 pub mod unixpacket;
 

@@ -1,133 +1,48 @@
-//! The `ws` network (feature `ws`): WebSocket as Go eRPC's `mixer/websocket`, on
-//! tokio-tungstenite.
-//!
-//! * **One eRPC message per websocket message**, sent as one binary frame; text messages are
-//!   accepted, and fragmented messages (a browser may send them) are reassembled. Messages
-//!   are bounded by [`MAX_WS_MESSAGE`] (Go's 32 MiB) on read and write.
-//! * The peer sees a byte stream of records (`u32 BE length · payload`, one per websocket
-//!   message; see [`erpc_proto::proto::ws`]): every record read is one message received, every
-//!   record written is sent as one message. Speak [`WsProto`](erpc_proto::proto::WsProto)
-//!   over it (the peer does so on [`Endpoint::Ws`](erpc_peer::Endpoint::Ws)).
-//! * **No `Sec-WebSocket-Protocol`** is offered or required (the sub-protocol is
-//!   configuration, as in Go). A dial sends `Origin: ws://<local addr><path>` as Go's client
-//!   does; a listener checks no Origin.
-//! * A listener serves its URL path (`/` matches every path, as Go's `http.ServeMux`; another
-//!   path must match exactly, otherwise HTTP 404) and, with a token, requires
-//!   `?access_token=<token>` (otherwise HTTP 403 with an empty body, as Go's `QueryToken`).
-//! * Upgrades run in tasks of their own, at most [`MAX_HANDSHAKES`] at once and each within
-//!   [`HANDSHAKE_TIMEOUT`], so a slow client never holds up `accept`; at most
-//!   [`ACCEPT_BACKLOG`] upgraded connections wait for `accept`.
-//! * Flow control: a write is taken only when the previous complete message has been handed
-//!   to the websocket (so at most one message waits besides the one being written), and
-//!   tungstenite's own write buffer is bounded ([`MAX_WRITE_BUFFER`]); the peer's queued-bytes
-//!   mark then stops reading as on every network.
-//!
-//! Not here (yet): `wss://` (TLS), Go's `Erpc-Session-Id` handshake header, mounting on an
-//! existing HTTP server.
+//! The `ws` network on tokio (feature `ws`): WebSocket as Go eRPC's `mixer/websocket` on
+//! tokio-tungstenite. The rules (one eRPC message per websocket message, 32 MiB, path and
+//! token checks, flow control) are erpc-peer's, shared by every adapter: see
+//! [`erpc_peer::ws`]. Here: the TCP sockets, the upgrade tasks and their limits.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use erpc_peer::erpc_proto::proto::ws::{split_record, MAX_WS_MESSAGE, RECORD_HEADER};
+pub use erpc_peer::ws::{ACCEPT_BACKLOG, HANDSHAKE_TIMEOUT, MAX_HANDSHAKES, MAX_WRITE_BUFFER};
+use erpc_peer::ws::{answer_upgrade, client_request, to_io, ws_config, WsRecords};
 use erpc_peer::WsEndpoint;
-use futures_util::{Sink, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, Semaphore};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tokio_tungstenite::tungstenite::http::{HeaderValue, StatusCode};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
 
-/// Upgraded connections waiting for `accept` (then upgrades wait).
-pub const ACCEPT_BACKLOG: usize = 128;
-/// Upgrades in progress at once per listener (then TCP accepts wait).
-pub const MAX_HANDSHAKES: usize = 128;
-/// How long an upgrade may take, from the TCP accept (or connect) to the 101 response.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// The most bytes tungstenite buffers for the socket before a send waits (two messages).
-pub const MAX_WRITE_BUFFER: usize = 2 * MAX_WS_MESSAGE + 4096;
-
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .max_message_size(Some(MAX_WS_MESSAGE))
-        .max_frame_size(Some(MAX_WS_MESSAGE))
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
-}
-
-fn to_io(e: WsError) -> io::Error {
-    match e {
-        WsError::Io(e) => e,
-        WsError::ConnectionClosed | WsError::AlreadyClosed => {
-            io::Error::new(io::ErrorKind::BrokenPipe, "websocket closed")
-        }
-        WsError::Http(resp) => io::Error::new(
-            io::ErrorKind::ConnectionRefused,
-            format!("bad status: {}", resp.status()),
-        ),
-        WsError::Capacity(e) => io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-        other => io::Error::other(other.to_string()),
-    }
-}
-
-/// A websocket connection as a stream of records (see the [module docs](self)).
+/// A websocket connection as a stream of records (see [`erpc_peer::ws`]).
 #[derive(Debug)]
 pub struct TokioWsStream {
-    ws: WebSocketStream<TcpStream>,
+    records: WsRecords<WebSocketStream<TcpStream>>,
     local: SocketAddr,
     peer: SocketAddr,
-    /// The record being read: its header, then its payload.
-    read_head: [u8; RECORD_HEADER],
-    read_head_pos: usize,
-    read_body: Bytes,
-    /// Written bytes not yet split into records.
-    write: BytesMut,
-    /// A complete message waiting for the websocket to take it.
-    pending: Option<Bytes>,
 }
 
 impl TokioWsStream {
-    fn new(ws: WebSocketStream<TcpStream>, local: SocketAddr, peer: SocketAddr) -> Self {
-        TokioWsStream {
-            ws,
-            local,
-            peer,
-            read_head: [0; RECORD_HEADER],
-            read_head_pos: RECORD_HEADER,
-            read_body: Bytes::new(),
-            write: BytesMut::new(),
-            pending: None,
-        }
-    }
-
     /// Dials `ws://<addr><path>[?access_token=T]` over a connected TCP stream; `opts`
     /// already applied.
     pub async fn connect(tcp: TcpStream, endpoint: &WsEndpoint) -> io::Result<Self> {
         let (local, peer) = (tcp.local_addr()?, tcp.peer_addr()?);
-        let mut url = format!("ws://{}{}", endpoint.addr, endpoint.path);
-        if let Some(t) = &endpoint.token {
-            url.push_str("?access_token=");
-            url.push_str(&percent_encode(t));
-        }
-        let mut req = url
-            .into_client_request()
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        let origin = HeaderValue::from_str(&format!("ws://{local}{}", endpoint.path))
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-        req.headers_mut().insert("Origin", origin);
+        let req = client_request(endpoint, local)?;
         let hs = tokio_tungstenite::client_async_with_config(req, tcp, Some(ws_config()));
         let (ws, _) = tokio::time::timeout(HANDSHAKE_TIMEOUT, hs)
             .await
             .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "websocket handshake"))?
             .map_err(to_io)?;
-        Ok(TokioWsStream::new(ws, local, peer))
+        Ok(TokioWsStream {
+            records: WsRecords::new(ws),
+            local,
+            peer,
+        })
     }
 
     /// This side's address.
@@ -139,27 +54,6 @@ impl TokioWsStream {
     pub fn peer_addr(&self) -> SocketAddr {
         self.peer
     }
-
-    /// Hands every complete written record to the websocket; `Ready(Ok)` when none is left.
-    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        loop {
-            if self.pending.is_none() {
-                match split_record(&mut self.write, MAX_WS_MESSAGE) {
-                    Ok(Some(p)) => self.pending = Some(p.freeze()),
-                    Ok(None) => return Poll::Ready(Ok(())),
-                    Err(e) => {
-                        return Poll::Ready(Err(io::Error::new(io::ErrorKind::InvalidInput, e)))
-                    }
-                }
-            }
-            ready!(Pin::new(&mut self.ws).poll_ready(cx)).map_err(to_io)?;
-            if let Some(p) = self.pending.take() {
-                Pin::new(&mut self.ws)
-                    .start_send(Message::Binary(p))
-                    .map_err(to_io)?;
-            }
-        }
-    }
 }
 
 impl AsyncRead for TokioWsStream {
@@ -168,34 +62,12 @@ impl AsyncRead for TokioWsStream {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        loop {
-            let before = buf.filled().len();
-            if this.read_head_pos < RECORD_HEADER {
-                let n = (RECORD_HEADER - this.read_head_pos).min(buf.remaining());
-                buf.put_slice(&this.read_head[this.read_head_pos..this.read_head_pos + n]);
-                this.read_head_pos += n;
-            }
-            if this.read_head_pos == RECORD_HEADER && !this.read_body.is_empty() {
-                let n = this.read_body.len().min(buf.remaining());
-                buf.put_slice(&this.read_body.split_to(n));
-            }
-            if buf.filled().len() > before || buf.remaining() == 0 {
-                return Poll::Ready(Ok(()));
-            }
-            let payload = match ready!(Pin::new(&mut this.ws).poll_next(cx)) {
-                Some(Ok(Message::Binary(b))) => b,
-                Some(Ok(Message::Text(t))) => Bytes::from(t),
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                Some(Ok(Message::Close(_))) | None => return Poll::Ready(Ok(())),
-                Some(Err(WsError::ConnectionClosed)) => return Poll::Ready(Ok(())),
-                Some(Err(e)) => return Poll::Ready(Err(to_io(e))),
-            };
-            // At most MAX_WS_MESSAGE (tungstenite checks it), so it fits the u32 header.
-            this.read_head = (payload.len() as u32).to_be_bytes();
-            this.read_head_pos = 0;
-            this.read_body = payload;
-        }
+        let n = std::task::ready!(self
+            .get_mut()
+            .records
+            .poll_read(cx, buf.initialize_unfilled()))?;
+        buf.advance(n);
+        Poll::Ready(Ok(()))
     }
 }
 
@@ -205,107 +77,20 @@ impl AsyncWrite for TokioWsStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        match this.drain(cx) {
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending if this.pending.is_some() => return Poll::Pending,
-            _ => {}
-        }
-        // Take at most the rest of the record being written, so that one complete message
-        // at a time waits here.
-        let want = match split_len(&this.write) {
-            Some(total) => total.saturating_sub(this.write.len()).max(1),
-            None => RECORD_HEADER - this.write.len(),
-        };
-        let n = want.min(buf.len());
-        this.write.extend_from_slice(&buf[..n]);
-        if let Poll::Ready(Err(e)) = this.drain(cx) {
-            return Poll::Ready(Err(e));
-        }
-        Poll::Ready(Ok(n))
+        self.get_mut().records.poll_write(cx, buf)
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        ready!(this.drain(cx))?;
-        Pin::new(&mut this.ws).poll_flush(cx).map_err(to_io)
+        self.get_mut().records.poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        ready!(this.drain(cx))?;
-        match ready!(Pin::new(&mut this.ws).poll_close(cx)) {
-            Ok(()) | Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => Poll::Ready(Ok(())),
-            Err(e) => Poll::Ready(Err(to_io(e))),
-        }
+        self.get_mut().records.poll_close(cx)
     }
 }
 
-/// The total length (header included) of the record at the front of `buf`, once its header
-/// is there.
-fn split_len(buf: &[u8]) -> Option<usize> {
-    let head: [u8; RECORD_HEADER] = buf.get(..RECORD_HEADER)?.try_into().ok()?;
-    Some(RECORD_HEADER + u32::from_be_bytes(head) as usize)
-}
-
-/// `application/x-www-form-urlencoded`-safe percent-encoding of a query value.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// Go's `url.QueryUnescape` (`+` is a space); `None` on a bad escape.
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            c => {
-                out.push(c);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// What the listener checks on an upgrade request: HTTP 404 for another path, 403 for a
-/// missing or wrong token.
-fn check_request(path: &str, token: Option<&str>, req: &Request) -> Result<(), StatusCode> {
-    if path != "/" && req.uri().path() != path {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    if let Some(want) = token {
-        let got = req.uri().query().unwrap_or("").split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k).as_deref() == Some("access_token")).then(|| percent_decode(v))
-        });
-        if got.flatten().as_deref() != Some(want) {
-            return Err(StatusCode::FORBIDDEN);
-        }
-    }
-    Ok(())
-}
-
-/// A websocket listener: TCP accepts and upgrades in the background (see the
-/// [module docs](self)).
+/// A websocket listener: TCP accepts and upgrades in the background (see
+/// [`erpc_peer::ws`]).
 #[derive(Debug)]
 pub struct TokioWsListener {
     local: SocketAddr,
@@ -381,59 +166,21 @@ async fn accept_loop(
             let _ = s.set_nodelay(true);
             #[allow(clippy::result_large_err)] // tungstenite's callback signature
             let cb = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
-                match check_request(&path, token.as_deref(), req) {
-                    Ok(()) => Ok(resp),
-                    Err(code) => {
-                        let mut r = ErrorResponse::new(None);
-                        *r.status_mut() = code;
-                        Err(r)
-                    }
-                }
+                answer_upgrade(&path, token.as_deref(), req, resp)
             };
             let hs = tokio_tungstenite::accept_hdr_async_with_config(s, cb, Some(ws_config()));
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, hs).await {
                 Ok(Ok(ws)) => {
-                    let _ = tx.send(Ok(TokioWsStream::new(ws, local, peer))).await;
+                    let stream = TokioWsStream {
+                        records: WsRecords::new(ws),
+                        local,
+                        peer,
+                    };
+                    let _ = tx.send(Ok(stream)).await;
                 }
                 Ok(Err(e)) => tracing::debug!(%peer, error = %e, "websocket upgrade refused"),
                 Err(_) => tracing::debug!(%peer, "websocket upgrade timed out"),
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn req(uri: &str) -> Request {
-        Request::builder().uri(uri).body(()).unwrap_or_default()
-    }
-
-    #[test]
-    fn path_and_token_checks() {
-        assert_eq!(check_request("/", None, &req("/anything")), Ok(()));
-        assert_eq!(check_request("/ws", None, &req("/ws?x=1")), Ok(()));
-        assert_eq!(
-            check_request("/ws", None, &req("/ws/x")),
-            Err(StatusCode::NOT_FOUND)
-        );
-        assert_eq!(
-            check_request("/", Some("a b"), &req("/?access_token=a+b")),
-            Ok(())
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/?access_token=u")),
-            Err(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/")),
-            Err(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            percent_decode(&percent_encode("a&b=c%/ é")).as_deref(),
-            Some("a&b=c%/ é")
-        );
-        assert_eq!(percent_decode("%zz"), None);
     }
 }
