@@ -49,6 +49,8 @@
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
+#[cfg(feature = "ws")]
+pub mod ws;
 mod rt;
 #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
 pub mod unixpacket;

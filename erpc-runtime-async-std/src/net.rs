@@ -29,6 +29,9 @@ pub enum AsyncIoStream {
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::AsyncIoKcpStream),
+    /// WebSocket, one record per message (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(Box<crate::ws::AsyncIoWsStream>),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -45,6 +48,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -61,6 +66,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -79,6 +86,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -95,6 +104,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -107,6 +118,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -119,6 +132,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_close(cx),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -138,6 +153,9 @@ pub enum AsyncIoListener {
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::AsyncIoKcpListener),
+    /// WebSocket (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(crate::ws::AsyncIoWsListener),
 }
 
 #[cfg(unix)]
@@ -242,6 +260,19 @@ pub(crate) async fn connect(
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
             Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
         }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => {
+            let addrs = match endpoint.literal(false) {
+                Some(a) => vec![a],
+                None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+            };
+            let s = TcpStream::connect(&addrs[..]).await?;
+            #[cfg(unix)]
+            opts.apply(&s)?;
+            let s = crate::ws::AsyncIoWsStream::connect(s, ws).await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Ws(Box::new(s)), local, remote))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
@@ -283,6 +314,13 @@ pub(crate) async fn bind(
             let addr = l.local_addr().to_string();
             Ok((AsyncIoListener::Kcp(l), addr))
         }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => {
+            let addrs = endpoint.resolve(true)?;
+            let l = crate::ws::AsyncIoWsListener::bind(rt, addrs[0], ws).await?;
+            let addr = l.local_addr().to_string();
+            Ok((AsyncIoListener::Ws(l), addr))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
@@ -322,6 +360,12 @@ pub(crate) async fn accept(
             let s = l.accept().await;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
             Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
+        }
+        #[cfg(feature = "ws")]
+        AsyncIoListener::Ws(l) => {
+            let s = l.accept().await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Ws(Box::new(s)), local, remote))
         }
     }
 }

@@ -5,7 +5,8 @@
 //! Tests are named `<server>_server::<client>_client::<scenario>` (and
 //! `protocols::<server>_server::<client>_client::<protocol>`), so one pair or one scenario
 //! is selected with a filter: `cargo test -p erpc-tests --test it conformance::blocking_server`,
-//! `... tokio_client::redial`.
+//! `... tokio_client::redial`; the networks: `conformance::networks::unixpacket` and
+//! `conformance::networks::async_runtimes` (kcp, ws).
 //!
 //! * `facade.rs`: the synchronous interface a runtime implements, the service the server
 //!   runs, the observation points (gate, mailboxes).
@@ -105,8 +106,8 @@ runtimes!(matrix!(
     }
 ));
 
-/// The networks beyond tcp and unix: unixpacket between every pair of runtimes, kcp between
-/// the async ones (the blocking adapter has no KCP yet).
+/// The networks beyond tcp and unix: unixpacket between every pair of runtimes, kcp and ws
+/// between the async ones (the blocking adapter has neither yet).
 mod networks {
     #[cfg(target_os = "linux")]
     mod unixpacket {
@@ -116,7 +117,7 @@ mod networks {
             }
         ));
     }
-    mod kcp {
+    mod async_runtimes {
         matrix!(
             runtimes: {
                 tokio_server / tokio_client => crate::conformance::TOKIO,
@@ -125,6 +126,7 @@ mod networks {
             },
             scenarios in network_scenarios: {
                 kcp,
+                ws,
             }
         );
     }

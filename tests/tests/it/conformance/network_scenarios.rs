@@ -47,6 +47,11 @@ pub(crate) fn unixpacket(p: &Pair<'_>) {
     assert!(!path.exists(), "{}: the socket file is removed", p.label());
 }
 
+/// Go's `mixer/websocket` (`ws`, the json sub-protocol at `/`).
+pub(crate) fn ws(p: &Pair<'_>) {
+    on_network(p, "ws", "127.0.0.1", "call over ws");
+}
+
 /// Go's `kcp` (KCP over UDP with FEC 10 + 3).
 pub(crate) fn kcp(p: &Pair<'_>) {
     on_network(p, "kcp", "127.0.0.1", "call over kcp");
