@@ -14,6 +14,8 @@ mod go_kcp;
 mod go_plugins;
 mod go_proxy;
 mod go_ws;
+#[cfg(all(feature = "kcp", feature = "ws"))]
+mod go_smol;
 mod metrics;
 mod registry;
 mod transports;
