@@ -101,10 +101,13 @@ pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
+#[cfg(all(
+    feature = "unixpacket",
+    any(target_os = "linux", target_os = "android")
+))]
+pub mod unixpacket;
 #[cfg(feature = "ws")]
 pub mod ws;
-#[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
-pub mod unixpacket;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};

@@ -36,17 +36,18 @@ pub enum Endpoint {
     /// A unix-domain stream socket at a filesystem path.
     Unix(PathBuf),
     /// A unix-domain seqpacket socket at a filesystem path, as Go's `unixpacket` network
-    /// (Linux and Android; see [`unixpacket`](crate::unixpacket) for how packets carry the
+    /// (Linux and Android; see `erpc_peer::unixpacket` for how packets carry the
     /// stream); adapters built with it serve it (feature `unixpacket`), others answer
     /// `Unsupported`.
     Unixpacket(PathBuf),
     /// KCP over UDP to or on `host:port`, as Go eRPC's `kcp` network (kcp-go, FEC 10 + 3
-    /// shards); adapters built with KCP support serve it (tokio: feature `kcp`), others
-    /// answer `Unsupported`.
+    /// shards); adapters built with KCP support serve it (tokio, async-std/smol: feature
+    /// `kcp`, driven by `erpc_peer::kcp`), others answer `Unsupported`.
     Kcp(String),
     /// WebSocket (`ws://`) to or on `host:port` at a URL path, as Go eRPC's
-    /// `mixer/websocket`; adapters built with websocket support serve it (tokio: feature
-    /// `ws`), others answer `Unsupported`. The stream it yields carries one record per
+    /// `mixer/websocket`; adapters built with websocket support serve it (tokio,
+    /// async-std/smol: feature `ws`, rules in `erpc_peer::ws`), others answer
+    /// `Unsupported`. The stream it yields carries one record per
     /// websocket message: speak [`erpc_proto::proto::WsProto`] over it (the peer wraps any
     /// other protocol as [`WsSubProto::Proto`](erpc_proto::proto::WsSubProto::Proto)).
     Ws(WsEndpoint),

@@ -80,7 +80,10 @@ pub fn connect(path: &Path, nonblocking: bool) -> io::Result<OwnedFd> {
         Ok(()) => Ok(fd),
         Err(e) if e == rustix::io::Errno::AGAIN => Err(io::Error::new(
             io::ErrorKind::WouldBlock,
-            format!("unixpacket {}: the listener's backlog is full", path.display()),
+            format!(
+                "unixpacket {}: the listener's backlog is full",
+                path.display()
+            ),
         )),
         Err(e) => Err(e.into()),
     }
@@ -228,7 +231,10 @@ mod tests {
         let data = vec![7u8; 3000];
         assert_eq!(send(&a, &data, false).expect("send"), WRITE_PACKET);
         let parts = [IoSlice::new(&[1, 2]), IoSlice::new(&data)];
-        assert_eq!(send_vectored(&a, &parts, false).expect("send"), WRITE_PACKET);
+        assert_eq!(
+            send_vectored(&a, &parts, false).expect("send"),
+            WRITE_PACKET
+        );
         let mut buf = [0u8; 4096];
         let (n, real) = rustix::net::recv(&b, &mut buf[..], RecvFlags::TRUNC).expect("recv");
         assert_eq!((n, real), (1024, 1024));

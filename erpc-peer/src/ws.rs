@@ -179,8 +179,9 @@ where
             let mut n = 0;
             if self.read_head_pos < RECORD_HEADER {
                 let take = (RECORD_HEADER - self.read_head_pos).min(buf.len());
-                buf[..take]
-                    .copy_from_slice(&self.read_head[self.read_head_pos..self.read_head_pos + take]);
+                buf[..take].copy_from_slice(
+                    &self.read_head[self.read_head_pos..self.read_head_pos + take],
+                );
                 self.read_head_pos += take;
                 n = take;
             }

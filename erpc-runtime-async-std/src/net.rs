@@ -24,7 +24,10 @@ pub enum AsyncIoStream {
     #[cfg(unix)]
     Unix(UnixStream),
     /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(crate::unixpacket::AsyncIoUnixpacketStream),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
@@ -44,7 +47,10 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
@@ -62,7 +68,10 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
@@ -82,7 +91,10 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
@@ -100,7 +112,10 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
@@ -114,7 +129,10 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_flush(cx),
@@ -128,7 +146,10 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_close(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_close(cx),
             #[cfg(feature = "kcp")]
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_close(cx),
@@ -148,7 +169,10 @@ pub enum AsyncIoListener {
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
     /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(crate::unixpacket::AsyncIoUnixpacketListener),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
@@ -238,7 +262,10 @@ pub(crate) async fn connect(
                 format!("unix:{}", path.display()),
             ))
         }
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         Endpoint::Unixpacket(path) => {
             let s = crate::unixpacket::AsyncIoUnixpacketStream::connect(path)?;
             Ok(Connected::new(
@@ -271,7 +298,11 @@ pub(crate) async fn connect(
             opts.apply(&s)?;
             let s = crate::ws::AsyncIoWsStream::connect(s, ws).await?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-            Ok(Connected::new(AsyncIoStream::Ws(Box::new(s)), local, remote))
+            Ok(Connected::new(
+                AsyncIoStream::Ws(Box::new(s)),
+                local,
+                remote,
+            ))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -297,7 +328,10 @@ pub(crate) async fn bind(
                 path.display().to_string(),
             ))
         }
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         Endpoint::Unixpacket(path) => {
             let l = crate::unixpacket::AsyncIoUnixpacketListener::bind(path)?;
             Ok((AsyncIoListener::Unixpacket(l), path.display().to_string()))
@@ -346,7 +380,10 @@ pub(crate) async fn accept(
                 format!("unix:{}#{n}", path.display()),
             ))
         }
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         AsyncIoListener::Unixpacket(l) => {
             let s = l.accept().await?;
             Ok(Connected::new(
@@ -365,7 +402,11 @@ pub(crate) async fn accept(
         AsyncIoListener::Ws(l) => {
             let s = l.accept().await?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-            Ok(Connected::new(AsyncIoStream::Ws(Box::new(s)), local, remote))
+            Ok(Connected::new(
+                AsyncIoStream::Ws(Box::new(s)),
+                local,
+                remote,
+            ))
         }
     }
 }

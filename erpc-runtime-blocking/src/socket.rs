@@ -17,7 +17,10 @@ pub(crate) enum Socket {
     #[cfg(unix)]
     Unix(UnixStream),
     /// Unix seqpacket, with the rest of the last packet read (only the reader thread reads).
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(
         std::os::fd::OwnedFd,
         std::sync::Mutex<erpc_peer::unixpacket::PacketReader>,
@@ -30,7 +33,10 @@ impl Socket {
             Socket::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Socket::Unix(s) => s.shutdown(how),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, _) => {
                 let how = match how {
                     Shutdown::Read => rustix::net::Shutdown::Read,
@@ -46,7 +52,10 @@ impl Socket {
     /// takes nothing.
     #[cfg(unix)]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         if let Socket::Unixpacket(fd, _) = self {
             return erpc_peer::unixpacket::send(fd, buf, true);
         }
@@ -56,7 +65,10 @@ impl Socket {
     /// [`try_write`](Socket::try_write) from several buffers.
     #[cfg(unix)]
     pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         if let Socket::Unixpacket(fd, _) = self {
             return erpc_peer::unixpacket::send_vectored(fd, bufs, true);
         }
@@ -83,7 +95,10 @@ impl Socket {
         match self {
             Socket::Tcp(s) => socket2::SockRef::from(s),
             Socket::Unix(s) => socket2::SockRef::from(s),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, _) => socket2::SockRef::from(fd),
         }
     }
@@ -94,7 +109,10 @@ impl Socket {
             Socket::Tcp(s) => s.set_write_timeout(t),
             #[cfg(unix)]
             Socket::Unix(s) => s.set_write_timeout(t),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, _) => Ok(rustix::net::sockopt::set_socket_timeout(
                 fd,
                 rustix::net::sockopt::Timeout::Send,
@@ -123,7 +141,10 @@ impl Read for &Socket {
             Socket::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).read(buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, reader) => reader
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -138,7 +159,10 @@ impl Write for &Socket {
             Socket::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).write(buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, _) => erpc_peer::unixpacket::send(fd, buf, false),
         }
     }
@@ -148,7 +172,10 @@ impl Write for &Socket {
             Socket::Tcp(s) => (&*s).write_vectored(bufs),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).write_vectored(bufs),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Socket::Unixpacket(fd, _) => erpc_peer::unixpacket::send_vectored(fd, bufs, false),
         }
     }
@@ -166,7 +193,10 @@ pub(crate) enum Listener {
     #[cfg(unix)]
     Unix(UnixListener, PathBuf),
     /// Unix seqpacket, with its path (removed when the listener is dropped).
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(std::os::fd::OwnedFd, PathBuf),
 }
 
@@ -177,7 +207,10 @@ impl Drop for Listener {
             Listener::Unix(_, path) => {
                 let _ = std::fs::remove_file(path);
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Listener::Unixpacket(_, path) => {
                 let _ = std::fs::remove_file(path);
             }
@@ -242,7 +275,10 @@ pub(crate) fn connect(
                 format!("unix:{}", path.display()),
             ))
         }
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         Endpoint::Unixpacket(path) => {
             let fd = erpc_peer::unixpacket::connect(path, false)?;
             Ok(Connected::new(
@@ -270,7 +306,10 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
             let l = UnixListener::bind(path)?;
             Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
         }
-        #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
         Endpoint::Unixpacket(path) => {
             let fd = erpc_peer::unixpacket::listen(path, false)?;
             Ok((
@@ -301,7 +340,10 @@ impl Listener {
                     format!("unix:{}#{}", path.display(), next_unix_id()),
                 ))
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Listener::Unixpacket(fd, path) => {
                 let s = erpc_peer::unixpacket::accept(fd, false)?;
                 Ok(Connected::new(
@@ -336,7 +378,10 @@ impl Listener {
                 let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
                 let _ = UnixStream::connect(path);
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Listener::Unixpacket(fd, path) => {
                 let _ = erpc_peer::unixpacket::shutdown_both(fd);
                 let _ = erpc_peer::unixpacket::connect(path, true);

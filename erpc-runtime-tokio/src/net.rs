@@ -29,7 +29,10 @@ pub enum TokioStream {
     #[cfg(unix)]
     Unix(UnixStream),
     /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(crate::unixpacket::TokioUnixpacketStream),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
@@ -49,7 +52,10 @@ impl AsyncRead for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             TokioStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
@@ -69,7 +75,10 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             TokioStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
@@ -83,7 +92,10 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             TokioStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
@@ -97,7 +109,10 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             TokioStream::Unixpacket(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
@@ -117,7 +132,10 @@ pub enum TokioListener {
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
     /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
-    #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
     Unixpacket(crate::unixpacket::TokioUnixpacketListener),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
@@ -213,7 +231,10 @@ impl Runtime for Tokio {
                     format!("unix:{}", path.display()),
                 ))
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Endpoint::Unixpacket(path) => {
                 let s = crate::unixpacket::TokioUnixpacketStream::connect(path)?;
                 // Unnamed like a unix stream's dialing end: numbered for the session id.
@@ -236,8 +257,9 @@ impl Runtime for Tokio {
                 let remote = *addrs
                     .first()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
-                let s = crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
-                    .await?;
+                let s =
+                    crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
+                        .await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
@@ -284,7 +306,10 @@ impl Runtime for Tokio {
                     path.display().to_string(),
                 ))
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             Endpoint::Unixpacket(path) => {
                 let l = crate::unixpacket::TokioUnixpacketListener::bind(path)?;
                 Ok((TokioListener::Unixpacket(l), path.display().to_string()))
@@ -332,7 +357,10 @@ impl Runtime for Tokio {
                     format!("unix:{}#{n}", path.display()),
                 ))
             }
-            #[cfg(all(feature = "unixpacket", any(target_os = "linux", target_os = "android")))]
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
             TokioListener::Unixpacket(l) => {
                 let s = l.accept().await?;
                 let n = next_unix_conn();

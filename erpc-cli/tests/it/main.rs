@@ -13,9 +13,9 @@ mod go_interop;
 mod go_kcp;
 mod go_plugins;
 mod go_proxy;
-mod go_ws;
 #[cfg(all(feature = "kcp", feature = "ws"))]
 mod go_smol;
+mod go_ws;
 mod metrics;
 mod registry;
 mod transports;

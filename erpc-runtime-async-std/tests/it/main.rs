@@ -15,7 +15,7 @@ mod shutdown;
 mod signal;
 mod tls;
 mod unix;
-#[cfg(all(feature = "ws", feature = "smol"))]
-mod ws;
 #[cfg(all(feature = "unixpacket", feature = "smol", target_os = "linux"))]
 mod unixpacket;
+#[cfg(all(feature = "ws", feature = "smol"))]
+mod ws;

@@ -32,7 +32,10 @@ on_every_executor!(call_and_push_with_large_bodies);
 async fn call_and_push_with_large_bodies(rt: AsyncIo) {
     let path = socket_path("packet.sock");
     let server = builder_on(rt.clone(), config(&path.display().to_string()))
-        .call("/echo", |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) })
+        .call(
+            "/echo",
+            |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) },
+        )
         .call("/big", |ctx: CallCtx, body: String| async move {
             let _ = ctx.session().push("/back", &body).await;
             Ok::<_, Status>(body.len())
@@ -55,7 +58,9 @@ async fn call_and_push_with_large_bodies(rt: AsyncIo) {
     echo_ok(&a, 1).await;
 
     // 3 MiB: thousands of 1024-byte packets each way.
-    let body: String = (0..3 << 20).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let body: String = (0..3 << 20)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let len: usize = within("big call", a.call_with("/big").send(&body))
         .await
         .unwrap()
@@ -66,5 +71,8 @@ async fn call_and_push_with_large_bodies(rt: AsyncIo) {
 
     within("client close", client.close()).await;
     within("server close", server.close()).await;
-    assert!(!path.exists(), "the socket file is removed when the peer closes");
+    assert!(
+        !path.exists(),
+        "the socket file is removed when the peer closes"
+    );
 }

@@ -46,7 +46,11 @@ async fn call_and_push_over_ws(rt: AsyncIo) {
             .unwrap();
         let s = within("dial", client.dial(&addr)).await.unwrap();
         echo_ok(&s, 7).await;
-        assert_eq!(within("push back", notes.next()).await, Some(7), "{subproto}");
+        assert_eq!(
+            within("push back", notes.next()).await,
+            Some(7),
+            "{subproto}"
+        );
         let big = Raw(vec![5u8; 1 << 20].into());
         let n: usize = within("1 MiB call", s.call_with("/len").send(&big))
             .await
@@ -61,7 +65,10 @@ async fn call_and_push_over_ws(rt: AsyncIo) {
 
 async fn path_and_token_are_checked(rt: AsyncIo) {
     let server = builder_on(rt.clone(), ws_config("json", "/ws", "secret"))
-        .call("/echo", |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) })
+        .call(
+            "/echo",
+            |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) },
+        )
         .build()
         .unwrap();
     let addr = within("listen", server.listen()).await.unwrap();
@@ -69,7 +76,9 @@ async fn path_and_token_are_checked(rt: AsyncIo) {
         let rt = rt.clone();
         let addr = addr.clone();
         async move {
-            let c = builder_on(rt, ws_config("json", path, token)).build().unwrap();
+            let c = builder_on(rt, ws_config("json", path, token))
+                .build()
+                .unwrap();
             let r = within("dial", c.dial(&addr)).await.map(|_| ());
             within("close", c.close()).await;
             r

@@ -54,7 +54,9 @@ fn call_and_push_with_large_bodies() {
     assert_eq!(server.count_sessions(), 2, "two sessions, two ids");
 
     // 3 MiB: thousands of 1024-byte packets each way.
-    let body: String = (0..3 << 20).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let body: String = (0..3 << 20)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let len: usize = a.call_with("/big").send(&body).unwrap().body;
     assert_eq!(len, body.len());
     let pushed = back.recv_timeout(STEP).unwrap();
@@ -64,7 +66,10 @@ fn call_and_push_with_large_bodies() {
         client.close();
         server.close();
     });
-    assert!(!path.exists(), "the socket file is removed when the peer closes");
+    assert!(
+        !path.exists(),
+        "the socket file is removed when the peer closes"
+    );
 }
 
 #[test]

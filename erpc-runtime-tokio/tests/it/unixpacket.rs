@@ -25,7 +25,10 @@ fn config(local_ip: &str) -> PeerConfig {
 async fn call_and_push_with_large_bodies() {
     let path = socket_path("packet.sock");
     let server = builder(config(&path.display().to_string()))
-        .call("/echo", |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) })
+        .call(
+            "/echo",
+            |_: CallCtx, n: i64| async move { Ok::<_, Status>(n) },
+        )
         .call("/big", |ctx: CallCtx, body: String| async move {
             // Push the body back before answering with its length.
             let _ = ctx.session().push("/back", &body).await;
@@ -54,7 +57,9 @@ async fn call_and_push_with_large_bodies() {
 
     // 3 MiB: thousands of 1024-byte packets each way, larger than the kernel's per-packet
     // limit (wmem_default) and than the read limit.
-    let body: String = (0..3 << 20).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let body: String = (0..3 << 20)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
     let len: usize = within("big call", a.call_with("/big").send(&body))
         .await
         .unwrap()
@@ -65,15 +70,21 @@ async fn call_and_push_with_large_bodies() {
 
     within("client close", client.close()).await;
     within("server close", server.close()).await;
-    assert!(!path.exists(), "the socket file is removed when the peer closes");
+    assert!(
+        !path.exists(),
+        "the socket file is removed when the peer closes"
+    );
 }
 
 #[tokio::test]
 async fn dial_to_a_missing_path_fails_clearly() {
     let client = builder(config("")).build().unwrap();
-    let err = within("dial", client.dial(socket_path("none.sock").to_str().unwrap()))
-        .await
-        .expect_err("nothing listens");
+    let err = within(
+        "dial",
+        client.dial(socket_path("none.sock").to_str().unwrap()),
+    )
+    .await
+    .expect_err("nothing listens");
     assert!(!err.to_string().is_empty());
     within("close", client.close()).await;
 }

@@ -43,7 +43,12 @@ pub(crate) fn unixpacket(p: &Pair<'_>) {
         p.client_name()
     ));
     let _ = std::fs::remove_file(&path);
-    on_network(p, "unixpacket", &path.display().to_string(), "call over unixpacket");
+    on_network(
+        p,
+        "unixpacket",
+        &path.display().to_string(),
+        "call over unixpacket",
+    );
     assert!(!path.exists(), "{}: the socket file is removed", p.label());
 }
 
