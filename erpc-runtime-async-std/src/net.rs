@@ -296,7 +296,8 @@ pub(crate) async fn connect(
             let s = TcpStream::connect(&addrs[..]).await?;
             #[cfg(unix)]
             opts.apply(&s)?;
-            let s = crate::ws::AsyncIoWsStream::connect(s, ws).await?;
+            // Boxed: the handshake's state is large, and every dial future would carry it.
+            let s = Box::pin(crate::ws::AsyncIoWsStream::connect(s, ws)).await?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
             Ok(Connected::new(
                 AsyncIoStream::Ws(Box::new(s)),
