@@ -146,6 +146,9 @@ pub(crate) struct ClientArgs {
 static HANDLER_TASKS: std::sync::Mutex<HandlerTasks> =
     std::sync::Mutex::new(HandlerTasks::Adaptive);
 
+/// The benchmark measures host:port networks only.
+const UNIXPACKET_BENCH: &str = "bench: --network unixpacket is not supported (tcp, kcp, ws)";
+
 /// `--network` of this process's `bench-server` or `bench`.
 static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
 
@@ -154,6 +157,7 @@ fn peer_config(proto: &str) -> PeerConfig {
         Network::Tcp => "tcp",
         Network::Kcp => "kcp",
         Network::Ws => "ws",
+        Network::Unixpacket => "unixpacket",
     };
     PeerConfig {
         network: network.into(),
@@ -335,6 +339,9 @@ fn start_blocking_server(
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    if args.network == Network::Unixpacket {
+        return Err(UNIXPACKET_BENCH.into());
+    }
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     if args.runtime == RuntimeKind::Blocking {
         let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
@@ -639,6 +646,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
             Network::Tcp => "tcp",
             Network::Kcp => "kcp",
             Network::Ws => "ws",
+            Network::Unixpacket => "unixpacket",
         },
         "--runtime",
     ])
@@ -658,6 +666,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
         Network::Tcp | Network::Ws => std::net::TcpStream::connect(&addr).is_ok(),
         // KCP has no handshake: the server's UDP socket holding the port says it listens.
         Network::Kcp => std::net::UdpSocket::bind(&addr).is_err(),
+        Network::Unixpacket => false,
     };
     while !ready() {
         if Instant::now() > deadline {
@@ -679,6 +688,9 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    if args.network == Network::Unixpacket {
+        return Err(UNIXPACKET_BENCH.into());
+    }
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     let (server, addr) = match &args.addr {
         Some(a) => (None, a.clone()),

@@ -128,6 +128,13 @@ impl Addr {
     pub(crate) fn endpoint(&self, network: Network, ws: &WsArgs) -> Result<Endpoint, BoxError> {
         Ok(match (self, network) {
             (Addr::Unix(p), Network::Tcp) => Endpoint::Unix(p.clone()),
+            (Addr::Unix(_), Network::Unixpacket) if !cfg!(feature = "unixpacket") => {
+                return Err("this erpc was built without the `unixpacket` feature".into())
+            }
+            (Addr::Unix(p), Network::Unixpacket) => Endpoint::Unixpacket(p.clone()),
+            (Addr::Tcp(_), Network::Unixpacket) => {
+                return Err("unixpacket needs a unix:/path address".into())
+            }
             (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
             (Addr::Unix(_), Network::Ws) => return Err("ws needs a host:port address".into()),
             (Addr::Tcp(_), Network::Ws) if !cfg!(feature = "ws") => {
@@ -330,6 +337,9 @@ pub(crate) enum Network {
     /// WebSocket (`ws://`), as Go eRPC's `mixer/websocket`: one message per websocket
     /// message (see `--ws-subproto`, `--ws-path`, `--ws-token`).
     Ws,
+    /// Unix seqpacket sockets (`unix:/path` addresses), as Go eRPC's `unixpacket` network
+    /// (Linux; needs the `unixpacket` feature).
+    Unixpacket,
 }
 
 /// `--ws-subproto`: how each websocket message holds an eRPC message.

@@ -44,7 +44,8 @@ pub(crate) struct ServeArgs {
     /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
-    /// Network: tcp (or unix for `unix:` addresses), kcp (UDP; needs the `kcp` feature), or ws.
+    /// Network: tcp (or unix for `unix:` addresses), unixpacket (seqpacket, `unix:`
+    /// addresses, Linux), kcp (UDP; needs the `kcp` feature), or ws.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     #[command(flatten)]
@@ -353,8 +354,11 @@ fn clear_stale_socket(path: &std::path::Path) -> Result<(), BoxError> {
     if !meta.file_type().is_socket() {
         return Err(format!("{} exists and is not a socket", path.display()).into());
     }
-    if std::os::unix::net::UnixStream::connect(path).is_ok() {
-        return Err(format!("{} is in use by another server", path.display()).into());
+    // Refused: nobody listens, the socket is stale. Connected, or a listener of another
+    // socket type (a `unixpacket` server answers a stream connect with EPROTOTYPE): in use.
+    match std::os::unix::net::UnixStream::connect(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+        _ => return Err(format!("{} is in use by another server", path.display()).into()),
     }
     std::fs::remove_file(path)?;
     Ok(())
@@ -430,6 +434,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         let mut extras = vec![format!("proto {}", a.proto.as_str())];
         if a.network == Network::Kcp {
             extras.push("kcp".into());
+        }
+        if a.network == Network::Unixpacket {
+            extras.push("unixpacket".into());
         }
         if a.network == Network::Ws {
             extras.push(format!(

@@ -22,10 +22,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[serde(default)]
 #[allow(clippy::exhaustive_structs)] // built with struct update syntax (`..Default::default()`), which new fields do not break
 pub struct PeerConfig {
-    /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path), `kcp` (UDP;
-    /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`) or
-    /// `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; erpc-runtime-tokio's feature
-    /// `ws`).
+    /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path), `unixpacket`
+    /// (seqpacket unix sockets, Linux; the adapters' feature `unixpacket`), `kcp` (UDP;
+    /// served by adapters built with KCP support: the tokio and async-io adapters' feature
+    /// `kcp`) or `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; the tokio and
+    /// async-io adapters' feature `ws`).
     pub network: String,
     /// Bind address for listening (and the unix socket path for `unix`).
     pub local_ip: String,

@@ -85,6 +85,8 @@ mod context;
 mod driver;
 pub mod early;
 mod handler;
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod lifecycle;
 mod log;
 mod metrics;
@@ -102,6 +104,13 @@ pub mod tls;
 #[cfg(feature = "tower")]
 pub mod tower;
 mod trace;
+#[cfg(all(
+    feature = "unixpacket",
+    any(target_os = "linux", target_os = "android")
+))]
+pub mod unixpacket;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};

@@ -36,13 +36,19 @@ pub enum Endpoint {
     },
     /// A unix-domain stream socket at a filesystem path.
     Unix(PathBuf),
+    /// A unix-domain seqpacket socket at a filesystem path, as Go's `unixpacket` network
+    /// (Linux and Android; see `erpc_peer::unixpacket` for how packets carry the
+    /// stream); adapters built with it serve it (feature `unixpacket`), others answer
+    /// `Unsupported`.
+    Unixpacket(PathBuf),
     /// KCP over UDP to or on `host:port`, as Go eRPC's `kcp` network (kcp-go, FEC 10 + 3
-    /// shards); adapters built with KCP support serve it (tokio: feature `kcp`), others
-    /// answer `Unsupported`.
+    /// shards); adapters built with KCP support serve it (tokio, async-std/smol: feature
+    /// `kcp`, driven by `erpc_peer::kcp`), others answer `Unsupported`.
     Kcp(String),
     /// WebSocket (`ws://`) to or on `host:port` at a URL path, as Go eRPC's
-    /// `mixer/websocket`; adapters built with websocket support serve it (tokio: feature
-    /// `ws`), others answer `Unsupported`. The stream it yields carries one record per
+    /// `mixer/websocket`; adapters built with websocket support serve it (tokio,
+    /// async-std/smol: feature `ws`, rules in `erpc_peer::ws`), others answer
+    /// `Unsupported`. The stream it yields carries one record per
     /// websocket message: speak [`erpc_proto::proto::WsProto`] over it (the peer wraps any
     /// other protocol as [`WsSubProto::Proto`](erpc_proto::proto::WsSubProto::Proto)).
     Ws(WsEndpoint),
@@ -364,6 +370,11 @@ impl Endpoint {
         Endpoint::Unix(path.into())
     }
 
+    /// A unixpacket (seqpacket) socket endpoint.
+    pub fn unixpacket(path: impl Into<PathBuf>) -> Self {
+        Endpoint::Unixpacket(path.into())
+    }
+
     /// A websocket endpoint (`host:port` at path `/`; see [`WsEndpoint`] for path and token).
     pub fn ws(addr: impl Into<String>) -> Self {
         Endpoint::Ws(WsEndpoint::new(addr))
@@ -381,7 +392,7 @@ impl Endpoint {
             Endpoint::Tcp { addr, family } => (addr, family),
             Endpoint::Kcp(addr) => (addr, &IpFamily::Any),
             Endpoint::Ws(ws) => (&ws.addr, &IpFamily::Any),
-            Endpoint::Unix(_) => {
+            Endpoint::Unix(_) | Endpoint::Unixpacket(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "not a TCP or KCP endpoint",
@@ -407,7 +418,9 @@ impl Endpoint {
     ) -> io::Result<Vec<std::net::SocketAddr>> {
         let family = match self {
             Endpoint::Tcp { family, .. } => *family,
-            Endpoint::Unix(_) | Endpoint::Kcp(_) | Endpoint::Ws(_) => IpFamily::Any,
+            Endpoint::Unix(_) | Endpoint::Unixpacket(_) | Endpoint::Kcp(_) | Endpoint::Ws(_) => {
+                IpFamily::Any
+            }
         };
         let list: Vec<_> = addrs
             .into_iter()
@@ -450,6 +463,7 @@ impl fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp { addr, .. } => f.write_str(addr),
             Endpoint::Unix(p) => write!(f, "unix:{}", p.display()),
+            Endpoint::Unixpacket(p) => write!(f, "unixpacket:{}", p.display()),
             Endpoint::Kcp(addr) => write!(f, "kcp:{addr}"),
             Endpoint::Ws(ws) => write!(f, "ws://{}{}", ws.addr, ws.path),
         }

@@ -219,7 +219,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         let c = &self.config;
         match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" | "kcp" | "ws" => {}
+            "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket" | "kcp" | "ws" => {}
             other => return Err(BuildError::UnknownNetwork(other.to_owned())),
         }
         let default_codec = self
@@ -350,13 +350,14 @@ pub(crate) fn ws_protocol(sub: &str, stream: &Arc<dyn Protocol>) -> Option<Arc<d
     Some(Arc::new(WsProto::new(sub)))
 }
 
-/// The endpoint of `addr` on the configured network (`unix`: `addr` is a path; `kcp`: UDP;
+/// The endpoint of `addr` on the configured network (`unix`, `unixpacket`: `addr` is a path; `kcp`: UDP;
 /// `ws`: `host:port` or a `ws://host:port/path` URL, with `ws_path` and `ws_token`).
 pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
     let family = match config.network.as_str() {
         "tcp4" => IpFamily::V4,
         "tcp6" => IpFamily::V6,
         "unix" => return Endpoint::unix(addr),
+        "unixpacket" => return Endpoint::unixpacket(addr),
         "kcp" => return Endpoint::kcp(addr),
         "ws" => {
             let token = (!config.ws_token.is_empty()).then(|| config.ws_token.clone());
@@ -370,10 +371,11 @@ pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
     }
 }
 
-/// Where `listen` listens: `local_ip:listen_port` (for `unix`: the path in `local_ip`).
+/// Where `listen` listens: `local_ip:listen_port` (for `unix` and `unixpacket`: the path in
+/// `local_ip`).
 pub fn listen_addr(config: &PeerConfig) -> String {
     let c = config;
-    if c.network == "unix" {
+    if c.network == "unix" || c.network == "unixpacket" {
         c.local_ip.clone()
     } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
         format!("[{}]:{}", c.local_ip, c.listen_port)

@@ -41,13 +41,25 @@
 //! ```
 //!
 //! Handler registration by type with `#[service]` (`macros` feature) works as with tokio.
+//! Networks beyond tcp and unix, each behind a feature as on tokio: `kcp` (Go's KCP over
+//! UDP, module `kcp`), `ws` (Go's `mixer/websocket` on async-tungstenite, module `ws`) and
+//! `unixpacket` (seqpacket unix sockets, Linux); set `PeerConfig::network` to use them.
 //! TLS (`tls` feature) comes from [`erpc_peer`] over futures-rustls: see
 //! [`PeerBuilder::tls_server`](erpc_peer::PeerBuilder::tls_server) and the [`tls`] helpers.
 //! Everything but the runtime glue lives in [`erpc_peer`] (shared with the tokio adapter) and
 //! the sans-IO [`erpc_proto`] core.
 
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod net;
 mod rt;
+#[cfg(all(
+    feature = "unixpacket",
+    any(target_os = "linux", target_os = "android")
+))]
+pub mod unixpacket;
+#[cfg(feature = "ws")]
+pub mod ws;
 
 // What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).
 /// Paths the `#[service]` macro expands to; not a public API.

@@ -23,6 +23,18 @@ pub enum AsyncIoStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(crate::unixpacket::AsyncIoUnixpacketStream),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::AsyncIoKcpStream),
+    /// WebSocket, one record per message (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(Box<crate::ws::AsyncIoWsStream>),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -35,6 +47,15 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -47,6 +68,15 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -61,6 +91,15 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -73,6 +112,15 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -81,6 +129,15 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -89,6 +146,15 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_close(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            AsyncIoStream::Unixpacket(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "kcp")]
+            AsyncIoStream::Kcp(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "ws")]
+            AsyncIoStream::Ws(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -102,6 +168,18 @@ pub enum AsyncIoListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(crate::unixpacket::AsyncIoUnixpacketListener),
+    /// KCP over UDP (feature `kcp`).
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::AsyncIoKcpListener),
+    /// WebSocket (feature `ws`).
+    #[cfg(feature = "ws")]
+    Ws(crate::ws::AsyncIoWsListener),
 }
 
 #[cfg(unix)]
@@ -158,6 +236,7 @@ fn unsupported(endpoint: &Endpoint) -> io::Error {
 }
 
 pub(crate) async fn connect(
+    #[allow(unused_variables)] rt: &crate::AsyncIo,
     endpoint: &Endpoint,
     opts: SocketOptions,
 ) -> io::Result<Connected<AsyncIoStream>> {
@@ -186,12 +265,58 @@ pub(crate) async fn connect(
                 format!("unix:{}", path.display()),
             ))
         }
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        Endpoint::Unixpacket(path) => {
+            let s = crate::unixpacket::AsyncIoUnixpacketStream::connect(path)?;
+            Ok(Connected::new(
+                AsyncIoStream::Unixpacket(s),
+                format!("unixpacket:{}#{}", path.display(), next_unix_id()),
+                format!("unixpacket:{}", path.display()),
+            ))
+        }
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let addrs = match endpoint.literal(false) {
+                Some(a) => vec![a],
+                None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+            };
+            let remote = *addrs
+                .first()
+                .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+            let s = crate::kcp::AsyncIoKcpStream::connect(rt, remote, Default::default())?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
+        }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => {
+            let addrs = match endpoint.literal(false) {
+                Some(a) => vec![a],
+                None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+            };
+            let s = TcpStream::connect(&addrs[..]).await?;
+            #[cfg(unix)]
+            opts.apply(&s)?;
+            // Boxed: the handshake's state is large, and every dial future would carry it.
+            let s = Box::pin(crate::ws::AsyncIoWsStream::connect(s, ws)).await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(
+                AsyncIoStream::Ws(Box::new(s)),
+                local,
+                remote,
+            ))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
 }
 
-pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, String)> {
+pub(crate) async fn bind(
+    #[allow(unused_variables)] rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+) -> io::Result<(AsyncIoListener, String)> {
     match endpoint {
         Endpoint::Tcp { .. } => {
             let addrs = endpoint.resolve(true)?;
@@ -206,6 +331,33 @@ pub(crate) async fn bind(endpoint: &Endpoint) -> io::Result<(AsyncIoListener, St
                 AsyncIoListener::Unix(l, path.clone()),
                 path.display().to_string(),
             ))
+        }
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        Endpoint::Unixpacket(path) => {
+            let l = crate::unixpacket::AsyncIoUnixpacketListener::bind(path)?;
+            Ok((AsyncIoListener::Unixpacket(l), path.display().to_string()))
+        }
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let addrs = endpoint.resolve(true)?;
+            let l = crate::kcp::AsyncIoKcpListener::bind(
+                rt,
+                addrs[0],
+                Default::default(),
+                crate::kcp::DEFAULT_MAX_SESSIONS,
+            )?;
+            let addr = l.local_addr().to_string();
+            Ok((AsyncIoListener::Kcp(l), addr))
+        }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => {
+            let addrs = endpoint.resolve(true)?;
+            let l = crate::ws::AsyncIoWsListener::bind(rt, addrs[0], ws).await?;
+            let addr = l.local_addr().to_string();
+            Ok((AsyncIoListener::Ws(l), addr))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -243,6 +395,8 @@ pub(crate) fn listener_fd(listener: &AsyncIoListener) -> Option<std::os::fd::Bor
     match listener {
         AsyncIoListener::Tcp(l) => Some(l.as_fd()),
         AsyncIoListener::Unix(l, _) => Some(l.as_fd()),
+        #[allow(unreachable_patterns)]
+        _ => None,
     }
 }
 
@@ -264,6 +418,34 @@ pub(crate) async fn accept(
                 AsyncIoStream::Unix(s),
                 path.display().to_string(),
                 format!("unix:{}#{n}", path.display()),
+            ))
+        }
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        AsyncIoListener::Unixpacket(l) => {
+            let s = l.accept().await?;
+            Ok(Connected::new(
+                AsyncIoStream::Unixpacket(s),
+                l.path().display().to_string(),
+                format!("unixpacket:{}#{}", l.path().display(), next_unix_id()),
+            ))
+        }
+        #[cfg(feature = "kcp")]
+        AsyncIoListener::Kcp(l) => {
+            let s = l.accept().await;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
+        }
+        #[cfg(feature = "ws")]
+        AsyncIoListener::Ws(l) => {
+            let s = l.accept().await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(
+                AsyncIoStream::Ws(Box::new(s)),
+                local,
+                remote,
             ))
         }
     }

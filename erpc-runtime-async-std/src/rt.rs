@@ -138,11 +138,11 @@ impl Runtime for AsyncIo {
         endpoint: &Endpoint,
         opts: SocketOptions,
     ) -> io::Result<Connected<AsyncIoStream>> {
-        net::connect(endpoint, opts).await
+        net::connect(self, endpoint, opts).await
     }
 
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<(AsyncIoListener, String)> {
-        net::bind(endpoint).await
+        net::bind(self, endpoint).await
     }
 
     #[cfg(unix)]

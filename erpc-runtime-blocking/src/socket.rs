@@ -16,6 +16,15 @@ pub(crate) enum Socket {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Unix seqpacket, with the rest of the last packet read (only the reader thread reads).
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(
+        std::os::fd::OwnedFd,
+        std::sync::Mutex<erpc_peer::unixpacket::PacketReader>,
+    ),
 }
 
 impl Socket {
@@ -24,6 +33,18 @@ impl Socket {
             Socket::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
             Socket::Unix(s) => s.shutdown(how),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => {
+                let how = match how {
+                    Shutdown::Read => rustix::net::Shutdown::Read,
+                    Shutdown::Write => rustix::net::Shutdown::Write,
+                    Shutdown::Both => rustix::net::Shutdown::Both,
+                };
+                Ok(rustix::net::shutdown(fd, how)?)
+            }
         }
     }
 
@@ -31,12 +52,26 @@ impl Socket {
     /// takes nothing.
     #[cfg(unix)]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        if let Socket::Unixpacket(fd, _) = self {
+            return erpc_peer::unixpacket::send(fd, buf, true);
+        }
         self.sock_ref().send_with_flags(buf, nonblocking_send())
     }
 
     /// [`try_write`](Socket::try_write) from several buffers.
     #[cfg(unix)]
     pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        if let Socket::Unixpacket(fd, _) = self {
+            return erpc_peer::unixpacket::send_vectored(fd, bufs, true);
+        }
         self.sock_ref()
             .send_vectored_with_flags(bufs, nonblocking_send())
     }
@@ -60,6 +95,11 @@ impl Socket {
         match self {
             Socket::Tcp(s) => socket2::SockRef::from(s),
             Socket::Unix(s) => socket2::SockRef::from(s),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => socket2::SockRef::from(fd),
         }
     }
 
@@ -69,6 +109,15 @@ impl Socket {
             Socket::Tcp(s) => s.set_write_timeout(t),
             #[cfg(unix)]
             Socket::Unix(s) => s.set_write_timeout(t),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => Ok(rustix::net::sockopt::set_socket_timeout(
+                fd,
+                rustix::net::sockopt::Timeout::Send,
+                t,
+            )?),
         }
     }
 }
@@ -92,6 +141,14 @@ impl Read for &Socket {
             Socket::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).read(buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, reader) => reader
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .read(fd, buf, false),
         }
     }
 }
@@ -102,6 +159,11 @@ impl Write for &Socket {
             Socket::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).write(buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => erpc_peer::unixpacket::send(fd, buf, false),
         }
     }
 
@@ -110,6 +172,11 @@ impl Write for &Socket {
             Socket::Tcp(s) => (&*s).write_vectored(bufs),
             #[cfg(unix)]
             Socket::Unix(s) => (&*s).write_vectored(bufs),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => erpc_peer::unixpacket::send_vectored(fd, bufs, false),
         }
     }
 
@@ -125,13 +192,29 @@ pub(crate) enum Listener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, PathBuf),
+    /// Unix seqpacket, with its path (removed when the listener is dropped).
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(std::os::fd::OwnedFd, PathBuf),
 }
 
 #[cfg(unix)]
 impl Drop for Listener {
     fn drop(&mut self) {
-        if let Listener::Unix(_, path) = self {
-            let _ = std::fs::remove_file(path);
+        match self {
+            Listener::Unix(_, path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Listener::Unixpacket(_, path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            Listener::Tcp(_) => {}
         }
     }
 }
@@ -192,6 +275,18 @@ pub(crate) fn connect(
                 format!("unix:{}", path.display()),
             ))
         }
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        Endpoint::Unixpacket(path) => {
+            let fd = erpc_peer::unixpacket::connect(path, false)?;
+            Ok(Connected::new(
+                Socket::Unixpacket(fd, Default::default()),
+                format!("unixpacket:{}#{}", path.display(), next_unix_id()),
+                format!("unixpacket:{}", path.display()),
+            ))
+        }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
@@ -210,6 +305,17 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
         Endpoint::Unix(path) => {
             let l = UnixListener::bind(path)?;
             Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
+        }
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        Endpoint::Unixpacket(path) => {
+            let fd = erpc_peer::unixpacket::listen(path, false)?;
+            Ok((
+                Listener::Unixpacket(fd, path.clone()),
+                path.display().to_string(),
+            ))
         }
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
@@ -257,6 +363,18 @@ impl Listener {
                     format!("unix:{}#{}", path.display(), next_unix_id()),
                 ))
             }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Listener::Unixpacket(fd, path) => {
+                let s = erpc_peer::unixpacket::accept(fd, false)?;
+                Ok(Connected::new(
+                    Socket::Unixpacket(s, Default::default()),
+                    path.display().to_string(),
+                    format!("unixpacket:{}#{}", path.display(), next_unix_id()),
+                ))
+            }
         }
     }
 
@@ -282,6 +400,14 @@ impl Listener {
             Listener::Unix(l, path) => {
                 let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
                 let _ = UnixStream::connect(path);
+            }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Listener::Unixpacket(fd, path) => {
+                let _ = erpc_peer::unixpacket::shutdown_both(fd);
+                let _ = erpc_peer::unixpacket::connect(path, true);
             }
         }
     }

@@ -28,6 +28,11 @@
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
+#[cfg(all(
+    feature = "unixpacket",
+    any(target_os = "linux", target_os = "android")
+))]
+pub mod unixpacket;
 #[cfg(feature = "ws")]
 pub mod ws;
 

@@ -28,6 +28,12 @@ pub enum TokioStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(crate::unixpacket::TokioUnixpacketStream),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpStream),
@@ -46,6 +52,11 @@ impl AsyncRead for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "ws")]
@@ -64,6 +75,11 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "ws")]
@@ -76,6 +92,11 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "ws")]
@@ -88,6 +109,11 @@ impl AsyncWrite for TokioStream {
             TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(unix)]
             TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            TokioStream::Unixpacket(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "kcp")]
             TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "ws")]
@@ -105,6 +131,12 @@ pub enum TokioListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// Unix domain seqpacket (feature `unixpacket`); its path is removed when dropped.
+    #[cfg(all(
+        feature = "unixpacket",
+        any(target_os = "linux", target_os = "android")
+    ))]
+    Unixpacket(crate::unixpacket::TokioUnixpacketListener),
     /// KCP over UDP (feature `kcp`).
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::TokioKcpListener),
@@ -202,6 +234,20 @@ impl Runtime for Tokio {
                     format!("unix:{}", path.display()),
                 ))
             }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Endpoint::Unixpacket(path) => {
+                let s = crate::unixpacket::TokioUnixpacketStream::connect(path)?;
+                // Unnamed like a unix stream's dialing end: numbered for the session id.
+                let n = next_unix_conn();
+                Ok(Connected::new(
+                    TokioStream::Unixpacket(s).compat(),
+                    format!("unixpacket:{}#{n}", path.display()),
+                    format!("unixpacket:{}", path.display()),
+                ))
+            }
             #[cfg(feature = "kcp")]
             Endpoint::Kcp(_) => {
                 let addrs = match endpoint.literal(false) {
@@ -214,8 +260,9 @@ impl Runtime for Tokio {
                 let remote = *addrs
                     .first()
                     .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
-                let s = crate::kcp::TokioKcpStream::connect(remote, erpc_kcp::KcpConfig::default())
-                    .await?;
+                let s =
+                    crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
+                        .await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
             }
@@ -261,6 +308,14 @@ impl Runtime for Tokio {
                     TokioListener::Unix(l, path.clone()),
                     path.display().to_string(),
                 ))
+            }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Endpoint::Unixpacket(path) => {
+                let l = crate::unixpacket::TokioUnixpacketListener::bind(path)?;
+                Ok((TokioListener::Unixpacket(l), path.display().to_string()))
             }
             #[cfg(feature = "kcp")]
             Endpoint::Kcp(_) => {
@@ -343,6 +398,19 @@ impl Runtime for Tokio {
                     TokioStream::Unix(s).compat(),
                     path.display().to_string(),
                     format!("unix:{}#{n}", path.display()),
+                ))
+            }
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            TokioListener::Unixpacket(l) => {
+                let s = l.accept().await?;
+                let n = next_unix_conn();
+                Ok(Connected::new(
+                    TokioStream::Unixpacket(s).compat(),
+                    l.path().display().to_string(),
+                    format!("unixpacket:{}#{n}", l.path().display()),
                 ))
             }
             #[cfg(feature = "kcp")]

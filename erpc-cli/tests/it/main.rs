@@ -14,6 +14,8 @@ mod go_interop;
 mod go_kcp;
 mod go_plugins;
 mod go_proxy;
+#[cfg(all(feature = "kcp", feature = "ws"))]
+mod go_smol;
 mod go_ws;
 mod metrics;
 mod reboot;

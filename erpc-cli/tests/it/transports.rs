@@ -17,6 +17,43 @@ fn unix_socket() {
 }
 
 #[test]
+#[cfg(all(feature = "unixpacket", target_os = "linux"))]
+fn unixpacket_socket() {
+    let dir = TempDir::new("unixpacket");
+    let addr = format!("unix:{}", dir.0.join("erpc.sock").display());
+    let s = Server::start_at(&addr, &["--push-interval", "0", "--network", "unixpacket"]);
+    assert_eq!(s.addr, addr);
+    let r = run(&[
+        "call",
+        "--network",
+        "unixpacket",
+        &addr,
+        "/math/add",
+        "[1,2,3,4,5]",
+    ]);
+    assert_eq!(r.ok(), "15\n");
+    // A body of 100 KiB (an argument may hold at most 128 KiB): a hundred packets.
+    let long = "x".repeat(100 << 10);
+    let body = format!("\"{long}\"");
+    let r = run(&[
+        "call",
+        "--network",
+        "unixpacket",
+        &addr,
+        "/echo/string",
+        &body,
+    ]);
+    assert_eq!(r.ok(), format!("{body}\n"));
+    // A stream client to the seqpacket server: a clear dial error.
+    let r = run(&["call", &addr, "/math/add", "[1]"]);
+    assert!(
+        r.error_line().contains("105 Dial Failed"),
+        "{}",
+        r.error_line()
+    );
+}
+
+#[test]
 fn tls_self_signed() {
     let s = Server::start(&["--push-interval", "0", "--tls-self-signed"]);
     let r = run(&["call", &s.addr, "/math/add", "[1,2,3,4,5]", "--insecure"]);

@@ -5,6 +5,8 @@
 mod common;
 mod concurrency;
 mod flow_control;
+#[cfg(all(feature = "kcp", feature = "smol"))]
+mod kcp;
 mod plugins_pool;
 mod readme;
 mod redial;
@@ -13,3 +15,7 @@ mod shutdown;
 mod signal;
 mod tls;
 mod unix;
+#[cfg(all(feature = "unixpacket", feature = "smol", target_os = "linux"))]
+mod unixpacket;
+#[cfg(all(feature = "ws", feature = "smol"))]
+mod ws;

@@ -18,3 +18,5 @@ mod shutdown;
 mod signal;
 mod tls;
 mod unix;
+#[cfg(all(feature = "unixpacket", target_os = "linux"))]
+mod unixpacket;

@@ -33,5 +33,7 @@ mod tls;
 mod tower;
 mod trace_context;
 mod unix;
+#[cfg(all(feature = "unixpacket", target_os = "linux"))]
+mod unixpacket;
 #[cfg(feature = "ws")]
 mod ws;

@@ -5,7 +5,8 @@
 //! Tests are named `<server>_server::<client>_client::<scenario>` (and
 //! `protocols::<server>_server::<client>_client::<protocol>`), so one pair or one scenario
 //! is selected with a filter: `cargo test -p erpc-tests --test it conformance::blocking_server`,
-//! `... tokio_client::redial`.
+//! `... tokio_client::redial`; the networks: `conformance::networks::unixpacket` and
+//! `conformance::networks::async_runtimes` (kcp, ws).
 //!
 //! * `facade.rs`: the synchronous interface a runtime implements, the service the server
 //!   runs, the observation points (gate, mailboxes).
@@ -23,6 +24,7 @@
 mod async_rt;
 mod blocking_rt;
 mod facade;
+mod network_scenarios;
 mod protocol_scenarios;
 mod scenarios;
 
@@ -103,6 +105,32 @@ runtimes!(matrix!(
         close_during_a_stuck_dial,
     }
 ));
+
+/// The networks beyond tcp and unix: unixpacket between every pair of runtimes, kcp and ws
+/// between the async ones (the blocking adapter has neither yet).
+mod networks {
+    #[cfg(target_os = "linux")]
+    mod unixpacket {
+        runtimes!(matrix!(
+            scenarios in network_scenarios: {
+                unixpacket,
+            }
+        ));
+    }
+    mod async_runtimes {
+        matrix!(
+            runtimes: {
+                tokio_server / tokio_client => crate::conformance::TOKIO,
+                async_std_server / async_std_client => crate::conformance::ASYNC_STD,
+                smol_server / smol_client => crate::conformance::SMOL,
+            },
+            scenarios in network_scenarios: {
+                kcp,
+                ws,
+            }
+        );
+    }
+}
 
 /// The protocol scenarios over raw, json, protobuf, thrift, thrift-struct and http.
 mod protocols {

@@ -72,6 +72,14 @@ impl Pair<'_> {
         &self.label
     }
 
+    pub(crate) fn server_name(&self) -> &'static str {
+        self.server.name()
+    }
+
+    pub(crate) fn client_name(&self) -> &'static str {
+        self.client.name()
+    }
+
     pub(crate) fn start_server(&self, opts: ServerOpts) -> Box<dyn Server> {
         self.server
             .server(opts)
