@@ -200,10 +200,18 @@ fn reboot_under_load_loses_no_call() {
     };
     wait_calls(2_000);
     let before = ok.load(Ordering::Relaxed);
-    reboot(&pid_file);
-    let after_reboot = ok.load(Ordering::Relaxed);
-    // Calls go on against the new process.
-    wait_calls(after_reboot + 2_000);
+    let mut after_reboot = before;
+    // Three generations in a row; calls go on against each new process.
+    for _ in 0..3 {
+        let t = Instant::now();
+        reboot(&pid_file);
+        println!(
+            "reboot under load: old process gone {:?} after SIGUSR2",
+            t.elapsed()
+        );
+        after_reboot = ok.load(Ordering::Relaxed);
+        wait_calls(after_reboot + 2_000);
+    }
     stop.store(true, Ordering::Relaxed);
     rt.block_on(async {
         for t in tasks {
@@ -211,6 +219,12 @@ fn reboot_under_load_loses_no_call() {
         }
     });
     let failures = failures.lock().unwrap();
+    println!(
+        "reboot under load: {} calls ok ({before} before the first reboot, {} until the last old process was gone), {} failed",
+        ok.load(Ordering::Relaxed),
+        after_reboot - before,
+        failures.len()
+    );
     assert!(
         failures.is_empty(),
         "{} failed calls of {} (first: {:?}); {before} before the reboot",
