@@ -361,6 +361,12 @@ impl Runtime for Tokio {
                     path.display().to_string(),
                 ))
             }
+            #[cfg(feature = "ws")]
+            (Endpoint::Ws(ws), L::Tcp(l)) => {
+                let l = crate::ws::TokioWsListener::from_std(l, ws)?;
+                let addr = l.local_addr().to_string();
+                Ok((TokioListener::Ws(l), addr))
+            }
             (other, _) => Err(io::Error::new(
                 io::ErrorKind::Unsupported,
                 format!("an inherited listener for {other}"),
@@ -374,6 +380,8 @@ impl Runtime for Tokio {
         match listener {
             TokioListener::Tcp(l) => Some(l.as_fd()),
             TokioListener::Unix(l, _) => Some(l.as_fd()),
+            #[cfg(feature = "ws")]
+            TokioListener::Ws(l) => Some(l.listener_fd()),
             #[allow(unreachable_patterns)]
             _ => None,
         }

@@ -63,12 +63,15 @@ impl Drop for Last {
 /// Starts `erpc serve --reboot --pid-file` at `addr`; returns it, its pid file and the
 /// guard that stops the last generation.
 fn start(dir: &TempDir, addr: &str) -> (Server, PathBuf, Last) {
+    start_with(dir, addr, &[])
+}
+
+fn start_with(dir: &TempDir, addr: &str, extra: &[&str]) -> (Server, PathBuf, Last) {
     let pid_file = dir.0.join("serve.pid");
     let pf = pid_file.to_str().unwrap().to_owned();
-    let s = Server::start_at(
-        addr,
-        &["--reboot", "--pid-file", &pf, "--push-interval", "0"],
-    );
+    let mut args = vec!["--reboot", "--pid-file", &pf, "--push-interval", "0"];
+    args.extend_from_slice(extra);
+    let s = Server::start_at(addr, &args);
     let last = Last(pid_file.clone());
     (s, pid_file, last)
 }
@@ -250,4 +253,40 @@ fn go_client_reboot_check_against_serve() {
     );
     assert_all_passed(&r, &format!("erpc serve --reboot (log:\n{})", s.log()));
     assert!(r.stdout.contains("ok reboot"), "{}", r.stdout);
+}
+
+/// Over the `ws` network too (Go reboots tcp and ws): the websocket listener is handed over,
+/// and the Go peer's check passes over ws.
+#[test]
+fn reboot_over_ws() {
+    let dir = TempDir::new("reboot-ws");
+    let (s, pid_file, _last) = start_with(&dir, "127.0.0.1:0", &["--network", "ws"]);
+    let call = |n: &str| {
+        run(&["call", "--network", "ws", &s.addr, "/math/add", n])
+            .ok()
+            .trim()
+            .to_owned()
+    };
+    assert_eq!(call("[1,2]"), "3");
+    reboot(&pid_file);
+    assert_eq!(call("[2,3]"), "5");
+    if let Some(go) = go_peer() {
+        let pid = pid_in(&pid_file, None);
+        let r = go_client(
+            &go,
+            &s.addr,
+            &[
+                "--network",
+                "ws",
+                "--only",
+                "reboot",
+                "--reboot-pid",
+                &pid.to_string(),
+            ],
+        );
+        assert_all_passed(
+            &r,
+            &format!("erpc serve --network ws --reboot (log:\n{})", s.log()),
+        );
+    }
 }

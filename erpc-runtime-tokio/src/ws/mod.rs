@@ -334,6 +334,9 @@ fn percent_decode(s: &str) -> Option<String> {
 #[derive(Debug)]
 pub struct TokioWsListener {
     local: SocketAddr,
+    /// A copy of the listening socket, which a graceful reboot hands over.
+    #[cfg(unix)]
+    fd: std::os::fd::OwnedFd,
     ready: tokio::sync::Mutex<mpsc::Receiver<io::Result<TokioWsStream>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -341,15 +344,35 @@ pub struct TokioWsListener {
 impl TokioWsListener {
     /// Binds `addr` and serves `endpoint`'s path and token.
     pub async fn bind(addr: SocketAddr, endpoint: &WsEndpoint) -> io::Result<Self> {
-        let tcp = TcpListener::bind(addr).await?;
+        Self::serve(TcpListener::bind(addr).await?, endpoint)
+    }
+
+    /// Serves `endpoint`'s path and token on a TCP listener bound elsewhere (one inherited on
+    /// a graceful reboot).
+    pub fn from_std(tcp: std::net::TcpListener, endpoint: &WsEndpoint) -> io::Result<Self> {
+        tcp.set_nonblocking(true)?;
+        Self::serve(TcpListener::from_std(tcp)?, endpoint)
+    }
+
+    fn serve(tcp: TcpListener, endpoint: &WsEndpoint) -> io::Result<Self> {
         let local = tcp.local_addr()?;
+        #[cfg(unix)]
+        let fd = std::os::fd::AsFd::as_fd(&tcp).try_clone_to_owned()?;
         let (tx, rx) = mpsc::channel(ACCEPT_BACKLOG);
         let task = tokio::spawn(accept_loop(tcp, Arc::new(endpoint.clone()), tx));
         Ok(TokioWsListener {
             local,
+            #[cfg(unix)]
+            fd,
             ready: tokio::sync::Mutex::new(rx),
             task,
         })
+    }
+
+    /// The listening socket (a graceful reboot hands it to the next process).
+    #[cfg(unix)]
+    pub(crate) fn listener_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
     }
 
     /// The bound address.
