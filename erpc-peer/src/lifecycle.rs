@@ -31,11 +31,19 @@ pub(crate) async fn connect_attempt<R: Runtime>(
     // The dial timeout bounds the TLS handshake too (Go: per attempt, handshake included), so
     // a server that never answers the handshake cannot hold the dial forever.
     let connect = async {
-        let conn = shared
-            .rt
-            .connect(endpoint, shared.socket)
-            .await
-            .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
+        let conn = match endpoint {
+            #[cfg(feature = "quic")]
+            Endpoint::Quic(_) => {
+                let tls = shared.tls.client_config.as_deref();
+                let name = shared.tls.client.as_ref().map(|(_, n)| n.to_str());
+                let dial = shared.quic.dial(tls.zip(name.as_deref())).map_err(|e| {
+                    Status::with_cause(Code::DIAL_FAILED, format!("dial {endpoint}: {e}"))
+                })?;
+                shared.rt.connect_quic(endpoint, &dial).await
+            }
+            _ => shared.rt.connect(endpoint, shared.socket).await,
+        }
+        .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
         secure_client(shared, conn).await
     };
     let conn = if shared.config.dial_timeout.is_zero() {
@@ -72,18 +80,18 @@ async fn secure_client<R: Runtime, S: Stream>(
     conn: Connected<S>,
 ) -> Result<Connected<BoxedStream>, Status> {
     match &shared.tls.client {
-        Some((connector, name)) => {
+        Some((connector, name)) if !conn.secured => {
             let stream = connector
                 .connect(name.clone(), conn.stream)
                 .await
                 .map_err(|e| io_status(Code::DIAL_FAILED, "TLS handshake", e))?;
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(
+                Box::new(stream) as BoxedStream,
+                conn.local_addr,
+                conn.remote_addr,
+            ))
         }
-        None => Ok(boxed(conn)),
+        _ => Ok(boxed(conn)),
     }
 }
 
@@ -428,7 +436,7 @@ async fn secure_server<R: Runtime, S: Stream>(
     conn: Connected<S>,
 ) -> std::io::Result<Connected<BoxedStream>> {
     match &shared.tls.server {
-        Some(acceptor) => {
+        Some(acceptor) if !conn.secured => {
             let t = shared.rt.timer(shared.rt.now() + Duration::from_secs(10));
             let stream = match select(Box::pin(acceptor.accept(conn.stream)), t).await {
                 Either::Left((r, _)) => r?,
@@ -439,13 +447,13 @@ async fn secure_server<R: Runtime, S: Stream>(
                     ))
                 }
             };
-            Ok(Connected {
-                stream: Box::new(stream),
-                local_addr: conn.local_addr,
-                remote_addr: conn.remote_addr,
-            })
+            Ok(Connected::new(
+                Box::new(stream) as BoxedStream,
+                conn.local_addr,
+                conn.remote_addr,
+            ))
         }
-        None => Ok(boxed(conn)),
+        _ => Ok(boxed(conn)),
     }
 }
 

@@ -137,10 +137,22 @@ impl<R: Runtime> Peer<R> {
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
         let protocol = self.ws_wrap(&endpoint, protocol)?;
-        let (listener, addr) =
-            self.shared.rt.bind(&endpoint).await.map_err(|e| {
-                io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e)
-            })?;
+        let bound = match &endpoint {
+            #[cfg(feature = "quic")]
+            Endpoint::Quic(_) => {
+                let listen = self
+                    .shared
+                    .quic
+                    .listen(self.shared.tls.server_config.as_deref())
+                    .map_err(|e| {
+                        Status::with_cause(Code::WRONG_CONN, format!("listen on {endpoint}: {e}"))
+                    })?;
+                self.shared.rt.bind_quic(&endpoint, &listen).await
+            }
+            _ => self.shared.rt.bind(&endpoint).await,
+        };
+        let (listener, addr) = bound
+            .map_err(|e| io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e))?;
         self.serve_listener_with(listener, addr, protocol)
     }
 

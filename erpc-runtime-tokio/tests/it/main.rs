@@ -18,6 +18,8 @@ mod multiclient;
 mod networks;
 mod protocols;
 mod proxy;
+#[cfg(feature = "quic")]
+mod quic;
 mod readme;
 mod redial;
 mod serve_conn;
