@@ -130,6 +130,11 @@ impl Addr {
             (Addr::Unix(p), Network::Tcp) => Endpoint::Unix(p.clone()),
             (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
             (Addr::Unix(_), Network::Ws) => return Err("ws needs a host:port address".into()),
+            (Addr::Unix(_), Network::Quic) => return Err("quic needs a host:port address".into()),
+            (Addr::Tcp(_), Network::Quic) if !cfg!(feature = "quic") => {
+                return Err("this erpc was built without the `quic` feature".into())
+            }
+            (Addr::Tcp(a), Network::Quic) => Endpoint::quic(a.clone()),
             (Addr::Tcp(_), Network::Ws) if !cfg!(feature = "ws") => {
                 return Err("this erpc was built without the `ws` feature".into())
             }
@@ -330,6 +335,22 @@ pub(crate) enum Network {
     /// WebSocket (`ws://`), as Go eRPC's `mixer/websocket`: one message per websocket
     /// message (see `--ws-subproto`, `--ws-path`, `--ws-token`).
     Ws,
+    /// QUIC over UDP, as Go eRPC's `quic` network: TLS 1.3 is part of it, so it needs the
+    /// TLS flags (`serve --tls-self-signed` or `--cert/--key`; clients `--tls`, `--ca` or
+    /// `--insecure`). Needs the `quic` feature; tokio runtime only.
+    Quic,
+}
+
+impl Network {
+    /// The name of `PeerConfig::network`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Network::Tcp => "tcp",
+            Network::Kcp => "kcp",
+            Network::Ws => "ws",
+            Network::Quic => "quic",
+        }
+    }
 }
 
 /// `--ws-subproto`: how each websocket message holds an eRPC message.
@@ -462,6 +483,12 @@ impl ConnectArgs {
         };
         if self.network == Network::Ws && self.tls.enabled() {
             return Err("wss (TLS over --network ws) is not supported yet".into());
+        }
+        if self.network == Network::Quic && !self.tls.enabled() {
+            return Err(
+                "--network quic needs TLS (part of QUIC): pass --tls, --ca FILE or --insecure"
+                    .into(),
+            );
         }
         let mut b = self.proto.apply(builder(config));
         if let Some(token) = &self.auth {

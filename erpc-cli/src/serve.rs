@@ -44,7 +44,8 @@ pub(crate) struct ServeArgs {
     /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
-    /// Network: tcp (or unix for `unix:` addresses), kcp (UDP; needs the `kcp` feature), or ws.
+    /// Network: tcp (or unix for `unix:` addresses), kcp (UDP; needs the `kcp` feature), ws,
+    /// or quic (UDP with TLS 1.3: needs --tls-self-signed or --cert/--key).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     #[command(flatten)]
@@ -222,6 +223,12 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
     };
     if a.network == Network::Ws && (a.tls_self_signed || a.cert.is_some()) {
         return Err("wss (TLS over --network ws) is not supported yet".into());
+    }
+    if a.network == Network::Quic && !(a.tls_self_signed || a.cert.is_some()) {
+        return Err(
+            "--network quic needs TLS (part of QUIC): pass --tls-self-signed or --cert/--key"
+                .into(),
+        );
     }
     let x = xfer.clone();
     let mut b =
@@ -413,6 +420,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         let mut extras = vec![format!("proto {}", a.proto.as_str())];
         if a.network == Network::Kcp {
             extras.push("kcp".into());
+        }
+        if a.network == Network::Quic {
+            extras.push("quic".into());
         }
         if a.network == Network::Ws {
             extras.push(format!("ws {} {}", a.ws.subproto(), a.ws.ws_path));

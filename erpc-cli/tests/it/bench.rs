@@ -136,3 +136,27 @@ fn pool_needs_an_async_runtime_and_a_session() {
         assert!(err.contains(want), "{args:?}: {err}");
     }
 }
+
+#[test]
+#[cfg(feature = "quic")]
+fn benchmark_over_quic() {
+    let r = bench("tokio", &["--network", "quic"]);
+    assert_eq!(r["errors"], 0);
+    assert_eq!(r["total"], 400);
+    // The other adapters have no QUIC: one clear line.
+    let out = Command::new(env!("CARGO_BIN_EXE_erpc"))
+        .args([
+            "bench",
+            "--runtime",
+            "blocking",
+            "-n",
+            "10",
+            "--network",
+            "quic",
+        ])
+        .output()
+        .expect("run erpc bench");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tokio runtime only"), "{err}");
+}
