@@ -1,7 +1,8 @@
 //! The `quic` network's runtime-independent part (feature `quic`): quinn's client and server
 //! configurations made from the peer's rustls ones, with the ALPN list, keep-alive, idle
-//! timeout and QUIC version of a [`QuicConfig`]. The adapters bring the UDP sockets and the
-//! stream (erpc-runtime-tokio's feature `quic`).
+//! timeout and QUIC version of a [`QuicConfig`]; the [`QuicStream`] and [`QuicListener`] over
+//! any quinn runtime. The adapters bring the quinn runtime (erpc-runtime-tokio's and
+//! erpc-runtime-async-std's feature `quic`).
 //!
 //! On the wire, as Go eRPC's `quic` network: one QUIC connection per session, carrying one
 //! bidirectional stream (the dialer opens it, the acceptor accepts it) with the protocol's
@@ -18,9 +19,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_rustls::rustls;
-use quinn_proto::crypto::rustls::{QuicClientConfig, QuicServerConfig};
+use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
 
-pub use quinn_proto::{ClientConfig as QuinnClientConfig, ServerConfig as QuinnServerConfig};
+mod listener;
+mod stream;
+
+pub use listener::QuicListener;
+pub use quinn;
+pub use quinn::{ClientConfig as QuinnClientConfig, ServerConfig as QuinnServerConfig};
+pub use stream::QuicStream;
 
 /// QUIC version 1 (RFC 9000), the default.
 pub const QUIC_V1: u32 = 0x0000_0001;
@@ -110,10 +117,10 @@ pub struct QuicListen {
 }
 
 impl QuicConfig {
-    fn transport(&self) -> Result<Arc<quinn_proto::TransportConfig>, QuicError> {
-        let mut t = quinn_proto::TransportConfig::default();
+    fn transport(&self) -> Result<Arc<quinn::TransportConfig>, QuicError> {
+        let mut t = quinn::TransportConfig::default();
         t.keep_alive_interval(self.keep_alive);
-        let idle = quinn_proto::IdleTimeout::try_from(self.idle_timeout)
+        let idle = quinn::IdleTimeout::try_from(self.idle_timeout)
             .map_err(|_| QuicError::IdleTimeout(self.idle_timeout))?;
         t.max_idle_timeout(Some(idle));
         Ok(Arc::new(t))

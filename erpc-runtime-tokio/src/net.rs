@@ -12,6 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 #[cfg(unix)]
 use tokio::net::{UnixListener, UnixStream};
+#[cfg(feature = "quic")]
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 /// The tokio runtime (the one current where the peer's futures run).
@@ -36,7 +38,7 @@ pub enum TokioStream {
     Ws(Box<crate::ws::TokioWsStream>),
     /// A QUIC connection's stream (feature `quic`).
     #[cfg(feature = "quic")]
-    Quic(Box<crate::quic::TokioQuicStream>),
+    Quic(Box<Compat<crate::quic::QuicStream>>),
 }
 
 impl AsyncRead for TokioStream {
@@ -124,7 +126,7 @@ pub enum TokioListener {
     Ws(crate::ws::TokioWsListener),
     /// QUIC (feature `quic`).
     #[cfg(feature = "quic")]
-    Quic(crate::quic::TokioQuicListener),
+    Quic(crate::quic::QuicListener),
 }
 
 #[cfg(unix)]
@@ -279,9 +281,10 @@ impl Runtime for Tokio {
         let remote = *addrs
             .first()
             .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
-        let s = crate::quic::TokioQuicStream::connect(remote, dial).await?;
+        let s = crate::quic::connect(remote, dial).await?;
         let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-        Ok(Connected::new(TokioStream::Quic(Box::new(s)).compat(), local, remote).secured())
+        let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
+        Ok(Connected::new(s.compat(), local, remote).secured())
     }
 
     #[cfg(feature = "quic")]
@@ -297,7 +300,7 @@ impl Runtime for Tokio {
             ));
         };
         let addrs = endpoint.resolve(true)?;
-        let l = crate::quic::TokioQuicListener::bind(addrs[0], listen)?;
+        let l = crate::quic::bind(addrs[0], listen)?;
         let addr = l.local_addr().to_string();
         Ok((TokioListener::Quic(l), addr))
     }
@@ -381,10 +384,8 @@ impl Runtime for Tokio {
             TokioListener::Quic(l) => {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                Ok(
-                    Connected::new(TokioStream::Quic(Box::new(s)).compat(), local, remote)
-                        .secured(),
-                )
+                let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
+                Ok(Connected::new(s.compat(), local, remote).secured())
             }
         }
     }

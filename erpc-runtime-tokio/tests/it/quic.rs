@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{echo_ok, within, within_for};
-use erpc_runtime_tokio::quic::TokioQuicStream;
 use erpc_runtime_tokio::rustls::pki_types::CertificateDer;
 use erpc_runtime_tokio::rustls::ServerConfig;
 use erpc_runtime_tokio::tls::{client_config_trusting, self_signed_server};
@@ -322,20 +321,17 @@ async fn pending_calls_complete_when_the_server_closes() {
 
 #[tokio::test]
 async fn the_stream_alone() {
-    use erpc_runtime_tokio::quic::TokioQuicListener;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use erpc_runtime_tokio::quic;
+    use futures_util::io::{AsyncReadExt, AsyncWriteExt};
     let (tls, cert) = certs();
     let q = QuicConfig::default();
     let listen = q.listen(Some(&tls)).unwrap();
-    let listener = TokioQuicListener::bind("127.0.0.1:0".parse().unwrap(), &listen).unwrap();
+    let listener = quic::bind("127.0.0.1:0".parse().unwrap(), &listen).unwrap();
     let client_tls = client_config_trusting(&[cert]).unwrap();
     let dial = q.dial(Some((&client_tls, "localhost"))).unwrap();
-    let mut a = within(
-        "connect",
-        TokioQuicStream::connect(listener.local_addr(), &dial),
-    )
-    .await
-    .unwrap();
+    let mut a = within("connect", quic::connect(listener.local_addr(), &dial))
+        .await
+        .unwrap();
     let mut b = within("accept", listener.accept()).await.unwrap();
     assert_eq!(b.peer_addr().port(), a.local_addr().port());
     assert_eq!(
@@ -349,7 +345,7 @@ async fn the_stream_alone() {
     b.write_all(b"world").await.unwrap();
     within("read back", a.read_exact(&mut buf)).await.unwrap();
     assert_eq!(&buf, b"world");
-    a.shutdown().await.unwrap();
+    a.close().await.unwrap();
     let mut rest = Vec::new();
     within("end of stream", b.read_to_end(&mut rest))
         .await
