@@ -47,6 +47,8 @@
 //! the sans-IO [`erpc_proto`] core.
 
 mod net;
+#[cfg(feature = "quic")]
+pub mod quic;
 mod rt;
 
 // What erpc-peer offers, named one by one (its hidden adapter glue is not part of this API).

@@ -23,6 +23,9 @@ pub enum AsyncIoStream {
     /// Unix domain.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// A QUIC connection's stream (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(Box<crate::quic::QuicStream>),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -35,6 +38,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -47,6 +52,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -61,6 +68,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -73,6 +82,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -81,6 +92,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -89,6 +102,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Tcp(s) => Pin::new(s).poll_close(cx),
             #[cfg(unix)]
             AsyncIoStream::Unix(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -102,6 +117,9 @@ pub enum AsyncIoListener {
     /// Unix domain, with its path (removed when the listener is dropped).
     #[cfg(unix)]
     Unix(UnixListener, std::path::PathBuf),
+    /// QUIC (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(crate::quic::QuicListener),
 }
 
 #[cfg(unix)]
@@ -235,5 +253,55 @@ pub(crate) async fn accept(
                 format!("unix:{}#{n}", path.display()),
             ))
         }
+        #[cfg(feature = "quic")]
+        AsyncIoListener::Quic(l) => {
+            let s = l.accept().await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Quic(Box::new(s)), local, remote).secured())
+        }
     }
+}
+
+/// Dials a QUIC endpoint on `rt`'s executor.
+#[cfg(feature = "quic")]
+pub(crate) async fn connect_quic(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    dial: &crate::quic::QuicDial,
+) -> io::Result<Connected<AsyncIoStream>> {
+    let Endpoint::Quic(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a QUIC endpoint"),
+        ));
+    };
+    let addrs: Vec<_> = match endpoint.literal(false) {
+        Some(a) => vec![a],
+        None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+    };
+    let remote = *addrs
+        .first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+    let s = crate::quic::connect(rt, remote, dial).await?;
+    let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+    Ok(Connected::new(AsyncIoStream::Quic(Box::new(s)), local, remote).secured())
+}
+
+/// Binds a QUIC listener whose tasks run on `rt`'s executor.
+#[cfg(feature = "quic")]
+pub(crate) fn bind_quic(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    listen: &crate::quic::QuicListen,
+) -> io::Result<(AsyncIoListener, String)> {
+    let Endpoint::Quic(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a QUIC endpoint"),
+        ));
+    };
+    let addrs = endpoint.resolve(true)?;
+    let l = crate::quic::bind(rt, addrs[0], listen)?;
+    let addr = l.local_addr().to_string();
+    Ok((AsyncIoListener::Quic(l), addr))
 }

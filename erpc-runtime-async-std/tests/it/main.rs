@@ -6,6 +6,7 @@ mod common;
 mod concurrency;
 mod flow_control;
 mod plugins_pool;
+mod quic;
 mod readme;
 mod redial;
 mod service_macro;
