@@ -337,7 +337,9 @@ pub(crate) enum Network {
     Ws,
     /// QUIC over UDP, as Go eRPC's `quic` network: TLS 1.3 is part of it, so it needs the
     /// TLS flags (`serve --tls-self-signed` or `--cert/--key`; clients `--tls`, `--ca` or
-    /// `--insecure`). Needs the `quic` feature; tokio runtime only.
+    /// `--insecure`). A QUIC stream starts with the client's first message, so the server's
+    /// pushes reach a client once it sent one (`watch`: give it a push to send). Needs the
+    /// `quic` feature; tokio runtime only.
     Quic,
 }
 
