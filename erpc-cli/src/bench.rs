@@ -83,8 +83,8 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (self-signed TLS); kcp, ws
-    /// and quic: tokio runtime only.
+    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (self-signed TLS); kcp and ws:
+    /// tokio runtime only; quic: tokio, smol, async-std.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
@@ -696,9 +696,9 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
     if args.size > 0 && args.payload != Payload::Bytes {
         return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
     }
-    if args.network == Network::Quic && args.runtime != RuntimeKind::Tokio {
+    if args.network == Network::Quic && args.runtime == RuntimeKind::Blocking {
         return Err(
-            "--network quic runs on the tokio runtime only (the other adapters have no QUIC)"
+            "--network quic runs on the async runtimes only (the blocking adapter has no QUIC)"
                 .into(),
         );
     }

@@ -26,7 +26,7 @@ fn certs() -> (Arc<ServerConfig>, CertificateDer<'static>) {
 
 fn client_builder(cert: &CertificateDer<'static>) -> PeerBuilder {
     builder(quic_config()).tls_client(
-        client_config_trusting(&[cert.clone()]).unwrap(),
+        client_config_trusting(std::slice::from_ref(cert)).unwrap(),
         "localhost",
     )
 }
