@@ -133,6 +133,17 @@ impl QuicConfig {
         }
         let mut tls = tls.clone();
         tls.alpn_protocols = self.alpn.clone();
+        let tls = Arc::new(tls);
+        // rustls says whether the configuration can run QUIC (TLS 1.3, a QUIC suite) when a
+        // QUIC connection is made: make one that is never used rather than fail later.
+        let probe = rustls::pki_types::ServerName::try_from("probe.invalid").expect("a valid name");
+        rustls::quic::ClientConnection::new(
+            tls.clone(),
+            rustls::quic::Version::V1,
+            probe,
+            Vec::new(),
+        )
+        .map_err(|e| QuicError::Unusable(e.to_string()))?;
         let crypto =
             QuicClientConfig::try_from(tls).map_err(|e| QuicError::Unusable(e.to_string()))?;
         let mut c = QuinnClientConfig::new(Arc::new(crypto));
@@ -145,6 +156,9 @@ impl QuicConfig {
     pub fn server(&self, tls: &rustls::ServerConfig) -> Result<QuinnServerConfig, QuicError> {
         let mut tls = tls.clone();
         tls.alpn_protocols = self.alpn.clone();
+        let tls = Arc::new(tls);
+        rustls::quic::ServerConnection::new(tls.clone(), rustls::quic::Version::V1, Vec::new())
+            .map_err(|e| QuicError::Unusable(e.to_string()))?;
         let crypto =
             QuicServerConfig::try_from(tls).map_err(|e| QuicError::Unusable(e.to_string()))?;
         let mut s = QuinnServerConfig::with_crypto(Arc::new(crypto));
@@ -203,6 +217,10 @@ mod tests {
 
     #[test]
     fn tls12_only_is_refused() {
+        let (server, _) = crate::tls::self_signed_server(&["localhost"]).unwrap();
+        let mut server = (*server).clone();
+        server.alpn_protocols.clear();
+        QuicConfig::default().server(&server).unwrap();
         let provider = crate::tls::crypto_provider().unwrap();
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS12])
