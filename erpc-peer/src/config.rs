@@ -25,7 +25,7 @@ pub struct PeerConfig {
     /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path), `kcp` (UDP;
     /// served by adapters built with KCP support, e.g. erpc-runtime-tokio's feature `kcp`) or
     /// `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; erpc-runtime-tokio's feature
-    /// `ws`) or `quic` (QUIC over UDP with the peer's TLS configuration; erpc-runtime-tokio's
+    /// `ws`) or `quic` (QUIC over UDP with the peer's TLS configuration; the async adapters'
     /// feature `quic`).
     pub network: String,
     /// Bind address for listening (and the unix socket path for `unix`).

@@ -47,7 +47,7 @@ pub enum Endpoint {
     Ws(WsEndpoint),
     /// QUIC over UDP to or on `host:port`, as Go eRPC's `quic` network: one bidirectional
     /// stream per connection, TLS 1.3 from the peer's TLS configuration (required). Served by
-    /// adapters built with QUIC support (tokio: feature `quic`) through
+    /// adapters built with QUIC support (tokio and async-std/smol: feature `quic`) through
     /// [`Runtime::connect_quic`] and [`Runtime::bind_quic`]; others answer `Unsupported`.
     Quic(String),
 }
@@ -432,6 +432,6 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
 pub fn quic_unsupported(endpoint: &Endpoint) -> io::Error {
     io::Error::new(
         io::ErrorKind::Unsupported,
-        format!("{endpoint}: this runtime adapter has no QUIC support (erpc-runtime-tokio: feature `quic`)"),
+        format!("{endpoint}: this runtime adapter has no QUIC support (erpc-runtime-tokio and erpc-runtime-async-std have, with feature `quic`)"),
     )
 }

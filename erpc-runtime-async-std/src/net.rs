@@ -172,7 +172,7 @@ fn unsupported(endpoint: &Endpoint) -> io::Error {
     if let Endpoint::Quic(_) = endpoint {
         return io::Error::new(
             io::ErrorKind::Unsupported,
-            format!("{endpoint}: the async-std/smol adapter does not support the quic network (erpc-runtime-tokio does, with feature `quic`)"),
+            format!("{endpoint}: the quic network needs erpc-runtime-async-std's feature `quic`"),
         );
     }
     io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
