@@ -83,7 +83,8 @@ pub(crate) struct ServerArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, kcp or ws (json sub-protocol at `/`); kcp and ws: tokio runtime only.
+    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (self-signed TLS); kcp and ws:
+    /// tokio runtime only; quic: tokio, smol, async-std.
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
@@ -124,7 +125,8 @@ pub(crate) struct ClientArgs {
     /// Wire protocol (raw, json, protobuf, thrift, http).
     #[arg(long, default_value = "raw")]
     proto: String,
-    /// Network: tcp, kcp or ws (json sub-protocol at `/`) (the server's; with no --addr, the in-process server's too).
+    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (TLS unchecked) (the server's;
+    /// with no --addr, the in-process server's too).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
@@ -153,12 +155,7 @@ const UNIXPACKET_BENCH: &str = "bench: --network unixpacket is not supported (tc
 static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
 
 fn peer_config(proto: &str) -> PeerConfig {
-    let network = match *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) {
-        Network::Tcp => "tcp",
-        Network::Kcp => "kcp",
-        Network::Ws => "ws",
-        Network::Unixpacket => "unixpacket",
-    };
+    let network = NETWORK.lock().unwrap_or_else(|e| e.into_inner()).as_str();
     PeerConfig {
         network: network.into(),
         default_body_codec: "protobuf".into(),
@@ -167,6 +164,22 @@ fn peer_config(proto: &str) -> PeerConfig {
         handler_tasks: *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()),
         ..PeerConfig::default()
     }
+}
+
+/// With `--network quic`, the TLS QUIC needs: a self-signed certificate on the server, a
+/// client that does not check it (the benchmark runs on loopback).
+fn bench_tls<R: Runtime>(b: PeerBuilder<R>, server: bool) -> Result<PeerBuilder<R>, BoxError> {
+    if *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) != Network::Quic {
+        return Ok(b);
+    }
+    Ok(if server {
+        b.tls_server(erpc_peer::tls::self_signed_server(&["localhost"])?.0)
+    } else {
+        b.tls_client(
+            erpc_peer::tls::dangerous_client_config_skip_verify()?,
+            "localhost",
+        )
+    })
 }
 
 fn threads(n: Option<usize>) -> usize {
@@ -309,7 +322,7 @@ async fn start_async_server<R: Runtime>(
     addr: &str,
     proto: &str,
 ) -> Result<(Peer<R>, String), BoxError> {
-    let peer = PeerBuilder::new(rt, peer_config(proto))
+    let peer = bench_tls(PeerBuilder::new(rt, peer_config(proto)), true)?
         .call("Hello.Say", say)
         .call("Hello.Echo", echo)
         .build()?;
@@ -423,7 +436,11 @@ impl AsyncRun<Report> for Plan {
         if let Some(k) = self.pool {
             return self.run_pool(rt, k).await;
         }
-        let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
+        let client = bench_tls(
+            PeerBuilder::new(rt.clone(), peer_config(&self.proto)),
+            false,
+        )?
+        .build()?;
         let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
@@ -525,7 +542,11 @@ async fn drive<R: Runtime, C: Caller>(
 impl Plan {
     /// `--pool K`: the callers share a multiclient pool of up to `k` sessions.
     async fn run_pool<R: Runtime>(mut self, rt: R, k: usize) -> Result<Report, BoxError> {
-        let client = PeerBuilder::new(rt.clone(), peer_config(&self.proto)).build()?;
+        let client = bench_tls(
+            PeerBuilder::new(rt.clone(), peer_config(&self.proto)),
+            false,
+        )?
+        .build()?;
         let args = Args::new(self.payload, self.size);
         let config = MultiClientConfig::default().max_sessions(k.max(1));
         let pool = MultiClient::new(client.clone(), self.addr.clone(), config);
@@ -642,12 +663,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
         "--proto",
         &args.proto,
         "--network",
-        match args.network {
-            Network::Tcp => "tcp",
-            Network::Kcp => "kcp",
-            Network::Ws => "ws",
-            Network::Unixpacket => "unixpacket",
-        },
+        args.network.as_str(),
         "--runtime",
     ])
     .arg(
@@ -664,8 +680,8 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     let deadline = Instant::now() + Duration::from_secs(10);
     let ready = || match args.network {
         Network::Tcp | Network::Ws => std::net::TcpStream::connect(&addr).is_ok(),
-        // KCP has no handshake: the server's UDP socket holding the port says it listens.
-        Network::Kcp => std::net::UdpSocket::bind(&addr).is_err(),
+        // UDP: the server's socket holding the port says it listens.
+        Network::Kcp | Network::Quic => std::net::UdpSocket::bind(&addr).is_err(),
         Network::Unixpacket => false,
     };
     while !ready() {
@@ -686,6 +702,12 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
     }
     if args.size > 0 && args.payload != Payload::Bytes {
         return Err("--size sets the size of opaque bodies: it needs --payload bytes".into());
+    }
+    if args.network == Network::Quic && args.runtime == RuntimeKind::Blocking {
+        return Err(
+            "--network quic runs on the async runtimes only (the blocking adapter has no QUIC)"
+                .into(),
+        );
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     if args.network == Network::Unixpacket {

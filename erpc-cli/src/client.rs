@@ -137,6 +137,11 @@ impl Addr {
             }
             (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
             (Addr::Unix(_), Network::Ws) => return Err("ws needs a host:port address".into()),
+            (Addr::Unix(_), Network::Quic) => return Err("quic needs a host:port address".into()),
+            (Addr::Tcp(_), Network::Quic) if !cfg!(feature = "quic") => {
+                return Err("this erpc was built without the `quic` feature".into())
+            }
+            (Addr::Tcp(a), Network::Quic) => Endpoint::quic(a.clone()),
             (Addr::Tcp(_), Network::Ws) if !cfg!(feature = "ws") => {
                 return Err("this erpc was built without the `ws` feature".into())
             }
@@ -340,6 +345,25 @@ pub(crate) enum Network {
     /// Unix seqpacket sockets (`unix:/path` addresses), as Go eRPC's `unixpacket` network
     /// (Linux; needs the `unixpacket` feature).
     Unixpacket,
+    /// QUIC over UDP, as Go eRPC's `quic` network: TLS 1.3 is part of it, so it needs the
+    /// TLS flags (`serve --tls-self-signed` or `--cert/--key`; clients `--tls`, `--ca` or
+    /// `--insecure`). A QUIC stream starts with the client's first message, so the server's
+    /// pushes reach a client once it sent one (`watch`: give it a push to send). Needs the
+    /// `quic` feature; tokio runtime only.
+    Quic,
+}
+
+impl Network {
+    /// The name of `PeerConfig::network`.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Network::Tcp => "tcp",
+            Network::Kcp => "kcp",
+            Network::Ws => "ws",
+            Network::Unixpacket => "unixpacket",
+            Network::Quic => "quic",
+        }
+    }
 }
 
 /// `--ws-subproto`: how each websocket message holds an eRPC message.
@@ -470,6 +494,12 @@ impl ConnectArgs {
             ws_subproto: self.ws.subproto(),
             ..PeerConfig::default()
         };
+        if self.network == Network::Quic && !self.tls.enabled() {
+            return Err(
+                "--network quic needs TLS (part of QUIC): pass --tls, --ca FILE or --insecure"
+                    .into(),
+            );
+        }
         let mut b = self.proto.apply(builder(config));
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());

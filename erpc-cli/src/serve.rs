@@ -45,7 +45,8 @@ pub(crate) struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
     /// Network: tcp (or unix for `unix:` addresses), unixpacket (seqpacket, `unix:`
-    /// addresses, Linux), kcp (UDP; needs the `kcp` feature), or ws.
+    /// addresses, Linux), kcp (UDP; needs the `kcp` feature), ws, or quic (UDP with TLS 1.3:
+    /// needs --tls-self-signed or --cert/--key).
     #[arg(long, value_enum, default_value_t = Network::Tcp)]
     network: Network,
     #[command(flatten)]
@@ -230,6 +231,12 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         ws_subproto: a.ws.subproto(),
         ..PeerConfig::default()
     };
+    if a.network == Network::Quic && !(a.tls_self_signed || a.cert.is_some()) {
+        return Err(
+            "--network quic needs TLS (part of QUIC): pass --tls-self-signed or --cert/--key"
+                .into(),
+        );
+    }
     let x = xfer.clone();
     let mut b =
         a.proto
@@ -437,6 +444,9 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         if a.network == Network::Unixpacket {
             extras.push("unixpacket".into());
+        }
+        if a.network == Network::Quic {
+            extras.push("quic".into());
         }
         if a.network == Network::Ws {
             extras.push(format!(

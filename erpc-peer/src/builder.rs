@@ -94,6 +94,8 @@ pub struct PeerBuilder<R: Runtime> {
     early: crate::early::EarlyHooks,
     #[cfg(feature = "tls")]
     tls: crate::tls::TlsSettings,
+    #[cfg(feature = "quic")]
+    quic: crate::quic::QuicConfig,
 }
 
 impl<R: Runtime> std::fmt::Debug for PeerBuilder<R> {
@@ -114,6 +116,8 @@ impl<R: Runtime> PeerBuilder<R> {
             early: Default::default(),
             #[cfg(feature = "tls")]
             tls: Default::default(),
+            #[cfg(feature = "quic")]
+            quic: Default::default(),
         }
     }
 
@@ -359,10 +363,20 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// The settings of the `quic` network (ALPN, keep-alive, idle timeout, version); see
+    /// [`QuicConfig`](crate::quic::QuicConfig) for the defaults. QUIC takes its certificates
+    /// from [`tls_server`](Self::tls_server) and [`tls_client`](Self::tls_client).
+    #[cfg(feature = "quic")]
+    pub fn quic(mut self, cfg: crate::quic::QuicConfig) -> Self {
+        self.quic = cfg;
+        self
+    }
+
     /// TLS for accepted connections.
     #[cfg(feature = "tls")]
     pub fn tls_server(mut self, cfg: Arc<futures_rustls::rustls::ServerConfig>) -> Self {
-        self.tls.server = Some(futures_rustls::TlsAcceptor::from(cfg));
+        self.tls.server = Some(futures_rustls::TlsAcceptor::from(cfg.clone()));
+        self.tls.server_config = Some(cfg);
         self
     }
 
@@ -374,7 +388,8 @@ impl<R: Runtime> PeerBuilder<R> {
         server_name: &str,
     ) -> Self {
         if let Some(name) = self.core.tls_server_name(server_name) {
-            self.tls.client = Some((futures_rustls::TlsConnector::from(cfg), name));
+            self.tls.client = Some((futures_rustls::TlsConnector::from(cfg.clone()), name));
+            self.tls.client_config = Some(cfg);
         }
         self
     }
@@ -403,6 +418,8 @@ impl<R: Runtime> PeerBuilder<R> {
             socket: parts.socket,
             #[cfg(feature = "tls")]
             tls: self.tls,
+            #[cfg(feature = "quic")]
+            quic: self.quic,
             sessions: Mutex::new(HashMap::new()),
             live: AtomicUsize::new(0),
             live_event: event_listener::Event::new(),

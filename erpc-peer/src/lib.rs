@@ -93,6 +93,8 @@ mod metrics;
 pub mod multiclient;
 mod peer;
 pub mod plugins;
+#[cfg(feature = "quic")]
+pub mod quic;
 #[cfg(all(unix, feature = "reboot"))]
 pub mod reboot;
 pub mod runtime;
@@ -138,6 +140,9 @@ pub use erpc_proto::router::Mapper;
 pub use erpc_proto::{Code, CodecId, Message, Meta, Status};
 #[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
+
+#[cfg(all(feature = "quic", not(any(feature = "ring", feature = "aws-lc-rs"))))]
+compile_error!("erpc-peer's feature `quic` needs a crypto provider feature: `ring` or `aws-lc-rs`");
 
 /// What the runtime adapters that do not run on [`Peer`] (erpc-runtime-blocking) share with
 /// it, so that the mapping of the configuration, the per-connection session setup, the run

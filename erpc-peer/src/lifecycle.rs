@@ -32,11 +32,19 @@ pub(crate) async fn connect_attempt<R: Runtime>(
     // The dial timeout bounds the TLS handshake too (Go: per attempt, handshake included), so
     // a server that never answers the handshake cannot hold the dial forever.
     let connect = async {
-        let conn = shared
-            .rt
-            .connect(endpoint, shared.socket)
-            .await
-            .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
+        let conn = match endpoint {
+            #[cfg(feature = "quic")]
+            Endpoint::Quic(_) => {
+                let tls = shared.tls.client_config.as_deref();
+                let name = shared.tls.client.as_ref().map(|(_, n)| n.to_str());
+                let dial = shared.quic.dial(tls.zip(name.as_deref())).map_err(|e| {
+                    Status::with_cause(Code::DIAL_FAILED, format!("dial {endpoint}: {e}"))
+                })?;
+                shared.rt.connect_quic(endpoint, &dial).await
+            }
+            _ => shared.rt.connect(endpoint, shared.socket).await,
+        }
+        .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;
         if matches!(endpoint, Endpoint::Ws(_)) {
             // wss: the adapter ran TLS under the websocket (WsEndpoint::tls).
             return Ok(boxed(conn));
@@ -80,7 +88,7 @@ async fn secure_client<R: Runtime, S: Stream>(
     conn: Connected<S>,
 ) -> Result<Connected<BoxedStream>, Status> {
     match &shared.tls.client {
-        Some((connector, name)) => {
+        Some((connector, name)) if !conn.secured => {
             let stream = connector
                 .connect(name.clone(), conn.stream)
                 .await
@@ -89,7 +97,7 @@ async fn secure_client<R: Runtime, S: Stream>(
                 .with_session_id(conn.session_id)
                 .map(|s| Box::new(s) as BoxedStream))
         }
-        None => Ok(boxed(conn)),
+        _ => Ok(boxed(conn)),
     }
 }
 
@@ -451,7 +459,7 @@ async fn secure_server<R: Runtime, S: Stream>(
     conn: Connected<S>,
 ) -> std::io::Result<Connected<BoxedStream>> {
     match &shared.tls.server {
-        Some(acceptor) => {
+        Some(acceptor) if !conn.secured => {
             let t = shared.rt.timer(shared.rt.now() + Duration::from_secs(10));
             let stream = match select(Box::pin(acceptor.accept(conn.stream)), t).await {
                 Either::Left((r, _)) => r?,
@@ -466,7 +474,7 @@ async fn secure_server<R: Runtime, S: Stream>(
                 .with_session_id(conn.session_id)
                 .map(|s| Box::new(s) as BoxedStream))
         }
-        None => Ok(boxed(conn)),
+        _ => Ok(boxed(conn)),
     }
 }
 

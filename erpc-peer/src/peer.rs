@@ -138,7 +138,23 @@ impl<R: Runtime> Peer<R> {
         let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
         let bound = match self.inherited(&endpoint) {
             Some(r) => r,
-            None => self.shared.rt.bind(&endpoint).await,
+            None => match &endpoint {
+                #[cfg(feature = "quic")]
+                Endpoint::Quic(_) => {
+                    let listen = self
+                        .shared
+                        .quic
+                        .listen(self.shared.tls.server_config.as_deref())
+                        .map_err(|e| {
+                            Status::with_cause(
+                                Code::WRONG_CONN,
+                                format!("listen on {endpoint}: {e}"),
+                            )
+                        })?;
+                    self.shared.rt.bind_quic(&endpoint, &listen).await
+                }
+                _ => self.shared.rt.bind(&endpoint).await,
+            },
         };
         let (listener, addr) = bound
             .map_err(|e| io_status(Code::WRONG_CONN, format_args!("listen on {endpoint}"), e))?;

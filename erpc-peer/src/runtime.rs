@@ -52,6 +52,11 @@ pub enum Endpoint {
     /// websocket message: speak [`erpc_proto::proto::WsProto`] over it (the peer wraps any
     /// other protocol as [`WsSubProto::Proto`](erpc_proto::proto::WsSubProto::Proto)).
     Ws(WsEndpoint),
+    /// QUIC over UDP to or on `host:port`, as Go eRPC's `quic` network: one bidirectional
+    /// stream per connection, TLS 1.3 from the peer's TLS configuration (required). Served by
+    /// adapters built with QUIC support (tokio and async-std/smol: feature `quic`) through
+    /// [`Runtime::connect_quic`] and [`Runtime::bind_quic`]; others answer `Unsupported`.
+    Quic(String),
 }
 
 /// Where a websocket endpoint is: `host:port`, the URL path and the optional access token.
@@ -385,12 +390,17 @@ impl Endpoint {
         Endpoint::Kcp(addr.into())
     }
 
+    /// A QUIC endpoint (`host:port`).
+    pub fn quic(addr: impl Into<String>) -> Self {
+        Endpoint::Quic(addr.into())
+    }
+
     /// The `host:port` to look up for a TCP or KCP endpoint (an empty host made explicit:
     /// localhost when dialing, every address when listening, in the allowed family).
     pub fn lookup_target(&self, listening: bool) -> io::Result<String> {
         let (addr, family) = match self {
             Endpoint::Tcp { addr, family } => (addr, family),
-            Endpoint::Kcp(addr) => (addr, &IpFamily::Any),
+            Endpoint::Kcp(addr) | Endpoint::Quic(addr) => (addr, &IpFamily::Any),
             Endpoint::Ws(ws) => (&ws.addr, &IpFamily::Any),
             Endpoint::Unix(_) | Endpoint::Unixpacket(_) => {
                 return Err(io::Error::new(
@@ -418,9 +428,11 @@ impl Endpoint {
     ) -> io::Result<Vec<std::net::SocketAddr>> {
         let family = match self {
             Endpoint::Tcp { family, .. } => *family,
-            Endpoint::Unix(_) | Endpoint::Unixpacket(_) | Endpoint::Kcp(_) | Endpoint::Ws(_) => {
-                IpFamily::Any
-            }
+            Endpoint::Unix(_)
+            | Endpoint::Unixpacket(_)
+            | Endpoint::Kcp(_)
+            | Endpoint::Ws(_)
+            | Endpoint::Quic(_) => IpFamily::Any,
         };
         let list: Vec<_> = addrs
             .into_iter()
@@ -466,6 +478,7 @@ impl fmt::Display for Endpoint {
             Endpoint::Unixpacket(p) => write!(f, "unixpacket:{}", p.display()),
             Endpoint::Kcp(addr) => write!(f, "kcp:{addr}"),
             Endpoint::Ws(ws) => write!(f, "ws://{}{}", ws.addr, ws.path),
+            Endpoint::Quic(addr) => write!(f, "quic:{addr}"),
         }
     }
 }
@@ -484,6 +497,9 @@ pub struct Connected<S> {
     /// [`handshake`](WsEndpoint::handshake) checker's, as Go's `Erpc-Session-Id`); `None`:
     /// the remote address.
     pub session_id: Option<String>,
+    /// The transport is encrypted and authenticated already (QUIC): the peer layers no TLS
+    /// on it.
+    pub secured: bool,
 }
 
 impl<S> Connected<S> {
@@ -494,12 +510,19 @@ impl<S> Connected<S> {
             local_addr: local_addr.into(),
             remote_addr: remote_addr.into(),
             session_id: None,
+            secured: false,
         }
     }
 
     /// The same with this session id (see [`session_id`](Self::session_id)).
     pub fn with_session_id(mut self, id: Option<String>) -> Self {
         self.session_id = id;
+        self
+    }
+
+    /// The same, marked as encrypted by its transport (see [`secured`](Connected::secured)).
+    pub fn secured(mut self) -> Self {
+        self.secured = true;
         self
     }
 
@@ -510,6 +533,7 @@ impl<S> Connected<S> {
             local_addr: self.local_addr,
             remote_addr: self.remote_addr,
             session_id: self.session_id,
+            secured: self.secured,
         }
     }
 }
@@ -686,6 +710,39 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
         listener: &Self::Listener,
         opts: SocketOptions,
     ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send;
+
+    /// Connects to a QUIC endpoint ([`Endpoint::Quic`]) with `dial`'s quinn configuration;
+    /// the stream is marked [`secured`](Connected::secured). The default answers
+    /// `Unsupported`: adapters built with QUIC support override it.
+    #[cfg(feature = "quic")]
+    fn connect_quic(
+        &self,
+        endpoint: &Endpoint,
+        dial: &crate::quic::QuicDial,
+    ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send {
+        let _ = dial;
+        std::future::ready(Err(quic_unsupported(endpoint)))
+    }
+
+    /// Binds a QUIC listener ([`Endpoint::Quic`]) with `listen`'s quinn configuration; its
+    /// connections come from [`accept`](Runtime::accept). The default answers `Unsupported`.
+    #[cfg(feature = "quic")]
+    fn bind_quic(
+        &self,
+        endpoint: &Endpoint,
+        listen: &crate::quic::QuicListen,
+    ) -> impl Future<Output = io::Result<(Self::Listener, String)>> + Send {
+        let _ = listen;
+        std::future::ready(Err(quic_unsupported(endpoint)))
+    }
+}
+
+/// The error of an adapter without QUIC support.
+pub fn quic_unsupported(endpoint: &Endpoint) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("{endpoint}: this runtime adapter has no QUIC support (erpc-runtime-tokio and erpc-runtime-async-std have, with feature `quic`)"),
+    )
 }
 
 #[cfg(test)]

@@ -219,7 +219,7 @@ impl<H: Clone> BuilderCore<H> {
         }
         let c = &self.config;
         match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket" | "kcp" | "ws" => {}
+            "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket" | "kcp" | "ws" | "quic" => {}
             other => return Err(BuildError::UnknownNetwork(other.to_owned())),
         }
         let default_codec = self
@@ -359,6 +359,7 @@ pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
         "unix" => return Endpoint::unix(addr),
         "unixpacket" => return Endpoint::unixpacket(addr),
         "kcp" => return Endpoint::kcp(addr),
+        "quic" => return Endpoint::quic(addr),
         "ws" => {
             let token = (!config.ws_token.is_empty()).then(|| config.ws_token.clone());
             return Endpoint::Ws(WsEndpoint::parse(addr, &config.ws_path).with_token(token));

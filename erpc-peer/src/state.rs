@@ -30,6 +30,8 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) socket: SocketOptions,
     #[cfg(feature = "tls")]
     pub(crate) tls: crate::tls::TlsSettings,
+    #[cfg(feature = "quic")]
+    pub(crate) quic: crate::quic::QuicConfig,
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
     pub(crate) live: AtomicUsize,
     pub(crate) live_event: event_listener::Event,

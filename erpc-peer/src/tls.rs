@@ -31,6 +31,9 @@ use futures_rustls::{TlsAcceptor, TlsConnector};
 pub(crate) struct TlsSettings {
     pub(crate) server: Option<TlsAcceptor>,
     pub(crate) client: Option<(TlsConnector, ServerName<'static>)>,
+    /// The configurations themselves, for QUIC (which runs its own TLS).
+    pub(crate) server_config: Option<Arc<ServerConfig>>,
+    pub(crate) client_config: Option<Arc<ClientConfig>>,
 }
 
 /// Why TLS material could not be made or read.

@@ -52,6 +52,8 @@
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
+#[cfg(feature = "quic")]
+pub mod quic;
 mod rt;
 #[cfg(all(
     feature = "unixpacket",

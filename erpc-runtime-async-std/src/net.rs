@@ -35,6 +35,9 @@ pub enum AsyncIoStream {
     /// WebSocket, one record per message (feature `ws`).
     #[cfg(feature = "ws")]
     Ws(Box<crate::ws::AsyncIoWsStream>),
+    /// A QUIC connection's stream (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(Box<crate::quic::QuicStream>),
 }
 
 impl AsyncRead for AsyncIoStream {
@@ -56,6 +59,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 
@@ -77,6 +82,8 @@ impl AsyncRead for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_read_vectored(cx, bufs),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_read_vectored(cx, bufs),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_read_vectored(cx, bufs),
         }
     }
 }
@@ -100,6 +107,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -121,6 +130,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_write_vectored(cx, bufs),
         }
     }
 
@@ -138,6 +149,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -155,6 +168,8 @@ impl AsyncWrite for AsyncIoStream {
             AsyncIoStream::Kcp(s) => Pin::new(s).poll_close(cx),
             #[cfg(feature = "ws")]
             AsyncIoStream::Ws(s) => Pin::new(s).poll_close(cx),
+            #[cfg(feature = "quic")]
+            AsyncIoStream::Quic(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -180,6 +195,9 @@ pub enum AsyncIoListener {
     /// WebSocket (feature `ws`).
     #[cfg(feature = "ws")]
     Ws(crate::ws::AsyncIoWsListener),
+    /// QUIC (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(crate::quic::QuicListener),
 }
 
 #[cfg(unix)]
@@ -232,6 +250,12 @@ fn next_unix_id() -> u64 {
 }
 
 fn unsupported(endpoint: &Endpoint) -> io::Error {
+    if let Endpoint::Quic(_) = endpoint {
+        return io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{endpoint}: the quic network needs erpc-runtime-async-std's feature `quic`"),
+        );
+    }
     io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
 }
 
@@ -448,5 +472,55 @@ pub(crate) async fn accept(
                 remote,
             ))
         }
+        #[cfg(feature = "quic")]
+        AsyncIoListener::Quic(l) => {
+            let s = l.accept().await?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(AsyncIoStream::Quic(Box::new(s)), local, remote).secured())
+        }
     }
+}
+
+/// Dials a QUIC endpoint on `rt`'s executor.
+#[cfg(feature = "quic")]
+pub(crate) async fn connect_quic(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    dial: &crate::quic::QuicDial,
+) -> io::Result<Connected<AsyncIoStream>> {
+    let Endpoint::Quic(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a QUIC endpoint"),
+        ));
+    };
+    let addrs: Vec<_> = match endpoint.literal(false) {
+        Some(a) => vec![a],
+        None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+    };
+    let remote = *addrs
+        .first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+    let s = crate::quic::connect(rt, remote, dial).await?;
+    let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+    Ok(Connected::new(AsyncIoStream::Quic(Box::new(s)), local, remote).secured())
+}
+
+/// Binds a QUIC listener whose tasks run on `rt`'s executor.
+#[cfg(feature = "quic")]
+pub(crate) fn bind_quic(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    listen: &crate::quic::QuicListen,
+) -> io::Result<(AsyncIoListener, String)> {
+    let Endpoint::Quic(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a QUIC endpoint"),
+        ));
+    };
+    let addrs = endpoint.resolve(true)?;
+    let l = crate::quic::bind(rt, addrs[0], listen)?;
+    let addr = l.local_addr().to_string();
+    Ok((AsyncIoListener::Quic(l), addr))
 }

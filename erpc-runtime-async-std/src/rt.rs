@@ -162,6 +162,24 @@ impl Runtime for AsyncIo {
         net::listener_fd(listener)
     }
 
+    #[cfg(feature = "quic")]
+    async fn connect_quic(
+        &self,
+        endpoint: &Endpoint,
+        dial: &erpc_peer::quic::QuicDial,
+    ) -> io::Result<Connected<AsyncIoStream>> {
+        net::connect_quic(self, endpoint, dial).await
+    }
+
+    #[cfg(feature = "quic")]
+    async fn bind_quic(
+        &self,
+        endpoint: &Endpoint,
+        listen: &erpc_peer::quic::QuicListen,
+    ) -> io::Result<(AsyncIoListener, String)> {
+        net::bind_quic(self, endpoint, listen)
+    }
+
     async fn accept(
         &self,
         listener: &AsyncIoListener,

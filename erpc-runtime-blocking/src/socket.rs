@@ -240,6 +240,12 @@ fn next_unix_id() -> u64 {
 }
 
 fn unsupported(endpoint: &Endpoint) -> io::Error {
+    if let Endpoint::Quic(_) = endpoint {
+        return io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!("{endpoint}: the blocking adapter does not support the quic network (erpc-runtime-tokio does, with feature `quic`)"),
+        );
+    }
     io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
 }
 

@@ -28,6 +28,8 @@
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
+#[cfg(feature = "quic")]
+pub mod quic;
 #[cfg(all(
     feature = "unixpacket",
     any(target_os = "linux", target_os = "android")
@@ -41,6 +43,8 @@ pub mod ws;
 #[doc(hidden)]
 pub use erpc_peer::__private;
 pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
+#[cfg(feature = "quic")]
+pub use erpc_peer::quic::QuicConfig;
 #[cfg(feature = "macros")]
 pub use erpc_peer::service;
 #[cfg(feature = "tower")]

@@ -1,5 +1,5 @@
 //! The tokio side of the runtime abstraction: spawning, timers, TCP and unix sockets (and KCP
-//! with feature `kcp`, websocket with feature `ws`).
+//! with feature `kcp`, websocket with feature `ws`, QUIC with feature `quic`).
 
 use std::future::Future;
 use std::io;
@@ -12,6 +12,8 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 #[cfg(unix)]
 use tokio::net::{UnixListener, UnixStream};
+#[cfg(feature = "quic")]
+use tokio_util::compat::FuturesAsyncReadCompatExt;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 /// The tokio runtime (the one current where the peer's futures run).
@@ -40,6 +42,9 @@ pub enum TokioStream {
     /// WebSocket, one record per message (feature `ws`).
     #[cfg(feature = "ws")]
     Ws(Box<crate::ws::TokioWsStream>),
+    /// A QUIC connection's stream (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(Box<Compat<crate::quic::QuicStream>>),
 }
 
 impl AsyncRead for TokioStream {
@@ -61,6 +66,8 @@ impl AsyncRead for TokioStream {
             TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
             #[cfg(feature = "ws")]
             TokioStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "quic")]
+            TokioStream::Quic(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -84,6 +91,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
             #[cfg(feature = "ws")]
             TokioStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "quic")]
+            TokioStream::Quic(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -101,6 +110,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
             #[cfg(feature = "ws")]
             TokioStream::Ws(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "quic")]
+            TokioStream::Quic(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -118,6 +129,8 @@ impl AsyncWrite for TokioStream {
             TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
             #[cfg(feature = "ws")]
             TokioStream::Ws(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "quic")]
+            TokioStream::Quic(s) => Pin::new(s).poll_shutdown(cx),
         }
     }
 }
@@ -143,6 +156,9 @@ pub enum TokioListener {
     /// WebSocket (feature `ws`).
     #[cfg(feature = "ws")]
     Ws(crate::ws::TokioWsListener),
+    /// QUIC (feature `quic`).
+    #[cfg(feature = "quic")]
+    Quic(crate::quic::QuicListener),
 }
 
 #[cfg(unix)]
@@ -293,6 +309,52 @@ impl Runtime for Tokio {
         }
     }
 
+    #[cfg(feature = "quic")]
+    async fn connect_quic(
+        &self,
+        endpoint: &Endpoint,
+        dial: &erpc_peer::quic::QuicDial,
+    ) -> io::Result<Connected<Self::Stream>> {
+        let Endpoint::Quic(_) = endpoint else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{endpoint} is not a QUIC endpoint"),
+            ));
+        };
+        let addrs: Vec<_> = match endpoint.literal(false) {
+            Some(a) => vec![a],
+            None => {
+                let target = endpoint.lookup_target(false)?;
+                tokio::net::lookup_host(target).await?.collect()
+            }
+        };
+        let remote = *addrs
+            .first()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+        let s = crate::quic::connect(remote, dial).await?;
+        let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+        let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
+        Ok(Connected::new(s.compat(), local, remote).secured())
+    }
+
+    #[cfg(feature = "quic")]
+    async fn bind_quic(
+        &self,
+        endpoint: &Endpoint,
+        listen: &erpc_peer::quic::QuicListen,
+    ) -> io::Result<(TokioListener, String)> {
+        let Endpoint::Quic(_) = endpoint else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{endpoint} is not a QUIC endpoint"),
+            ));
+        };
+        let addrs = endpoint.resolve(true)?;
+        let l = crate::quic::bind(addrs[0], listen)?;
+        let addr = l.local_addr().to_string();
+        Ok((TokioListener::Quic(l), addr))
+    }
+
     async fn bind(&self, endpoint: &Endpoint) -> io::Result<(TokioListener, String)> {
         match endpoint {
             Endpoint::Tcp { .. } => {
@@ -436,6 +498,13 @@ impl Runtime for Tokio {
                     Connected::new(TokioStream::Ws(Box::new(s)).compat(), local, remote)
                         .with_session_id(id),
                 )
+            }
+            #[cfg(feature = "quic")]
+            TokioListener::Quic(l) => {
+                let s = l.accept().await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
+                Ok(Connected::new(s.compat(), local, remote).secured())
             }
         }
     }

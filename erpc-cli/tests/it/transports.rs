@@ -163,3 +163,46 @@ fn protocol_limits_are_clear_errors() {
     ]);
     assert!(r.error_line().contains("only the gzip filter"), "{r:#?}");
 }
+
+#[test]
+#[cfg(feature = "quic")]
+fn quic_serve_call_push_watch() {
+    let s = Server::start(&[
+        "--push-interval",
+        "0",
+        "--network",
+        "quic",
+        "--tls-self-signed",
+    ]);
+    let q = ["--network", "quic", "--insecure"];
+    let r = run(&[&["call", &s.addr, "/math/add", "[1,2,3,4,5]"][..], &q].concat());
+    assert_eq!(r.ok(), "15\n");
+    let r = run(&[&["call", &s.addr, "/err/code"][..], &q].concat());
+    assert_eq!(r.error_line(), "error: 1001 custom error: custom cause");
+    let r = run(&[&["push", &s.addr, "/push/echo", r#""ping""#][..], &q].concat());
+    r.ok();
+    s.wait_log("push /push/echo received");
+    // The server's push back to the watcher, on the stream the watcher's push opened.
+    let r = run(&[
+        &["watch", &s.addr, "/push/echo", r#""hello""#, "-n", "1"][..],
+        &q,
+    ]
+    .concat());
+    assert_eq!(r.ok(), "/push/echo_back \"hello\"\n");
+    // QUIC needs TLS: without a TLS flag, one clear line on either side.
+    let r = run(&["call", &s.addr, "/math/add", "[1]", "--network", "quic"]);
+    assert!(r.error_line().contains("needs TLS"), "{r:#?}");
+    let r = run(&["serve", "--addr", "127.0.0.1:0", "--network", "quic"]);
+    assert!(r.error_line().contains("needs TLS"), "{r:#?}");
+    // The certificate is not trusted without --insecure.
+    let r = run(&[
+        "call",
+        &s.addr,
+        "/math/add",
+        "[1]",
+        "--network",
+        "quic",
+        "--tls",
+    ]);
+    assert!(r.error_line().contains("105 Dial Failed"), "{r:#?}");
+}

@@ -8,6 +8,7 @@ mod flow_control;
 #[cfg(all(feature = "kcp", feature = "smol"))]
 mod kcp;
 mod plugins_pool;
+mod quic;
 mod readme;
 mod redial;
 mod service_macro;

@@ -130,3 +130,23 @@ fn tls_client_against_a_plain_server_fails_to_dial() {
     echo_ok(&plain.dial(&addr).unwrap(), 5);
     close_all(vec![server, client, plain]);
 }
+
+/// The blocking adapter has no QUIC: listening and dialing say so, even with TLS configured.
+#[test]
+fn the_quic_network_is_refused_clearly() {
+    let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
+    let peer = builder(PeerConfig {
+        network: "quic".into(),
+        ..local()
+    })
+    .tls_server(cfg)
+    .tls_client(client_config_trusting(&[cert]).unwrap(), "localhost")
+    .build()
+    .unwrap();
+    let st = peer.listen().unwrap_err();
+    let text = st.to_string().to_lowercase();
+    assert!(text.contains("quic") && text.contains("support"), "{st}");
+    let st = within("dial", move || peer.dial("127.0.0.1:9")).unwrap_err();
+    let text = st.to_string().to_lowercase();
+    assert!(text.contains("quic") && text.contains("support"), "{st}");
+}

@@ -19,6 +19,8 @@ mod multiclient;
 mod networks;
 mod protocols;
 mod proxy;
+#[cfg(feature = "quic")]
+mod quic;
 mod readme;
 #[cfg(all(unix, feature = "reboot"))]
 mod reboot;

@@ -5,6 +5,7 @@ mod conformance;
 mod http_vectors;
 mod json_vectors;
 mod pb_vectors;
+mod quic_cross_runtime;
 mod raw_vectors;
 mod session_capture;
 mod thrift_vectors;
