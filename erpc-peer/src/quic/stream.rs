@@ -58,6 +58,16 @@ pub(crate) fn connection_error(e: quinn::ConnectionError) -> io::Error {
     io::Error::new(kind, e.to_string())
 }
 
+/// A dial that ended before the connection was up: `ConnectionRefused` (the server refused
+/// it, the handshake failed), or `TimedOut` for no answer.
+fn handshake_error(e: quinn::ConnectionError) -> io::Error {
+    let kind = match &e {
+        quinn::ConnectionError::TimedOut => io::ErrorKind::TimedOut,
+        _ => io::ErrorKind::ConnectionRefused,
+    };
+    io::Error::new(kind, e.to_string())
+}
+
 impl QuicStream {
     /// Dials `remote` from a new endpoint (UDP socket) on an ephemeral port of the same family
     /// on `runtime`, and opens the connection's stream.
@@ -78,7 +88,7 @@ impl QuicStream {
             .connect_with(dial.client.clone(), remote, &dial.server_name)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
             .await
-            .map_err(connection_error)?;
+            .map_err(handshake_error)?;
         let (send, recv) = conn.open_bi().await.map_err(connection_error)?;
         Ok(QuicStream {
             streams: Streams::Ready(send, recv),

@@ -352,3 +352,35 @@ async fn the_stream_alone() {
         .unwrap();
     assert!(rest.is_empty());
 }
+
+#[tokio::test]
+async fn the_accept_backlog_bounds_waiting_connections() {
+    use erpc_runtime_tokio::quic;
+    let (tls, cert) = certs();
+    let q = QuicConfig {
+        accept_backlog: 1,
+        ..QuicConfig::default()
+    };
+    let listener = quic::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &q.listen(Some(&tls)).unwrap(),
+    )
+    .unwrap();
+    let client_tls = client_config_trusting(&[cert]).unwrap();
+    let dial = q.dial(Some((&client_tls, "localhost"))).unwrap();
+    let addr = listener.local_addr();
+    // The first connection takes the one place; nobody accepts it yet.
+    let _first = within("first connect", quic::connect(addr, &dial))
+        .await
+        .unwrap();
+    // The second is refused while the first waits.
+    let err = within("second connect", quic::connect(addr, &dial))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
+    // Accepting the first frees the place.
+    let _accepted = within("accept", listener.accept()).await.unwrap();
+    within("third connect", quic::connect(addr, &dial))
+        .await
+        .unwrap();
+}
