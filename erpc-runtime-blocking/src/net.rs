@@ -362,6 +362,9 @@ pub struct ThreadListener {
 
 struct Acceptor {
     rx: pipe::Receiver<io::Result<Connected<Socket>>>,
+    /// Dropping this wakes the accept thread's `poll` (the other end hangs up).
+    #[cfg(unix)]
+    wake: std::os::unix::net::UnixStream,
     thread: JoinHandle<()>,
 }
 
@@ -394,6 +397,37 @@ impl ThreadListener {
         }
     }
 
+    /// Starts the accept thread. On unix it waits in `poll` on the listener and a wake
+    /// socket, then accepts without blocking; the listening socket is never shut down, so a
+    /// graceful reboot can hand it over while this process still serves.
+    #[cfg(unix)]
+    fn start(&self, opts: SocketOptions) -> io::Result<Acceptor> {
+        let (tx, rx) = pipe(1);
+        let (wake, woken) = std::os::unix::net::UnixStream::pair()?;
+        let l = Arc::clone(&self.listener);
+        let thread = std::thread::Builder::new()
+            .name("erpc-accept".into())
+            .spawn(move || loop {
+                let r = match l.wait_acceptable(&woken) {
+                    Ok(true) => l.accept(opts),
+                    Ok(false) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => Err(e),
+                };
+                match &r {
+                    // Another process (or thread) took it first, or the wait was spurious.
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    _ => {}
+                }
+                if tx.is_closed() || tx.send(r).is_err() {
+                    break;
+                }
+            })?;
+        Ok(Acceptor { rx, wake, thread })
+    }
+
+    #[cfg(not(unix))]
     fn start(&self, opts: SocketOptions) -> io::Result<Acceptor> {
         let (tx, rx) = pipe(1);
         let l = Arc::clone(&self.listener);
@@ -407,15 +441,24 @@ impl ThreadListener {
             })?;
         Ok(Acceptor { rx, thread })
     }
+
+    /// The listening socket, which a graceful reboot hands to the next process.
+    #[cfg(unix)]
+    pub(crate) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
 }
 
 impl Drop for ThreadListener {
     fn drop(&mut self) {
         let acceptor = lock(&self.acceptor).take();
         if let Some(a) = acceptor {
-            // Closing the queue first makes the thread stop after its current accept, which
-            // `wake` ends.
+            // Closing the queue first makes the thread stop after its current accept; the
+            // wake socket's hang-up (unix) or `wake` (elsewhere) ends the wait for one.
             drop(a.rx);
+            #[cfg(unix)]
+            drop(a.wake);
+            #[cfg(not(unix))]
             self.listener.wake();
             let _ = a.thread.join();
         }

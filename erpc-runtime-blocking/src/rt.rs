@@ -234,6 +234,11 @@ impl Runtime for Threads {
         net::adopt(endpoint, listener)
     }
 
+    #[cfg(unix)]
+    fn listener_fd<'a>(&self, listener: &'a ThreadListener) -> Option<std::os::fd::BorrowedFd<'a>> {
+        Some(listener.as_fd())
+    }
+
     fn accept(
         &self,
         listener: &ThreadListener,

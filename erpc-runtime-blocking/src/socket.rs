@@ -219,6 +219,16 @@ impl Drop for Listener {
     }
 }
 
+/// An accepted socket blocks, whatever the platform copies from the non-blocking listener
+/// (Linux copies nothing; the BSDs and macOS copy `O_NONBLOCK`).
+#[cfg(unix)]
+fn blocking<S: std::os::fd::AsFd>(s: &S) -> io::Result<()> {
+    #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+    socket2::SockRef::from(s).set_nonblocking(false)?;
+    let _ = s;
+    Ok(())
+}
+
 fn apply(s: &TcpStream, opts: SocketOptions) -> io::Result<()> {
     #[cfg(unix)]
     return opts.apply(s);
@@ -304,12 +314,15 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
         Endpoint::Tcp { .. } => {
             let addrs = endpoint.resolve(true)?;
             let l = TcpListener::bind(&addrs[..])?;
+            #[cfg(unix)]
+            l.set_nonblocking(true)?;
             let addr = l.local_addr()?.to_string();
             Ok((Listener::Tcp(l), addr))
         }
         #[cfg(unix)]
         Endpoint::Unix(path) => {
             let l = UnixListener::bind(path)?;
+            l.set_nonblocking(true)?;
             Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
         }
         #[cfg(all(
@@ -317,7 +330,7 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
             any(target_os = "linux", target_os = "android")
         ))]
         Endpoint::Unixpacket(path) => {
-            let fd = erpc_peer::unixpacket::listen(path, false)?;
+            let fd = erpc_peer::unixpacket::listen(path, true)?;
             Ok((
                 Listener::Unixpacket(fd, path.clone()),
                 path.display().to_string(),
@@ -328,9 +341,9 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
     }
 }
 
-/// Serves a listener inherited on a graceful reboot. (This adapter takes inherited
-/// listeners over but does not hand its own over: it stops an accept thread by shutting
-/// the listening socket down, which would stop the next process's copy too.)
+/// Serves a listener inherited on a graceful reboot. The socket stays non-blocking, as every
+/// listener of this adapter on unix (its accept thread waits in `poll`); the flag belongs to
+/// the open socket, which the previous process may still be accepting on.
 #[cfg(unix)]
 pub(crate) fn adopt(
     endpoint: &Endpoint,
@@ -339,12 +352,12 @@ pub(crate) fn adopt(
     use erpc_peer::InheritedListener as L;
     match (endpoint, listener) {
         (Endpoint::Tcp { .. }, L::Tcp(l)) => {
-            l.set_nonblocking(false)?;
+            l.set_nonblocking(true)?;
             let addr = l.local_addr()?.to_string();
             Ok((Listener::Tcp(l), addr))
         }
         (Endpoint::Unix(path), L::Unix(l)) => {
-            l.set_nonblocking(false)?;
+            l.set_nonblocking(true)?;
             Ok((Listener::Unix(l, path.clone()), path.display().to_string()))
         }
         (other, _) => Err(unsupported(other)),
@@ -352,16 +365,21 @@ pub(crate) fn adopt(
 }
 
 impl Listener {
-    /// Blocks until the next connection.
+    /// The next connection: blocks until one comes (elsewhere than unix), or answers
+    /// `WouldBlock` when none waits (unix, where listeners are non-blocking and the accept
+    /// thread waits in [`wait_acceptable`](Listener::wait_acceptable) first).
     pub(crate) fn accept(&self, opts: SocketOptions) -> io::Result<Connected<Socket>> {
         match self {
             Listener::Tcp(l) => {
                 let (s, _) = l.accept()?;
+                #[cfg(unix)]
+                blocking(&s)?;
                 tcp_connected(s, opts)
             }
             #[cfg(unix)]
             Listener::Unix(l, path) => {
                 let (s, _) = l.accept()?;
+                blocking(&s)?;
                 // Unix peers have no address of their own; number them for session ids.
                 Ok(Connected::new(
                     Socket::Unix(s),
@@ -384,37 +402,56 @@ impl Listener {
         }
     }
 
-    /// Makes a thread blocked in [`accept`](Listener::accept) return: shuts the socket down
-    /// (enough on Linux) and connects to it (everywhere else).
-    pub(crate) fn wake(&self) {
+    /// The listening socket (handed to the next process on a graceful reboot).
+    #[cfg(unix)]
+    pub(crate) fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
         match self {
-            Listener::Tcp(l) => {
-                let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
-                if let Ok(mut addr) = l.local_addr() {
-                    if addr.ip().is_unspecified() {
-                        let ip: std::net::IpAddr = if addr.is_ipv4() {
-                            std::net::Ipv4Addr::LOCALHOST.into()
-                        } else {
-                            std::net::Ipv6Addr::LOCALHOST.into()
-                        };
-                        addr.set_ip(ip);
-                    }
-                    let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
-                }
-            }
-            #[cfg(unix)]
-            Listener::Unix(l, path) => {
-                let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
-                let _ = UnixStream::connect(path);
-            }
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l, _) => l.as_fd(),
             #[cfg(all(
                 feature = "unixpacket",
                 any(target_os = "linux", target_os = "android")
             ))]
-            Listener::Unixpacket(fd, path) => {
-                let _ = erpc_peer::unixpacket::shutdown_both(fd);
-                let _ = erpc_peer::unixpacket::connect(path, true);
+            Listener::Unixpacket(fd, _) => fd.as_fd(),
+        }
+    }
+
+    /// Waits until a connection can be accepted (`Ok(true)`) or `wake` is readable or hung
+    /// up (`Ok(false)`: the listener is being dropped). The socket itself is left alone, so
+    /// a copy of it in another process (a graceful reboot's successor) keeps serving.
+    #[cfg(unix)]
+    pub(crate) fn wait_acceptable(&self, wake: &UnixStream) -> io::Result<bool> {
+        use rustix::event::{poll, PollFd, PollFlags};
+        let listener = self.as_fd();
+        let mut fds = [
+            PollFd::new(&listener, PollFlags::IN),
+            PollFd::new(wake, PollFlags::IN),
+        ];
+        poll(&mut fds, None)?;
+        if !fds[1].revents().is_empty() {
+            return Ok(false);
+        }
+        Ok(!fds[0].revents().is_empty())
+    }
+
+    /// Makes a thread blocked in [`accept`](Listener::accept) return: shuts the socket down
+    /// and connects to it. Only where listeners block (not unix: there the accept thread
+    /// waits in `poll` with a wake socket beside the listener).
+    #[cfg(not(unix))]
+    pub(crate) fn wake(&self) {
+        let Listener::Tcp(l) = self;
+        let _ = socket2::SockRef::from(l).shutdown(Shutdown::Both);
+        if let Ok(mut addr) = l.local_addr() {
+            if addr.ip().is_unspecified() {
+                let ip: std::net::IpAddr = if addr.is_ipv4() {
+                    std::net::Ipv4Addr::LOCALHOST.into()
+                } else {
+                    std::net::Ipv6Addr::LOCALHOST.into()
+                };
+                addr.set_ip(ip);
             }
+            let _ = TcpStream::connect_timeout(&addr, Duration::from_millis(200));
         }
     }
 }

@@ -26,6 +26,8 @@ pub struct RebootOptions {
     /// The program to run; default this process's `argv[0]` as Go resolves it (through
     /// `PATH` when it has no `/`), falling back to `/proc/self/exe`'s target.
     pub program: Option<PathBuf>,
+    /// The arguments to give it (without `argv[0]`); default this process's.
+    pub args: Option<Vec<OsString>>,
 }
 
 impl Default for RebootOptions {
@@ -33,6 +35,7 @@ impl Default for RebootOptions {
         RebootOptions {
             ready_timeout: Duration::from_secs(10),
             program: None,
+            args: None,
         }
     }
 }
@@ -44,9 +47,22 @@ impl RebootOptions {
         self
     }
 
-    /// The same running `program` (with this process's arguments).
+    /// The same running `program` (with this process's arguments unless
+    /// [`with_args`](RebootOptions::with_args) says otherwise).
     pub fn with_program(mut self, program: impl Into<PathBuf>) -> Self {
         self.program = Some(program.into());
+        self
+    }
+
+    /// The same giving the new process these arguments (without `argv[0]`) instead of this
+    /// process's: for a successor that is another program, or the same one started with
+    /// other flags.
+    pub fn with_args<I, A>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = A>,
+        A: Into<OsString>,
+    {
+        self.args = Some(args.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -99,8 +115,11 @@ pub fn start_successor(opts: &RebootOptions) -> io::Result<Successor> {
         None => program()?,
     };
     let mut cmd = Command::new(&program);
-    cmd.args(std::env::args_os().skip(1))
-        .env_remove("LISTEN_PID")
+    match &opts.args {
+        Some(args) => cmd.args(args),
+        None => cmd.args(std::env::args_os().skip(1)),
+    };
+    cmd.env_remove("LISTEN_PID")
         .env_remove("LISTEN_FDNAMES")
         .env(LISTEN_FDS, count.to_string())
         .env(parent_addrs::ENV, parent.to_value())
