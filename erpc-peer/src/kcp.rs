@@ -32,6 +32,20 @@ const RECV_BUFFER: usize = 65536;
 /// Receive errors in a row after which the driver yields (and is polled again at once).
 const MAX_ERRORS_PER_POLL: usize = 16;
 
+/// The address a KCP dial sends to, of those a name resolved to: the first IPv4 one, else the
+/// first (Go's `net.ResolveUDPAddr` for `udp`, which kcp-go's dial uses). KCP has no
+/// handshake, so a dial cannot fall back to the next address.
+pub fn dial_address(addrs: impl IntoIterator<Item = SocketAddr>) -> io::Result<SocketAddr> {
+    let mut first = None;
+    for a in addrs {
+        if a.is_ipv4() {
+            return Ok(a);
+        }
+        first.get_or_insert(a);
+    }
+    first.ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))
+}
+
 /// What a runtime gives the driver: a UDP socket, one resettable timer, the clock.
 pub trait KcpIo: Send + 'static {
     /// Receives one datagram (`Pending` with the waker registered when none waits).
@@ -430,6 +444,36 @@ impl KcpStreamHandle {
     }
 }
 
+/// The stream in futures-io's traits (the blocking adapter uses it as is).
+impl futures_io::AsyncRead for KcpStreamHandle {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        KcpStreamHandle::poll_read(&self, cx, buf)
+    }
+}
+
+impl futures_io::AsyncWrite for KcpStreamHandle {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        KcpStreamHandle::poll_write(&self, cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Waits until the peer acknowledged everything written (or the session is gone).
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_shutdown(cx)
+    }
+}
+
 impl Drop for KcpStreamHandle {
     fn drop(&mut self) {
         let mut shared = lock(&self.shared);
@@ -439,5 +483,20 @@ impl Drop for KcpStreamHandle {
         }
         shared.handles -= 1;
         shared.kick();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dial_address;
+    use std::net::SocketAddr;
+
+    #[test]
+    fn a_dial_prefers_ipv4_as_go_does() {
+        let v6: SocketAddr = "[::1]:7".parse().unwrap();
+        let v4: SocketAddr = "127.0.0.1:7".parse().unwrap();
+        assert_eq!(dial_address([v6, v4]).unwrap(), v4);
+        assert_eq!(dial_address([v6]).unwrap(), v6);
+        assert!(dial_address([]).is_err());
     }
 }

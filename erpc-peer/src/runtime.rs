@@ -42,8 +42,8 @@ pub enum Endpoint {
     /// `Unsupported`.
     Unixpacket(PathBuf),
     /// KCP over UDP to or on `host:port`, as Go eRPC's `kcp` network (kcp-go, FEC 10 + 3
-    /// shards); adapters built with KCP support serve it (tokio, async-std/smol: feature
-    /// `kcp`, driven by `erpc_peer::kcp`), others answer `Unsupported`.
+    /// shards); adapters built with KCP support serve it (tokio, async-std/smol, blocking:
+    /// feature `kcp`, driven by `erpc_peer::kcp`), others answer `Unsupported`.
     Kcp(String),
     /// WebSocket (`ws://`) to or on `host:port` at a URL path, as Go eRPC's
     /// `mixer/websocket`; adapters built with websocket support serve it (tokio,

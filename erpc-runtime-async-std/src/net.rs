@@ -307,9 +307,7 @@ pub(crate) async fn connect(
                 Some(a) => vec![a],
                 None => async_net::resolve(endpoint.lookup_target(false)?).await?,
             };
-            let remote = *addrs
-                .first()
-                .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+            let remote = erpc_peer::kcp::dial_address(addrs)?;
             let s = crate::kcp::AsyncIoKcpStream::connect(rt, remote, Default::default())?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
             Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))

@@ -58,6 +58,9 @@
 //!   (and the port freed) when the listener is dropped.
 //! * **Timers** (call deadlines, heartbeats, redial pauses) are served by one timer thread
 //!   per process.
+//! * **KCP** (feature `kcp`, Go's kcp-go network): erpc-peer's KCP driver runs on a thread
+//!   per UDP socket (a listener's, or a dialed session's), fed by a reader thread through a
+//!   bounded queue of datagrams; see [`kcp`].
 //!
 //! Handlers run on a **worker pool** shared by the peer's connections (at most
 //! [`PoolConfig::max_workers`] threads, started on demand, and a queue of
@@ -81,6 +84,8 @@
 
 mod builder;
 mod handler;
+#[cfg(feature = "kcp")]
+pub mod kcp;
 mod multiclient;
 mod net;
 mod peer;
@@ -89,6 +94,7 @@ mod pool;
 mod rt;
 mod session;
 mod socket;
+mod stream;
 #[cfg(unix)]
 mod writable;
 
@@ -96,11 +102,11 @@ pub use builder::{PeerBuilder, Service, SubRoute};
 pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 pub use handler::{CallCtx, PushCtx};
 pub use multiclient::{Hired, MultiClient};
-pub use net::{ThreadListener, ThreadStream};
 pub use peer::Peer;
 pub use pool::{PoolConfig, PoolStats};
 pub use rt::{ThreadTimer, Threads};
 pub use session::{CallBuilder, Session};
+pub use stream::{ThreadListener, ThreadStream};
 
 #[cfg(feature = "macros")]
 pub use erpc_macros::service;

@@ -1,7 +1,7 @@
-//! Std sockets as the futures-io streams erpc-peer drives: [`ThreadStream`] (a reader thread
+//! Std sockets as the futures-io streams erpc-peer drives: [`SocketStream`] (a reader thread
 //! per connection feeding a bounded queue; writes straight to the socket, without blocking
 //! where the platform allows) and
-//! [`ThreadListener`] (an accept thread), plus connecting on a helper thread.
+//! [`SocketListener`] (an accept thread), plus connecting on a helper thread.
 
 use std::collections::HashMap;
 #[cfg(not(unix))]
@@ -90,7 +90,7 @@ impl Conns {
 /// meanwhile (erpc-peer's `write_timeout` closes a connection whose bytes stop moving).
 /// Elsewhere a write blocks until the kernel takes it, at most the peer's `write_timeout`.
 #[derive(Debug)]
-pub struct ThreadStream {
+pub(crate) struct SocketStream {
     socket: Arc<Socket>,
     rx: Option<pipe::Receiver<Chunk>>,
     /// Started at the first write that would block.
@@ -103,9 +103,9 @@ pub struct ThreadStream {
     id: u64,
 }
 
-impl ThreadStream {
+impl SocketStream {
     /// Starts the reader thread of `socket`.
-    fn start(socket: Socket, conns: Conns) -> io::Result<ThreadStream> {
+    fn start(socket: Socket, conns: Conns) -> io::Result<SocketStream> {
         socket.set_write_timeout(conns.inner.write_timeout)?;
         let socket = Arc::new(socket);
         let (tx, rx) = pipe(READ_QUEUE);
@@ -114,7 +114,7 @@ impl ThreadStream {
             .name("erpc-reader".into())
             .spawn(move || read_loop(&s, &tx))?;
         let id = conns.add(&socket);
-        Ok(ThreadStream {
+        Ok(SocketStream {
             socket,
             rx: Some(rx),
             #[cfg(unix)]
@@ -148,7 +148,7 @@ fn read_loop(socket: &Socket, tx: &pipe::Sender<Chunk>) {
     // Dropping `tx` tells the connection the stream ended.
 }
 
-impl AsyncRead for ThreadStream {
+impl AsyncRead for SocketStream {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -193,7 +193,7 @@ impl AsyncRead for ThreadStream {
 }
 
 #[cfg(unix)]
-impl ThreadStream {
+impl SocketStream {
     /// One write that does not block: pending (with the task woken once the socket takes
     /// bytes again) when the socket takes nothing.
     fn poll_try_write(
@@ -221,7 +221,7 @@ impl ThreadStream {
     }
 }
 
-impl AsyncWrite for ThreadStream {
+impl AsyncWrite for SocketStream {
     #[cfg(unix)]
     fn poll_write(
         self: Pin<&mut Self>,
@@ -284,7 +284,7 @@ fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
     }
 }
 
-impl Drop for ThreadStream {
+impl Drop for SocketStream {
     fn drop(&mut self) {
         // Ends the reader thread: its read returns, or its send fails.
         let _ = self.socket.shutdown(Shutdown::Both);
@@ -293,10 +293,10 @@ impl Drop for ThreadStream {
     }
 }
 
-fn stream(c: Connected<Socket>, conns: Conns) -> io::Result<Connected<ThreadStream>> {
+fn stream(c: Connected<Socket>, conns: Conns) -> io::Result<Connected<SocketStream>> {
     let (local, remote) = (c.local_addr, c.remote_addr);
     Ok(Connected::new(
-        ThreadStream::start(c.stream, conns)?,
+        SocketStream::start(c.stream, conns)?,
         local,
         remote,
     ))
@@ -308,27 +308,39 @@ pub(crate) async fn connect(
     conns: Conns,
     endpoint: Endpoint,
     opts: SocketOptions,
-) -> io::Result<Connected<ThreadStream>> {
-    let (tx, mut rx) = pipe(1);
+) -> io::Result<Connected<SocketStream>> {
     // erpc-peer bounds the dial with a timer around this future; the same bound on the
     // helper's connect keeps an abandoned helper from lingering longer.
     let timeout = conns.inner.dial_timeout;
+    let c = on_helper_thread(move || socket::connect(&endpoint, opts, timeout)).await?;
+    stream(c, conns)
+}
+
+/// Runs `work` (a connect, a name lookup: something that blocks) on a helper thread and
+/// waits for it without blocking the calling task: dropping the future abandons the helper,
+/// which then drops what it gets.
+pub(crate) async fn on_helper_thread<T, F>(work: F) -> io::Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> io::Result<T> + Send + 'static,
+{
+    let (tx, mut rx) = pipe(1);
     std::thread::Builder::new()
         .name("erpc-connect".into())
         .spawn(move || {
-            let _ = tx.send(socket::connect(&endpoint, opts, timeout));
+            let _ = tx.send(work());
         })?;
     match std::future::poll_fn(|cx| rx.poll_recv(cx)).await {
-        Some(r) => stream(r?, conns),
+        Some(r) => r,
         None => Err(io::Error::other("connect thread ended")),
     }
 }
 
 /// Binds at once (binding does not block).
-pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> {
+pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(SocketListener, String)> {
     let (l, addr) = socket::bind(endpoint)?;
     Ok((
-        ThreadListener {
+        SocketListener {
             listener: Arc::new(l),
             acceptor: Mutex::new(None),
         },
@@ -341,10 +353,10 @@ pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> 
 pub(crate) fn adopt(
     endpoint: &Endpoint,
     listener: erpc_peer::InheritedListener,
-) -> io::Result<(ThreadListener, String)> {
+) -> io::Result<(SocketListener, String)> {
     let (l, addr) = socket::adopt(endpoint, listener)?;
     Ok((
-        ThreadListener {
+        SocketListener {
             listener: Arc::new(l),
             acceptor: Mutex::new(None),
         },
@@ -355,7 +367,7 @@ pub(crate) fn adopt(
 /// A listening socket; its accept thread starts with the first accept. Dropping it stops
 /// that thread and closes the socket before the drop returns (the port is free then).
 #[derive(Debug)]
-pub struct ThreadListener {
+pub(crate) struct SocketListener {
     listener: Arc<Listener>,
     acceptor: Mutex<Option<Acceptor>>,
 }
@@ -374,12 +386,12 @@ impl std::fmt::Debug for Acceptor {
     }
 }
 
-impl ThreadListener {
+impl SocketListener {
     pub(crate) async fn accept(
         &self,
         conns: Conns,
         opts: SocketOptions,
-    ) -> io::Result<Connected<ThreadStream>> {
+    ) -> io::Result<Connected<SocketStream>> {
         let next = std::future::poll_fn(|cx| {
             let mut acceptor = lock(&self.acceptor);
             if acceptor.is_none() {
@@ -449,7 +461,7 @@ impl ThreadListener {
     }
 }
 
-impl Drop for ThreadListener {
+impl Drop for SocketListener {
     fn drop(&mut self) {
         let acceptor = lock(&self.acceptor).take();
         if let Some(a) = acceptor {

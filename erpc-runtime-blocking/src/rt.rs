@@ -15,8 +15,9 @@ use std::time::Instant;
 
 use erpc_peer::{BoxFuture, Connected, Endpoint, PeerConfig, Runtime, SocketOptions};
 
-use crate::net::{self, Conns, ThreadListener, ThreadStream};
+use crate::net::Conns;
 use crate::pool::{Pool, PoolConfig, PoolStats};
+use crate::stream::{self, ThreadListener, ThreadStream};
 
 /// Wakes one parked thread; the flag makes a wake that comes before the park count.
 struct Signal {
@@ -215,14 +216,19 @@ impl Runtime for Threads {
         endpoint: &Endpoint,
         opts: SocketOptions,
     ) -> impl Future<Output = io::Result<Connected<ThreadStream>>> + Send {
-        net::connect(self.inner.conns.clone(), endpoint.clone(), opts)
+        stream::connect(
+            self.clone(),
+            self.inner.conns.clone(),
+            endpoint.clone(),
+            opts,
+        )
     }
 
     fn bind(
         &self,
         endpoint: &Endpoint,
     ) -> impl Future<Output = io::Result<(ThreadListener, String)>> + Send {
-        std::future::ready(net::bind(endpoint))
+        std::future::ready(stream::bind(self, endpoint))
     }
 
     #[cfg(unix)]
@@ -231,12 +237,12 @@ impl Runtime for Threads {
         endpoint: &Endpoint,
         listener: erpc_peer::InheritedListener,
     ) -> io::Result<(ThreadListener, String)> {
-        net::adopt(endpoint, listener)
+        stream::adopt(endpoint, listener)
     }
 
     #[cfg(unix)]
     fn listener_fd<'a>(&self, listener: &'a ThreadListener) -> Option<std::os::fd::BorrowedFd<'a>> {
-        Some(listener.as_fd())
+        listener.as_fd()
     }
 
     fn accept(

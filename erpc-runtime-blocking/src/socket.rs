@@ -256,7 +256,20 @@ fn unsupported(endpoint: &Endpoint) -> io::Error {
             format!("{endpoint}: the blocking adapter does not support the quic network (erpc-runtime-tokio does, with feature `quic`)"),
         );
     }
-    io::Error::new(io::ErrorKind::Unsupported, format!("network of {endpoint}"))
+    let why = match endpoint {
+        Endpoint::Kcp(_) => "build erpc-runtime-blocking with its feature `kcp`",
+        Endpoint::Unixpacket(_) => {
+            "build erpc-runtime-blocking with its feature `unixpacket` (Linux and Android)"
+        }
+        Endpoint::Ws(_) => {
+            "the blocking adapter has no ws network yet (erpc-runtime-tokio and erpc-runtime-async-std do, with feature `ws`)"
+        }
+        _ => "not served by this adapter",
+    };
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        format!("network of {endpoint}: {why}"),
+    )
 }
 
 /// Connects, trying every resolved address; `timeout` bounds each attempt.

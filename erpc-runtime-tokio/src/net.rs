@@ -273,9 +273,7 @@ impl Runtime for Tokio {
                         tokio::net::lookup_host(target).await?.collect()
                     }
                 };
-                let remote = *addrs
-                    .first()
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
+                let remote = erpc_peer::kcp::dial_address(addrs)?;
                 let s =
                     crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
                         .await?;

@@ -10,6 +10,8 @@ mod decode;
 #[path = "../../../erpc-registry-etcd/tests/it/etcd.rs"]
 #[allow(dead_code)]
 mod etcd;
+#[cfg(feature = "kcp")]
+mod go_blocking_net;
 mod go_interop;
 mod go_kcp;
 mod go_plugins;

@@ -6,6 +6,8 @@ mod auth;
 mod binder;
 mod common;
 mod concurrency;
+#[cfg(feature = "kcp")]
+mod kcp;
 mod multiclient;
 mod overload;
 mod pool;

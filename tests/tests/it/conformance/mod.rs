@@ -6,7 +6,7 @@
 //! `protocols::<server>_server::<client>_client::<protocol>`), so one pair or one scenario
 //! is selected with a filter: `cargo test -p erpc-tests --test it conformance::blocking_server`,
 //! `... tokio_client::redial`; the networks: `conformance::networks::unixpacket` and
-//! `conformance::networks::async_runtimes` (kcp, ws).
+//! `conformance::networks::kcp`, `conformance::networks::async_runtimes` (ws).
 //!
 //! * `facade.rs`: the synchronous interface a runtime implements, the service the server
 //!   runs, the observation points (gate, mailboxes).
@@ -106,14 +106,21 @@ runtimes!(matrix!(
     }
 ));
 
-/// The networks beyond tcp and unix: unixpacket between every pair of runtimes, kcp and ws
-/// between the async ones (the blocking adapter has neither yet).
+/// The networks beyond tcp and unix: unixpacket and kcp between every pair of runtimes, ws
+/// between the async ones (the blocking adapter has no ws yet).
 mod networks {
     #[cfg(target_os = "linux")]
     mod unixpacket {
         runtimes!(matrix!(
             scenarios in network_scenarios: {
                 unixpacket,
+            }
+        ));
+    }
+    mod kcp {
+        runtimes!(matrix!(
+            scenarios in network_scenarios: {
+                kcp,
             }
         ));
     }
@@ -125,7 +132,6 @@ mod networks {
                 smol_server / smol_client => crate::conformance::SMOL,
             },
             scenarios in network_scenarios: {
-                kcp,
                 ws,
             }
         );

@@ -1,0 +1,194 @@
+//! [`ThreadStream`] and [`ThreadListener`]: what the blocking runtime connects, binds and
+//! accepts, by network: std sockets (tcp, unix, unixpacket) or, with the
+//! feature `kcp`, KCP sessions over a std UDP socket.
+
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use erpc_peer::{Connected, Endpoint, SocketOptions};
+use futures_io::{AsyncRead, AsyncWrite};
+
+use crate::net::{self, Conns, SocketListener, SocketStream};
+use crate::rt::Threads;
+
+/// A connection of the blocking runtime (a socket with its reader thread, or a KCP session).
+#[derive(Debug)]
+pub struct ThreadStream(StreamKind);
+
+#[derive(Debug)]
+enum StreamKind {
+    Socket(SocketStream),
+    #[cfg(feature = "kcp")]
+    Kcp(erpc_peer::kcp::KcpStreamHandle),
+}
+
+/// A listener of the blocking runtime (a listening socket with its accept thread, or a KCP
+/// listener's UDP socket).
+#[derive(Debug)]
+pub struct ThreadListener(ListenerKind);
+
+#[derive(Debug)]
+enum ListenerKind {
+    Socket(SocketListener),
+    #[cfg(feature = "kcp")]
+    Kcp(crate::kcp::KcpListener),
+}
+
+/// Dials `endpoint`.
+pub(crate) async fn connect(
+    rt: Threads,
+    conns: Conns,
+    endpoint: Endpoint,
+    opts: SocketOptions,
+) -> io::Result<Connected<ThreadStream>> {
+    match &endpoint {
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let remote = match endpoint.literal(false) {
+                Some(a) => a,
+                // A name: looked up on a helper thread, so the dial timeout still holds.
+                None => {
+                    net::on_helper_thread(move || {
+                        erpc_peer::kcp::dial_address(endpoint.resolve(false)?)
+                    })
+                    .await?
+                }
+            };
+            let s = crate::kcp::connect(&rt, remote, Default::default())?;
+            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+            Ok(Connected::new(
+                ThreadStream(StreamKind::Kcp(s)),
+                local,
+                remote,
+            ))
+        }
+        _ => {
+            let _ = rt;
+            let c = net::connect(conns, endpoint, opts).await?;
+            Ok(c.map(|s| ThreadStream(StreamKind::Socket(s))))
+        }
+    }
+}
+
+/// Binds `endpoint` (binding does not block; a KCP listener's driver starts on a thread of
+/// `rt`).
+pub(crate) fn bind(rt: &Threads, endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> {
+    match endpoint {
+        #[cfg(feature = "kcp")]
+        Endpoint::Kcp(_) => {
+            let addr = endpoint.resolve(true)?[0];
+            let l = crate::kcp::KcpListener::bind(
+                rt,
+                addr,
+                Default::default(),
+                crate::kcp::DEFAULT_MAX_SESSIONS,
+            )?;
+            let addr = l.local_addr().to_string();
+            Ok((ThreadListener(ListenerKind::Kcp(l)), addr))
+        }
+        _ => {
+            let _ = rt;
+            let (l, addr) = net::bind(endpoint)?;
+            Ok((ThreadListener(ListenerKind::Socket(l)), addr))
+        }
+    }
+}
+
+/// Serves a listener inherited on a graceful reboot (tcp and unix).
+#[cfg(unix)]
+pub(crate) fn adopt(
+    endpoint: &Endpoint,
+    listener: erpc_peer::InheritedListener,
+) -> io::Result<(ThreadListener, String)> {
+    let (l, addr) = net::adopt(endpoint, listener)?;
+    Ok((ThreadListener(ListenerKind::Socket(l)), addr))
+}
+
+impl ThreadListener {
+    pub(crate) async fn accept(
+        &self,
+        conns: Conns,
+        opts: SocketOptions,
+    ) -> io::Result<Connected<ThreadStream>> {
+        match &self.0 {
+            ListenerKind::Socket(l) => {
+                let c = l.accept(conns, opts).await?;
+                Ok(c.map(|s| ThreadStream(StreamKind::Socket(s))))
+            }
+            #[cfg(feature = "kcp")]
+            ListenerKind::Kcp(l) => {
+                let s = l.accept().await;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                Ok(Connected::new(
+                    ThreadStream(StreamKind::Kcp(s)),
+                    local,
+                    remote,
+                ))
+            }
+        }
+    }
+
+    /// The listening socket a graceful reboot hands to the next process (tcp and unix).
+    #[cfg(unix)]
+    pub(crate) fn as_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match &self.0 {
+            ListenerKind::Socket(l) => Some(l.as_fd()),
+            #[cfg(feature = "kcp")]
+            ListenerKind::Kcp(_) => None,
+        }
+    }
+}
+
+/// Runs `$body` with `$s` bound to the stream inside, pinned.
+macro_rules! each {
+    ($self:expr, $s:ident => $body:expr) => {
+        match &mut $self.get_mut().0 {
+            StreamKind::Socket(s) => {
+                let $s = Pin::new(s);
+                $body
+            }
+            #[cfg(feature = "kcp")]
+            StreamKind::Kcp(s) => {
+                let $s = Pin::new(s);
+                $body
+            }
+        }
+    };
+}
+
+impl AsyncRead for ThreadStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        each!(self, s => s.poll_read(cx, buf))
+    }
+}
+
+impl AsyncWrite for ThreadStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        each!(self, s => s.poll_write(cx, buf))
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        each!(self, s => s.poll_write_vectored(cx, bufs))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => s.poll_flush(cx))
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        each!(self, s => s.poll_close(cx))
+    }
+}
