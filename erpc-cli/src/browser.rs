@@ -1,7 +1,7 @@
 //! The browser client `erpc serve --network ws` serves over plain HTTP on its port:
 //! `/erpc.js` (an ES module speaking the ws JSON sub-protocol), `/erpc.d.ts` (its types) and
 //! a demo page at `/` and `/demo`. A websocket upgrade at any of these paths is still an
-//! upgrade; see `erpc_runtime_tokio::ws::upgrade`.
+//! upgrade; see `erpc_peer::ws::upgrade`.
 
 use erpc_runtime_tokio::HttpFile;
 

@@ -25,8 +25,8 @@ pub struct PeerConfig {
     /// `tcp`, `tcp4`, `tcp6`, `unix` (then `local_ip` is the socket path), `unixpacket`
     /// (seqpacket unix sockets, Linux; the adapters' feature `unixpacket`), `kcp` (UDP;
     /// served by adapters built with KCP support: the tokio, async-io and blocking adapters'
-    /// feature `kcp`) or `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; the tokio and
-    /// async-io adapters' feature `ws`) or `quic` (QUIC over UDP with the peer's TLS
+    /// feature `kcp`) or `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; the tokio,
+    /// async-io and blocking adapters' feature `ws`) or `quic` (QUIC over UDP with the peer's TLS
     /// configuration; the async adapters' feature `quic`).
     pub network: String,
     /// Bind address for listening (and the unix socket path for `unix`).

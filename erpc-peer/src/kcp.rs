@@ -46,6 +46,30 @@ pub fn dial_address(addrs: impl IntoIterator<Item = SocketAddr>) -> io::Result<S
     first.ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))
 }
 
+/// A std UDP socket for a dial to `remote`: bound to the unspecified address of `remote`'s
+/// family on a free port and connected to `remote`, with its local address. The adapters
+/// make it non-blocking or give it a reader thread.
+pub fn dial_socket(remote: SocketAddr) -> io::Result<(std::net::UdpSocket, SocketAddr)> {
+    let any: SocketAddr = if remote.is_ipv4() {
+        (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+    } else {
+        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+    };
+    #[allow(clippy::disallowed_methods)] // binding a UDP socket does not block
+    let socket = std::net::UdpSocket::bind(any)?;
+    socket.connect(remote)?;
+    let local = socket.local_addr()?;
+    Ok((socket, local))
+}
+
+/// A std UDP socket bound at `addr` for a listener, with its local address.
+pub fn listen_socket(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, SocketAddr)> {
+    #[allow(clippy::disallowed_methods)] // binding a UDP socket does not block
+    let socket = std::net::UdpSocket::bind(addr)?;
+    let local = socket.local_addr()?;
+    Ok((socket, local))
+}
+
 /// What a runtime gives the driver: a UDP socket, one resettable timer, the clock.
 pub trait KcpIo: Send + 'static {
     /// Receives one datagram (`Pending` with the waker registered when none waits).

@@ -47,8 +47,8 @@ pub enum Endpoint {
     Kcp(String),
     /// WebSocket (`ws://`) to or on `host:port` at a URL path, as Go eRPC's
     /// `mixer/websocket`; adapters built with websocket support serve it (tokio,
-    /// async-std/smol: feature `ws`, rules in `erpc_peer::ws`), others answer
-    /// `Unsupported`. The stream it yields carries one record per
+    /// async-std/smol, blocking: feature `ws`, written once in `erpc_peer::ws`), others
+    /// answer `Unsupported`. The stream it yields carries one record per
     /// websocket message: speak [`erpc_proto::proto::WsProto`] over it (the peer wraps any
     /// other protocol as [`WsSubProto::Proto`](erpc_proto::proto::WsSubProto::Proto)).
     Ws(WsEndpoint),

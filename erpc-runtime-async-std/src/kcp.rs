@@ -10,8 +10,8 @@ use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use async_io::{Async, Timer};
+use erpc_peer::kcp::{dial_socket, listen_socket, KcpIo, KcpListenerHandle, KcpStreamHandle};
 pub use erpc_peer::kcp::{FecConfig, KcpConfig, ACCEPT_BACKLOG, DEFAULT_MAX_SESSIONS};
-use erpc_peer::kcp::{KcpIo, KcpListenerHandle, KcpStreamHandle};
 use erpc_peer::Runtime;
 use futures_io::{AsyncRead, AsyncWrite};
 
@@ -79,14 +79,6 @@ impl KcpIo for AsyncIoUdp {
     }
 }
 
-fn any_addr(v4: bool) -> SocketAddr {
-    if v4 {
-        SocketAddr::from(([0, 0, 0, 0], 0))
-    } else {
-        SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 0))
-    }
-}
-
 /// A bound KCP listener: one UDP socket whose sessions are created by the peers' first data
 /// packets (Go's `kcp.ServeConn`).
 #[derive(Debug)]
@@ -101,9 +93,7 @@ impl AsyncIoKcpListener {
         config: KcpConfig,
         max_sessions: usize,
     ) -> io::Result<Self> {
-        #[allow(clippy::disallowed_methods)]
-        let socket = UdpSocket::bind(addr)?;
-        let local = socket.local_addr()?;
+        let (socket, local) = listen_socket(addr)?;
         let (handle, driver) =
             KcpListenerHandle::new(AsyncIoUdp::new(socket)?, now, local, config, max_sessions);
         rt.spawn(driver);
@@ -130,10 +120,7 @@ impl AsyncIoKcpStream {
     /// has no handshake: this returns at once, and a dead peer shows as end of stream once
     /// the link is found dead.
     pub fn connect(rt: &AsyncIo, remote: SocketAddr, config: KcpConfig) -> io::Result<Self> {
-        #[allow(clippy::disallowed_methods)]
-        let socket = UdpSocket::bind(any_addr(remote.is_ipv4()))?;
-        socket.connect(remote)?;
-        let local = socket.local_addr()?;
+        let (socket, local) = dial_socket(remote)?;
         let (handle, driver) =
             KcpStreamHandle::dial(AsyncIoUdp::new(socket)?, now, local, remote, config)?;
         rt.spawn(driver);

@@ -321,8 +321,7 @@ pub(crate) async fn connect(
             let s = TcpStream::connect(&addrs[..]).await?;
             #[cfg(unix)]
             opts.apply(&s)?;
-            // Boxed: the handshake's state is large, and every dial future would carry it.
-            let s = Box::pin(crate::ws::AsyncIoWsStream::connect(s, ws)).await?;
+            let s = crate::ws::connect(rt, s, ws).await?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
             Ok(Connected::new(
                 AsyncIoStream::Ws(Box::new(s)),
@@ -377,7 +376,7 @@ pub(crate) async fn bind(
         #[cfg(feature = "ws")]
         Endpoint::Ws(ws) => {
             let addrs = endpoint.resolve(true)?;
-            let l = crate::ws::AsyncIoWsListener::bind(rt, addrs[0], ws).await?;
+            let l = crate::ws::bind(rt, addrs[0], ws).await?;
             let addr = l.local_addr().to_string();
             Ok((AsyncIoListener::Ws(l), addr))
         }
@@ -389,6 +388,7 @@ pub(crate) async fn bind(
 /// Serves a listener inherited on a graceful reboot.
 #[cfg(unix)]
 pub(crate) fn adopt(
+    #[cfg_attr(not(feature = "ws"), allow(unused_variables))] rt: &crate::AsyncIo,
     endpoint: &Endpoint,
     listener: erpc_peer::InheritedListener,
 ) -> io::Result<(AsyncIoListener, String)> {
@@ -406,6 +406,12 @@ pub(crate) fn adopt(
                 path.display().to_string(),
             ))
         }
+        #[cfg(feature = "ws")]
+        (Endpoint::Ws(ws), L::Tcp(l)) => {
+            let l = crate::ws::serve(rt, TcpListener::try_from(l)?, ws)?;
+            let addr = l.local_addr().to_string();
+            Ok((AsyncIoListener::Ws(l), addr))
+        }
         (other, _) => Err(unsupported(other)),
     }
 }
@@ -417,6 +423,8 @@ pub(crate) fn listener_fd(listener: &AsyncIoListener) -> Option<std::os::fd::Bor
     match listener {
         AsyncIoListener::Tcp(l) => Some(l.as_fd()),
         AsyncIoListener::Unix(l, _) => Some(l.as_fd()),
+        #[cfg(feature = "ws")]
+        AsyncIoListener::Ws(l) => l.listener_fd(),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -464,11 +472,8 @@ pub(crate) async fn accept(
         AsyncIoListener::Ws(l) => {
             let s = l.accept().await?;
             let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-            Ok(Connected::new(
-                AsyncIoStream::Ws(Box::new(s)),
-                local,
-                remote,
-            ))
+            let id = s.session_id().map(str::to_owned);
+            Ok(Connected::new(AsyncIoStream::Ws(Box::new(s)), local, remote).with_session_id(id))
         }
         #[cfg(feature = "quic")]
         AsyncIoListener::Quic(l) => {

@@ -151,7 +151,7 @@ impl Runtime for AsyncIo {
         endpoint: &Endpoint,
         listener: erpc_peer::InheritedListener,
     ) -> io::Result<(AsyncIoListener, String)> {
-        net::adopt(endpoint, listener)
+        net::adopt(self, endpoint, listener)
     }
 
     #[cfg(unix)]

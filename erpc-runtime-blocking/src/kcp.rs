@@ -17,8 +17,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use erpc_peer::kcp::{dial_socket, listen_socket, KcpIo, KcpListenerHandle, KcpStreamHandle};
 pub use erpc_peer::kcp::{FecConfig, KcpConfig, ACCEPT_BACKLOG, DEFAULT_MAX_SESSIONS};
-use erpc_peer::kcp::{KcpIo, KcpListenerHandle, KcpStreamHandle};
 use erpc_peer::{Runtime, Timer};
 
 use crate::pipe::{self, pipe};
@@ -143,9 +143,7 @@ impl KcpListener {
         config: KcpConfig,
         max_sessions: usize,
     ) -> io::Result<Self> {
-        #[allow(clippy::disallowed_methods)]
-        let socket = UdpSocket::bind(addr)?;
-        let local = socket.local_addr()?;
+        let (socket, local) = listen_socket(addr)?;
         let (handle, driver) =
             KcpListenerHandle::new(ThreadUdp::new(socket)?, now, local, config, max_sessions);
         rt.spawn(driver);
@@ -171,15 +169,7 @@ pub(crate) fn connect(
     remote: SocketAddr,
     config: KcpConfig,
 ) -> io::Result<KcpStreamHandle> {
-    let any: SocketAddr = if remote.is_ipv4() {
-        ([0, 0, 0, 0], 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-    };
-    #[allow(clippy::disallowed_methods)]
-    let socket = UdpSocket::bind(any)?;
-    socket.connect(remote)?;
-    let local = socket.local_addr()?;
+    let (socket, local) = dial_socket(remote)?;
     let (handle, driver) =
         KcpStreamHandle::dial(ThreadUdp::new(socket)?, now, local, remote, config)?;
     rt.spawn(driver);

@@ -60,7 +60,10 @@
 //!   per process.
 //! * **KCP** (feature `kcp`, Go's kcp-go network): erpc-peer's KCP driver runs on a thread
 //!   per UDP socket (a listener's, or a dialed session's), fed by a reader thread through a
-//!   bounded queue of datagrams; see [`kcp`].
+//!   bounded queue of datagrams; see `kcp` (feature `kcp`).
+//! * **WebSocket** (feature `ws`, Go's `mixer/websocket`): erpc-peer's websocket over the
+//!   std TCP sockets above; the accept loop and each upgrade (at most
+//!   `erpc_peer::ws::MAX_HANDSHAKES` at once) run on threads of their own.
 //!
 //! Handlers run on a **worker pool** shared by the peer's connections (at most
 //! [`PoolConfig::max_workers`] threads, started on demand, and a queue of

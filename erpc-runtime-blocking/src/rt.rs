@@ -152,6 +152,10 @@ impl Threads {
         self.inner.pool.stats()
     }
 
+    pub(crate) fn conns(&self) -> &Conns {
+        &self.inner.conns
+    }
+
     pub(crate) fn pool(&self) -> &Pool<BoxFuture<()>> {
         &self.inner.pool
     }
@@ -237,7 +241,7 @@ impl Runtime for Threads {
         endpoint: &Endpoint,
         listener: erpc_peer::InheritedListener,
     ) -> io::Result<(ThreadListener, String)> {
-        stream::adopt(endpoint, listener)
+        stream::adopt(self, endpoint, listener)
     }
 
     #[cfg(unix)]

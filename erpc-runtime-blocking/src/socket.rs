@@ -261,9 +261,7 @@ fn unsupported(endpoint: &Endpoint) -> io::Error {
         Endpoint::Unixpacket(_) => {
             "build erpc-runtime-blocking with its feature `unixpacket` (Linux and Android)"
         }
-        Endpoint::Ws(_) => {
-            "the blocking adapter has no ws network yet (erpc-runtime-tokio and erpc-runtime-async-std do, with feature `ws`)"
-        }
+        Endpoint::Ws(_) => "build erpc-runtime-blocking with its feature `ws`",
         _ => "not served by this adapter",
     };
     io::Error::new(

@@ -1,6 +1,7 @@
 //! [`ThreadStream`] and [`ThreadListener`]: what the blocking runtime connects, binds and
-//! accepts, by network: std sockets (tcp, unix, unixpacket) or, with the
-//! feature `kcp`, KCP sessions over a std UDP socket.
+//! accepts, by network: std sockets (tcp, unix, unixpacket); with the feature `kcp`, KCP
+//! sessions over a std UDP socket; with the feature `ws`, erpc-peer's websocket
+//! ([`erpc_peer::ws`]) over those TCP sockets, its accept loop and upgrades on threads.
 
 use std::io;
 use std::pin::Pin;
@@ -21,6 +22,8 @@ enum StreamKind {
     Socket(SocketStream),
     #[cfg(feature = "kcp")]
     Kcp(erpc_peer::kcp::KcpStreamHandle),
+    #[cfg(feature = "ws")]
+    Ws(Box<erpc_peer::ws::WsStream>),
 }
 
 /// A listener of the blocking runtime (a listening socket with its accept thread, or a KCP
@@ -33,6 +36,8 @@ enum ListenerKind {
     Socket(SocketListener),
     #[cfg(feature = "kcp")]
     Kcp(crate::kcp::KcpListener),
+    #[cfg(feature = "ws")]
+    Ws(erpc_peer::ws::WsListener),
 }
 
 /// Dials `endpoint`.
@@ -63,12 +68,65 @@ pub(crate) async fn connect(
                 remote,
             ))
         }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => {
+            let c = net::connect(conns, tcp_of(ws), opts).await?;
+            let (local, peer) = (c.local_addr.parse(), c.remote_addr.parse());
+            let (Ok(local), Ok(peer)) = (local, peer) else {
+                return Err(io::Error::other("a TCP connection without IP addresses"));
+            };
+            let s = erpc_peer::ws::WsStream::connect(&rt, c.stream, local, peer, ws).await?;
+            Ok(Connected::new(
+                ThreadStream(StreamKind::Ws(Box::new(s))),
+                local.to_string(),
+                peer.to_string(),
+            ))
+        }
         _ => {
             let _ = rt;
             let c = net::connect(conns, endpoint, opts).await?;
             Ok(c.map(|s| ThreadStream(StreamKind::Socket(s))))
         }
     }
+}
+
+/// The TCP endpoint under a websocket one.
+#[cfg(feature = "ws")]
+fn tcp_of(ws: &erpc_peer::WsEndpoint) -> Endpoint {
+    Endpoint::Tcp {
+        addr: ws.addr.clone(),
+        family: erpc_peer::IpFamily::Any,
+    }
+}
+
+/// Serves `endpoint` on `tcp`, the accept loop and the upgrades on threads of `rt`.
+#[cfg(feature = "ws")]
+fn serve_ws(
+    rt: &Threads,
+    (tcp, addr): (SocketListener, String),
+    endpoint: &erpc_peer::WsEndpoint,
+) -> io::Result<(ThreadListener, String)> {
+    let local: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|_| io::Error::other("a TCP listener without an IP address"))?;
+    #[cfg(unix)]
+    let fd = tcp.as_fd().try_clone_to_owned()?;
+    let tcp = std::sync::Arc::new(tcp);
+    let conns = rt.conns().clone();
+    let accept = move || {
+        let (tcp, conns) = (std::sync::Arc::clone(&tcp), conns.clone());
+        async move {
+            let c = tcp.accept(conns, SocketOptions::default()).await?;
+            match (c.local_addr.parse(), c.remote_addr.parse()) {
+                (Ok(local), Ok(peer)) => Ok((c.stream, local, peer)),
+                _ => Err(io::Error::other("a TCP connection without IP addresses")),
+            }
+        }
+    };
+    let l = erpc_peer::ws::WsListener::serve(rt, local, accept, endpoint);
+    #[cfg(unix)]
+    let l = l.with_listener_fd(fd);
+    Ok((ThreadListener(ListenerKind::Ws(l)), local.to_string()))
 }
 
 /// Binds `endpoint` (binding does not block; a KCP listener's driver starts on a thread of
@@ -87,6 +145,8 @@ pub(crate) fn bind(rt: &Threads, endpoint: &Endpoint) -> io::Result<(ThreadListe
             let addr = l.local_addr().to_string();
             Ok((ThreadListener(ListenerKind::Kcp(l)), addr))
         }
+        #[cfg(feature = "ws")]
+        Endpoint::Ws(ws) => serve_ws(rt, net::bind(&tcp_of(ws))?, ws),
         _ => {
             let _ = rt;
             let (l, addr) = net::bind(endpoint)?;
@@ -98,9 +158,14 @@ pub(crate) fn bind(rt: &Threads, endpoint: &Endpoint) -> io::Result<(ThreadListe
 /// Serves a listener inherited on a graceful reboot (tcp and unix).
 #[cfg(unix)]
 pub(crate) fn adopt(
+    #[cfg_attr(not(feature = "ws"), allow(unused_variables))] rt: &Threads,
     endpoint: &Endpoint,
     listener: erpc_peer::InheritedListener,
 ) -> io::Result<(ThreadListener, String)> {
+    #[cfg(feature = "ws")]
+    if let Endpoint::Ws(ws) = endpoint {
+        return serve_ws(rt, net::adopt(&tcp_of(ws), listener)?, ws);
+    }
     let (l, addr) = net::adopt(endpoint, listener)?;
     Ok((ThreadListener(ListenerKind::Socket(l)), addr))
 }
@@ -115,6 +180,16 @@ impl ThreadListener {
             ListenerKind::Socket(l) => {
                 let c = l.accept(conns, opts).await?;
                 Ok(c.map(|s| ThreadStream(StreamKind::Socket(s))))
+            }
+            #[cfg(feature = "ws")]
+            ListenerKind::Ws(l) => {
+                let s = l.accept().await?;
+                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+                let id = s.session_id().map(str::to_owned);
+                Ok(
+                    Connected::new(ThreadStream(StreamKind::Ws(Box::new(s))), local, remote)
+                        .with_session_id(id),
+                )
             }
             #[cfg(feature = "kcp")]
             ListenerKind::Kcp(l) => {
@@ -136,6 +211,8 @@ impl ThreadListener {
             ListenerKind::Socket(l) => Some(l.as_fd()),
             #[cfg(feature = "kcp")]
             ListenerKind::Kcp(_) => None,
+            #[cfg(feature = "ws")]
+            ListenerKind::Ws(l) => l.listener_fd(),
         }
     }
 }
@@ -151,6 +228,11 @@ macro_rules! each {
             #[cfg(feature = "kcp")]
             StreamKind::Kcp(s) => {
                 let $s = Pin::new(s);
+                $body
+            }
+            #[cfg(feature = "ws")]
+            StreamKind::Ws(s) => {
+                let $s = Pin::new(&mut **s);
                 $body
             }
         }

@@ -441,7 +441,7 @@ impl Runtime for Tokio {
             TokioListener::Tcp(l) => Some(l.as_fd()),
             TokioListener::Unix(l, _) => Some(l.as_fd()),
             #[cfg(feature = "ws")]
-            TokioListener::Ws(l) => Some(l.listener_fd()),
+            TokioListener::Ws(l) => l.listener_fd(),
             #[allow(unreachable_patterns)]
             _ => None,
         }

@@ -1,5 +1,5 @@
-//! Live interop of the blocking adapter with the real Go eRPC v6 peer over kcp: a blocking
-//! client calls Go's `/math/add` and receives Go's broadcast pushes.
+//! Live interop of the blocking adapter with the real Go eRPC v6 peer over kcp and ws (each
+//! sub-protocol): a blocking client calls Go's `/math/add` and receives Go's broadcast pushes.
 //!
 //! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
 
@@ -7,7 +7,7 @@ use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
 use crate::common;
-use common::go::{go_peer, go_server};
+use common::go::{go_peer, go_server, go_ws_client_config, go_ws_server};
 use erpc_runtime_blocking::{builder, PeerConfig, PushCtx};
 
 const STEP: Duration = Duration::from_secs(20);
@@ -41,6 +41,7 @@ fn blocking_against_go(config: PeerConfig, addr: &str, what: &str) {
     client.close();
 }
 
+#[cfg(feature = "kcp")]
 #[test]
 fn blocking_client_against_go_kcp_server() {
     let Some(go) = go_peer() else { return };
@@ -50,4 +51,15 @@ fn blocking_client_against_go_kcp_server() {
         ..PeerConfig::default()
     };
     blocking_against_go(config, &s.addr, "blocking over kcp");
+}
+
+#[cfg(feature = "ws")]
+#[test]
+fn blocking_client_against_go_ws_server_with_each_sub_protocol() {
+    let Some(go) = go_peer() else { return };
+    for sub in ["json", "pb", "proto"] {
+        let s = go_ws_server(&go, sub);
+        let config = go_ws_client_config(sub);
+        blocking_against_go(config, &s.addr, &format!("blocking over ws {sub}"));
+    }
 }

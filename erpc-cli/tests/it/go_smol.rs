@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::common;
-use common::go::{go_peer, go_server};
+use common::go::{go_peer, go_server, go_ws_client_config, go_ws_server};
 use erpc_runtime_async_std::{builder, PeerConfig, PushCtx};
 use futures_util::StreamExt;
 
@@ -71,28 +71,8 @@ fn smol_client_against_go_kcp_server() {
 fn smol_client_against_go_ws_server_with_each_sub_protocol() {
     let Some(go) = go_peer() else { return };
     for sub in ["json", "pb", "proto"] {
-        let s = go_server(
-            &go,
-            &[
-                "--network",
-                "ws",
-                "--ws-subproto",
-                sub,
-                "--ws-path",
-                "/abc",
-                "--ws-token",
-                "tk",
-                "--push-interval",
-                "200ms",
-            ],
-        );
-        let config = PeerConfig {
-            network: "ws".into(),
-            ws_subproto: sub.into(),
-            ws_path: "/abc".into(),
-            ws_token: "tk".into(),
-            ..PeerConfig::default()
-        };
+        let s = go_ws_server(&go, sub);
+        let config = go_ws_client_config(sub);
         smol_against_go(config, &s.addr, &format!("smol over ws {sub}"));
     }
 }

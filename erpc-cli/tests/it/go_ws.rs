@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use crate::common;
-use common::go::{assert_all_passed, go_client, go_peer, go_server};
+use common::go::{assert_all_passed, go_client, go_peer, go_ws_server};
 use common::{bin, run_program, Server};
 
 /// The number in the client's last line `N passed, 0 failed`.
@@ -79,21 +79,7 @@ fn erpc_ws(sub: &str, args: &[&str], stdin: &[u8]) -> common::Run {
 fn erpc_call_and_watch_against_go_ws_server() {
     let Some(go) = go_peer() else { return };
     for sub in ["json", "pb", "proto"] {
-        let s = go_server(
-            &go,
-            &[
-                "--network",
-                "ws",
-                "--ws-subproto",
-                sub,
-                "--ws-path",
-                "/abc",
-                "--ws-token",
-                "tk",
-                "--push-interval",
-                "200ms",
-            ],
-        );
+        let s = go_ws_server(&go, sub);
         let a = s.addr.as_str();
         let r = erpc_ws(
             sub,

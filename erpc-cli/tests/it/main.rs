@@ -10,7 +10,7 @@ mod decode;
 #[path = "../../../erpc-registry-etcd/tests/it/etcd.rs"]
 #[allow(dead_code)]
 mod etcd;
-#[cfg(feature = "kcp")]
+#[cfg(any(feature = "kcp", feature = "ws"))]
 mod go_blocking_net;
 mod go_interop;
 mod go_kcp;

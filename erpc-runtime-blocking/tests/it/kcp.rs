@@ -2,10 +2,9 @@
 //! datagrams both ways, pushes both ways, and the UDP port released once the peer closes.
 
 use crate::common;
-use std::sync::{mpsc, Mutex};
 
 use common::{echo_ok, within, STEP};
-use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, PushCtx, Status};
+use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, Status};
 
 fn config(local_ip: &str) -> PeerConfig {
     PeerConfig {
@@ -17,44 +16,9 @@ fn config(local_ip: &str) -> PeerConfig {
 
 #[test]
 fn call_and_push_with_large_bodies() {
-    let server = builder(config("127.0.0.1"))
-        .call("/echo", |_: CallCtx, n: i64| Ok::<_, Status>(n))
-        .call("/big", |ctx: CallCtx, body: String| {
-            let _ = ctx.session().push("/back", &body);
-            Ok::<_, Status>(body.len())
-        })
-        .build()
-        .unwrap();
-    let addr = server.listen().unwrap();
-
-    let (tx, back) = mpsc::channel();
-    let tx = Mutex::new(tx);
-    let client = builder(config(""))
-        .push("/back", move |_: PushCtx, body: String| {
-            let _ = tx.lock().unwrap().send(body);
-        })
-        .build()
-        .unwrap();
-    let a = client.dial(&addr).unwrap();
-    let b = client.dial(&addr).unwrap();
-    echo_ok(&a, 1);
-    echo_ok(&b, 2);
-    assert_eq!(server.count_sessions(), 2, "two UDP sockets, two sessions");
-
     // 256 KiB: about 190 segments of 1368 bytes each way (kcp-go's default windows move
     // some 150 KB/s; the reply waits behind the push).
-    let body: String = (0..256 << 10)
-        .map(|i| (b'a' + (i % 26) as u8) as char)
-        .collect();
-    let len: usize = a.call_with("/big").send(&body).unwrap().body;
-    assert_eq!(len, body.len());
-    let pushed = back.recv_timeout(STEP).unwrap();
-    assert!(pushed == body, "the pushed body came back intact");
-
-    within("close", move || {
-        client.close();
-        server.close();
-    });
+    let addr = common::large_bodies_both_ways(config("127.0.0.1"), config(""), 256 << 10);
     // The listener's reader thread sees its driver gone and drops the socket.
     let again = within("rebind", move || {
         let deadline = std::time::Instant::now() + STEP;

@@ -22,3 +22,5 @@ mod tls;
 mod unix;
 #[cfg(all(feature = "unixpacket", target_os = "linux"))]
 mod unixpacket;
+#[cfg(feature = "ws")]
+mod ws;

@@ -111,6 +111,37 @@ pub fn go_server(go: &Path, args: &[&str]) -> Daemon {
     Daemon::start(go, &all, ": listening on ")
 }
 
+/// Go's ws server with the sub-protocol `sub`, at `/abc` with the token `tk`, broadcasting
+/// `/push/status` every 200 ms.
+pub fn go_ws_server(go: &Path, sub: &str) -> Daemon {
+    go_server(
+        go,
+        &[
+            "--network",
+            "ws",
+            "--ws-subproto",
+            sub,
+            "--ws-path",
+            "/abc",
+            "--ws-token",
+            "tk",
+            "--push-interval",
+            "200ms",
+        ],
+    )
+}
+
+/// A client configuration for [`go_ws_server`]`(_, sub)`.
+pub fn go_ws_client_config(sub: &str) -> erpc_peer::PeerConfig {
+    erpc_peer::PeerConfig {
+        network: "ws".into(),
+        ws_subproto: sub.into(),
+        ws_path: "/abc".into(),
+        ws_token: "tk".into(),
+        ..erpc_peer::PeerConfig::default()
+    }
+}
+
 /// Runs `erpc-go-peer client --addr ADDR ARGS...` to the end (bounded by
 /// [`GO_CLIENT_LIMIT`]).
 pub fn go_client(go: &Path, addr: &str, args: &[&str]) -> Run {

@@ -107,3 +107,47 @@ impl Gate {
         *self.0 .0.lock().unwrap()
     }
 }
+
+/// The network check of the blocking tests: a server with `/echo` and `/big` (which pushes
+/// the body back to `/back` and answers its length) on `server_cfg`, two sessions from a
+/// client on `client_cfg` (two sessions on the server), then a body of `len` bytes each way.
+/// Closes both peers; returns the listening address.
+pub fn large_bodies_both_ways(
+    server_cfg: PeerConfig,
+    client_cfg: PeerConfig,
+    len: usize,
+) -> String {
+    use erpc_runtime_blocking::{builder, CallCtx, PushCtx, Status};
+    let server = builder(server_cfg)
+        .call("/echo", |_: CallCtx, n: i64| Ok::<_, Status>(n))
+        .call("/big", |ctx: CallCtx, body: String| {
+            let _ = ctx.session().push("/back", &body);
+            Ok::<_, Status>(body.len())
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let (tx, back) = mpsc::channel();
+    let tx = Mutex::new(tx);
+    let client = builder(client_cfg)
+        .push("/back", move |_: PushCtx, body: String| {
+            let _ = tx.lock().unwrap().send(body);
+        })
+        .build()
+        .unwrap();
+    let a = client.dial(&addr).unwrap();
+    let b = client.dial(&addr).unwrap();
+    echo_ok(&a, 1);
+    echo_ok(&b, 2);
+    assert_eq!(server.count_sessions(), 2, "two sessions, two ids");
+    let body: String = (0..len).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let got: usize = a.call_with("/big").send(&body).unwrap().body;
+    assert_eq!(got, body.len());
+    let pushed = back.recv_timeout(STEP).unwrap();
+    assert!(pushed == body, "the pushed body came back intact");
+    within("close", move || {
+        client.close();
+        server.close();
+    });
+    addr
+}

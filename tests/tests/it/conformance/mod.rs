@@ -6,7 +6,7 @@
 //! `protocols::<server>_server::<client>_client::<protocol>`), so one pair or one scenario
 //! is selected with a filter: `cargo test -p erpc-tests --test it conformance::blocking_server`,
 //! `... tokio_client::redial`; the networks: `conformance::networks::unixpacket` and
-//! `conformance::networks::kcp`, `conformance::networks::async_runtimes` (ws).
+//! `conformance::networks::kcp`, `conformance::networks::ws`.
 //!
 //! * `facade.rs`: the synchronous interface a runtime implements, the service the server
 //!   runs, the observation points (gate, mailboxes).
@@ -106,8 +106,7 @@ runtimes!(matrix!(
     }
 ));
 
-/// The networks beyond tcp and unix: unixpacket and kcp between every pair of runtimes, ws
-/// between the async ones (the blocking adapter has no ws yet).
+/// The networks beyond tcp and unix: unixpacket, kcp and ws between every pair of runtimes.
 mod networks {
     #[cfg(target_os = "linux")]
     mod unixpacket {
@@ -124,17 +123,12 @@ mod networks {
             }
         ));
     }
-    mod async_runtimes {
-        matrix!(
-            runtimes: {
-                tokio_server / tokio_client => crate::conformance::TOKIO,
-                async_std_server / async_std_client => crate::conformance::ASYNC_STD,
-                smol_server / smol_client => crate::conformance::SMOL,
-            },
+    mod ws {
+        runtimes!(matrix!(
             scenarios in network_scenarios: {
                 ws,
             }
-        );
+        ));
     }
 }
 

@@ -1,5 +1,6 @@
-//! The `ws` network's rules, written once for every adapter (feature `ws`): WebSocket as Go
-//! eRPC's `mixer/websocket` over any tungstenite websocket stream.
+//! The `ws` network, written once for every adapter (feature `ws`): WebSocket as Go eRPC's
+//! `mixer/websocket` on async-tungstenite over any futures-io byte stream. The adapters give
+//! only their TCP sockets ([`WsStream::connect`], [`WsListener::serve`]).
 //!
 //! * **One eRPC message per websocket message**, sent as one binary frame; text messages are
 //!   accepted, and fragmented messages (a browser may send them) are reassembled. Messages
@@ -12,20 +13,29 @@
 //! * **No `Sec-WebSocket-Protocol`** is offered or required (the sub-protocol is
 //!   configuration, as in Go). A dial sends `Origin: ws://<local addr><path>` as Go's client
 //!   does ([`client_request`]); a listener checks no Origin.
-//! * A listener serves its URL path (`/` matches every path, as Go's `http.ServeMux`; another
-//!   path must match exactly, otherwise HTTP 404) and, with a token, requires
-//!   `?access_token=<token>` (otherwise HTTP 403 with an empty body, as Go's `QueryToken`):
-//!   [`check_request`].
-//! * The adapters run upgrades in tasks of their own, at most [`MAX_HANDSHAKES`] at once and
-//!   each within [`HANDSHAKE_TIMEOUT`], so a slow client never holds up `accept`; at most
-//!   [`ACCEPT_BACKLOG`] upgraded connections wait for `accept`.
+//! * A listener does the server handshake itself ([`upgrade`]): it serves its URL path (`/`
+//!   matches every path, as Go's `http.ServeMux`; another path must match exactly, otherwise
+//!   HTTP 404) and, with a token, requires `?access_token=<token>` (otherwise HTTP 403 with an
+//!   empty body, as Go's `QueryToken`); a plain HTTP `GET` that is not an upgrade gets one of
+//!   the endpoint's [`files`](crate::WsEndpoint::files) (e.g. `erpc serve`'s browser client
+//!   and demo page), HTTP 400 at the websocket path, 404 elsewhere.
+//! * A listener's [`handshake`](crate::WsEndpoint::handshake) check (Go's handshake-auth
+//!   plugin) sees every upgrade request past the path and token checks: it refuses (HTTP 403)
+//!   or names the session (Go's `Erpc-Session-Id`; [`WsStream::session_id`]).
+//! * `wss://`: with TLS settings on the peer (`tls_server`, `tls_client`), the peer hands them
+//!   to the endpoint ([`WsEndpoint::tls`](crate::WsEndpoint::tls)) and the TLS handshake
+//!   (futures-rustls) runs on the TCP stream before the websocket one, within the same
+//!   [`HANDSHAKE_TIMEOUT`]; a plain HTTP request then gets the files over HTTPS.
+//! * Upgrades run in tasks of their own on the adapter's runtime, at most [`MAX_HANDSHAKES`]
+//!   at once and each within [`HANDSHAKE_TIMEOUT`], so a slow client never holds up
+//!   `accept`; at most [`ACCEPT_BACKLOG`] upgraded connections wait for `accept`.
 //! * Flow control: a write is taken only when the previous complete message has been handed
 //!   to the websocket (so at most one message waits besides the one being written), and
 //!   tungstenite's own write buffer is bounded ([`MAX_WRITE_BUFFER`]); the peer's queued-bytes
 //!   mark then stops reading as on every network.
-//!
-//! Not here (yet): `wss://` (TLS), Go's `Erpc-Session-Id` handshake header, mounting on an
-//! existing HTTP server.
+//! * Mounting on an existing HTTP server (Go's `NewServeHandler`): the server answers the
+//!   upgrade (`101`, [`accept_key`]) on its own route and hands the upgraded connection to
+//!   [`WsStream::upgraded`] (the adapters wrap it: `erpc_runtime_tokio::ws::serve_upgraded`).
 
 use std::io;
 use std::net::SocketAddr;
@@ -40,12 +50,16 @@ use futures_util::{Sink, Stream};
 pub use tungstenite;
 use tungstenite::client::IntoClientRequest;
 use tungstenite::handshake::client::Request as ClientRequest;
-use tungstenite::handshake::server::{ErrorResponse, Request, Response};
-use tungstenite::http::{HeaderValue, StatusCode};
+use tungstenite::http::HeaderValue;
 use tungstenite::protocol::WebSocketConfig;
 use tungstenite::{Error as WsError, Message};
 
 use crate::WsEndpoint;
+
+mod conn;
+pub mod upgrade;
+
+pub use conn::{WsListener, WsStream};
 
 /// Upgraded connections waiting for `accept` (then upgrades wait).
 pub const ACCEPT_BACKLOG: usize = 128;
@@ -81,10 +95,15 @@ pub fn to_io(e: WsError) -> io::Error {
     }
 }
 
-/// The upgrade request of a dial from `local`: `ws://<addr><path>[?access_token=T]` with
-/// Go's `Origin` header.
+/// The upgrade request of a dial from `local`: `ws://<addr><path>[?access_token=T]`
+/// (`wss://` when the endpoint's TLS has a client configuration) with Go's `Origin` header.
 pub fn client_request(endpoint: &WsEndpoint, local: SocketAddr) -> io::Result<ClientRequest> {
-    let mut url = format!("ws://{}{}", endpoint.addr, endpoint.path);
+    let scheme = if endpoint.tls.is_client() {
+        "wss"
+    } else {
+        "ws"
+    };
+    let mut url = format!("{scheme}://{}{}", endpoint.addr, endpoint.path);
     if let Some(t) = &endpoint.token {
         url.push_str("?access_token=");
         url.push_str(&percent_encode(t));
@@ -92,29 +111,16 @@ pub fn client_request(endpoint: &WsEndpoint, local: SocketAddr) -> io::Result<Cl
     let mut req = url
         .into_client_request()
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
-    let origin = HeaderValue::from_str(&format!("ws://{local}{}", endpoint.path))
+    let origin = HeaderValue::from_str(&format!("{scheme}://{local}{}", endpoint.path))
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     req.headers_mut().insert("Origin", origin);
     Ok(req)
 }
 
-/// The listener's answer to an upgrade request, as tungstenite's accept callback wants it
-/// ([`check_request`], the refusal with its HTTP status and an empty body).
-#[allow(clippy::result_large_err)] // tungstenite's callback signature
-pub fn answer_upgrade(
-    path: &str,
-    token: Option<&str>,
-    req: &Request,
-    resp: Response,
-) -> Result<Response, ErrorResponse> {
-    match check_request(path, token, req) {
-        Ok(()) => Ok(resp),
-        Err(code) => {
-            let mut r = ErrorResponse::new(None);
-            *r.status_mut() = code;
-            Err(r)
-        }
-    }
+/// The `Sec-WebSocket-Accept` value answering a request's `Sec-WebSocket-Key` (RFC 6455),
+/// for an HTTP server that answers the upgrade itself (then [`WsStream::upgraded`]).
+pub fn accept_key(sec_websocket_key: &str) -> String {
+    tungstenite::handshake::derive_accept_key(sec_websocket_key.trim().as_bytes())
 }
 
 /// A websocket connection as a stream of records (see the [module docs](self)), over any
@@ -265,7 +271,7 @@ fn percent_encode(s: &str) -> String {
 }
 
 /// Go's `url.QueryUnescape` (`+` is a space); `None` on a bad escape.
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -289,56 +295,34 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// What the listener checks on an upgrade request: HTTP 404 for another path, 403 for a
-/// missing or wrong token.
-pub fn check_request(path: &str, token: Option<&str>, req: &Request) -> Result<(), StatusCode> {
-    if path != "/" && req.uri().path() != path {
-        return Err(StatusCode::NOT_FOUND);
-    }
-    if let Some(want) = token {
-        let got = req.uri().query().unwrap_or("").split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (percent_decode(k).as_deref() == Some("access_token")).then(|| percent_decode(v))
-        });
-        if got.flatten().as_deref() != Some(want) {
-            return Err(StatusCode::FORBIDDEN);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn req(uri: &str) -> Request {
-        Request::builder().uri(uri).body(()).unwrap_or_default()
-    }
-
     #[test]
-    fn path_and_token_checks() {
-        assert_eq!(check_request("/", None, &req("/anything")), Ok(()));
-        assert_eq!(check_request("/ws", None, &req("/ws?x=1")), Ok(()));
-        assert_eq!(
-            check_request("/ws", None, &req("/ws/x")),
-            Err(StatusCode::NOT_FOUND)
-        );
-        assert_eq!(
-            check_request("/", Some("a b"), &req("/?access_token=a+b")),
-            Ok(())
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/?access_token=u")),
-            Err(StatusCode::FORBIDDEN)
-        );
-        assert_eq!(
-            check_request("/", Some("t"), &req("/")),
-            Err(StatusCode::FORBIDDEN)
-        );
+    fn percent_roundtrip() {
         assert_eq!(
             percent_decode(&percent_encode("a&b=c%/ é")).as_deref(),
             Some("a&b=c%/ é")
         );
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
         assert_eq!(percent_decode("%zz"), None);
+    }
+
+    #[test]
+    fn a_dial_asks_for_the_path_with_the_token_and_go_s_origin() {
+        let ep = WsEndpoint::new("127.0.0.1:9")
+            .with_path("/ws")
+            .with_token(Some("a b".into()));
+        let local: SocketAddr = "127.0.0.1:5".parse().unwrap_or_else(|_| unreachable!());
+        let req = client_request(&ep, local).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            req.uri().to_string(),
+            "ws://127.0.0.1:9/ws?access_token=a%20b"
+        );
+        assert_eq!(
+            req.headers().get("Origin").map(|v| v.as_bytes()),
+            Some(&b"ws://127.0.0.1:5/ws"[..])
+        );
     }
 }

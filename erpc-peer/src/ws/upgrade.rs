@@ -5,11 +5,13 @@
 
 use std::io;
 
-use erpc_peer::{HttpFile, WsEndpoint, WsRequest};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::WebSocketStream;
+use async_tungstenite::WebSocketStream;
+use futures_io::{AsyncRead, AsyncWrite};
+use futures_util::{AsyncReadExt, AsyncWriteExt};
+use tungstenite::handshake::derive_accept_key;
+use tungstenite::protocol::Role;
+
+use crate::{HttpFile, WsEndpoint, WsRequest};
 
 use super::{percent_decode, ws_config};
 
@@ -235,7 +237,7 @@ async fn respond<S: AsyncWrite + Unpin>(
     if !head_only {
         tcp.write_all(body).await?;
     }
-    tcp.shutdown().await
+    tcp.close().await
 }
 
 #[cfg(test)]
@@ -277,15 +279,12 @@ mod tests {
 
     #[test]
     fn handshake_check_names_or_refuses() {
-        use erpc_peer::WsHandshake;
+        use crate::WsHandshake;
         let ep = WsEndpoint::new("x").with_handshake(WsHandshake::new(|req| {
             match (req.header("x-user"), req.remote_addr) {
                 (Some(u), "1.2.3.4:5") => Ok(Some(format!("{u}@{}", req.path))),
                 (None, _) => Ok(None),
-                _ => Err(erpc_peer::Status::with_cause(
-                    erpc_peer::Code::UNAUTHORIZED,
-                    "who?",
-                )),
+                _ => Err(crate::Status::with_cause(crate::Code::UNAUTHORIZED, "who?")),
             }
         }));
         let with_user = UPGRADE.replace("Host: x\r\n", "Host: x\r\nX-User: ann\r\n");
