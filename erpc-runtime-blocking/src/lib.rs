@@ -87,6 +87,7 @@
 
 mod builder;
 mod handler;
+mod io_stream;
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod multiclient;
@@ -94,6 +95,7 @@ mod net;
 mod peer;
 mod pipe;
 mod pool;
+mod reader;
 mod rt;
 mod session;
 mod socket;
@@ -104,6 +106,7 @@ mod writable;
 pub use builder::{PeerBuilder, Service, SubRoute};
 pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};
 pub use handler::{CallCtx, PushCtx};
+pub use io_stream::MAX_QUEUED_WRITES;
 pub use multiclient::{Hired, MultiClient};
 pub use peer::Peer;
 pub use pool::{PoolConfig, PoolStats};

@@ -15,24 +15,15 @@ use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
 use erpc_peer::{Connected, Endpoint, SocketOptions};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::pipe::{self, pipe};
+use crate::reader::ReadQueue;
 use crate::rt::lock;
 use crate::socket::{self, Listener, Socket};
 #[cfg(unix)]
 use crate::writable::Writable;
-
-/// Size of one read of the reader thread.
-const READ_CHUNK: usize = 64 * 1024;
-/// Reads the reader thread may queue before it waits for the connection to take them (then
-/// the socket's receive buffer fills and TCP pushes back on the sender).
-const READ_QUEUE: usize = 4;
-
-/// What the reader thread hands over: bytes, the end of the stream, or a read error.
-type Chunk = io::Result<Bytes>;
 
 /// The open connections of a runtime, to cut those a graceful close left behind.
 #[derive(Clone, Debug)]
@@ -92,13 +83,10 @@ impl Conns {
 #[derive(Debug)]
 pub(crate) struct SocketStream {
     socket: Arc<Socket>,
-    rx: Option<pipe::Receiver<Chunk>>,
+    read: ReadQueue,
     /// Started at the first write that would block.
     #[cfg(unix)]
     writable: Option<Writable>,
-    /// The rest of the chunk being read.
-    chunk: Bytes,
-    eof: bool,
     conns: Conns,
     id: u64,
 }
@@ -108,87 +96,35 @@ impl SocketStream {
     fn start(socket: Socket, conns: Conns) -> io::Result<SocketStream> {
         socket.set_write_timeout(conns.inner.write_timeout)?;
         let socket = Arc::new(socket);
-        let (tx, rx) = pipe(READ_QUEUE);
-        let s = Arc::clone(&socket);
-        std::thread::Builder::new()
-            .name("erpc-reader".into())
-            .spawn(move || read_loop(&s, &tx))?;
+        let read = ReadQueue::start("erpc-reader", SharedSocket(Arc::clone(&socket)))?;
         let id = conns.add(&socket);
         Ok(SocketStream {
             socket,
-            rx: Some(rx),
+            read,
             #[cfg(unix)]
             writable: None,
-            chunk: Bytes::new(),
-            eof: false,
             conns,
             id,
         })
     }
 }
 
-fn read_loop(socket: &Socket, tx: &pipe::Sender<Chunk>) {
-    let mut buf = BytesMut::zeroed(READ_CHUNK);
-    loop {
-        if buf.len() < READ_CHUNK / 4 {
-            // Chunks share one allocation until it is used up.
-            buf = BytesMut::zeroed(READ_CHUNK);
-        }
-        let chunk = match (&mut &*socket).read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => Ok(buf.split_to(n).freeze()),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => Err(e),
-        };
-        let failed = chunk.is_err();
-        if tx.send(chunk).is_err() || failed {
-            break;
-        }
+/// The reader thread's handle on the socket the connection writes to.
+struct SharedSocket(Arc<Socket>);
+
+impl Read for SharedSocket {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        (&mut &*self.0).read(buf)
     }
-    // Dropping `tx` tells the connection the stream ended.
 }
 
 impl AsyncRead for SocketStream {
     fn poll_read(
-        mut self: Pin<&mut Self>,
+        self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if buf.is_empty() {
-            return Poll::Ready(Ok(0));
-        }
-        let mut n = 0;
-        loop {
-            if !this.chunk.is_empty() {
-                let k = this.chunk.len().min(buf.len() - n);
-                buf[n..n + k].copy_from_slice(&this.chunk[..k]);
-                this.chunk.advance(k);
-                n += k;
-                if n == buf.len() {
-                    return Poll::Ready(Ok(n));
-                }
-            }
-            if this.eof {
-                return Poll::Ready(Ok(n));
-            }
-            let Some(rx) = this.rx.as_mut() else {
-                return Poll::Ready(Ok(n));
-            };
-            match rx.poll_recv(cx) {
-                Poll::Ready(Some(Ok(c))) => this.chunk = c,
-                Poll::Ready(Some(Err(e))) => {
-                    this.eof = true;
-                    if n > 0 {
-                        return Poll::Ready(Ok(n));
-                    }
-                    return Poll::Ready(Err(e));
-                }
-                Poll::Ready(None) => this.eof = true,
-                Poll::Pending if n > 0 => return Poll::Ready(Ok(n)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
+        self.get_mut().read.poll_read(cx, buf)
     }
 }
 
@@ -288,7 +224,7 @@ impl Drop for SocketStream {
     fn drop(&mut self) {
         // Ends the reader thread: its read returns, or its send fails.
         let _ = self.socket.shutdown(Shutdown::Both);
-        self.rx = None;
+        self.read.close();
         self.conns.remove(self.id);
     }
 }
@@ -362,6 +298,26 @@ pub(crate) fn adopt(
         },
         addr,
     ))
+}
+
+/// Serves a std TCP listener bound elsewhere.
+pub(crate) fn adopt_tcp(l: std::net::TcpListener) -> io::Result<(SocketListener, String)> {
+    let (l, addr) = socket::tcp_listener(l)?;
+    Ok((
+        SocketListener {
+            listener: Arc::new(l),
+            acceptor: Mutex::new(None),
+        },
+        addr,
+    ))
+}
+
+/// A std TCP stream connected elsewhere, served as this runtime's own connections.
+pub(crate) fn adopt_stream(
+    conns: &Conns,
+    s: std::net::TcpStream,
+) -> io::Result<Connected<SocketStream>> {
+    stream(socket::tcp_stream(s)?, conns.clone())
 }
 
 /// A listening socket; its accept thread starts with the first accept. Dropping it stops

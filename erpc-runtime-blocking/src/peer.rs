@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use erpc_peer::{Endpoint, PeerConfig, PeerStats};
 use erpc_proto::proto::Protocol;
-use erpc_proto::Status;
+use erpc_proto::{Code, Status};
 
 use crate::pool::PoolStats;
 use crate::rt::{block_on, Threads};
 use crate::session::Session;
+use crate::stream::{ThreadListener, ThreadStream};
 
 /// An eRPC peer on std threads: listens and dials with the same routes; every session,
 /// dialed or accepted, can call and push to the other side. Cheap to clone; every method
@@ -84,6 +85,58 @@ impl Peer {
         block_on(self.inner.listen_and_serve())
     }
 
+    /// Serves a TCP listener the application bound itself (Go's `ServeListener`): one handed
+    /// over by a supervisor, or bound with options this crate does not set. Connections are
+    /// accepted on a background thread until the peer closes, exactly as after
+    /// [`listen`](Peer::listen). Returns the listener's address.
+    pub fn serve_listener(&self, listener: std::net::TcpListener) -> Result<String, Status> {
+        let (l, addr) =
+            ThreadListener::from_tcp(listener).map_err(|e| io_failed("serve a listener", e))?;
+        self.inner.serve_listener(l, addr.clone())?;
+        Ok(addr)
+    }
+
+    /// Serves a TCP connection the application already has (Go's `ServeConn`), as an
+    /// accepted one: TLS when the peer has a server TLS config, the `post_accept` plugins,
+    /// the auth checker, flow control, graceful close. Returns the session once it is in the
+    /// peer's table (its id is the remote address); it is served in the background.
+    pub fn serve_conn(&self, stream: std::net::TcpStream) -> Result<Session, Status> {
+        let conn = ThreadStream::from_tcp(self.inner.runtime().conns(), stream)
+            .map_err(|e| io_failed("serve a connection", e))?;
+        block_on(self.inner.serve_conn(conn)).map(Session::new)
+    }
+
+    /// Serves any std byte stream as an accepted connection (Go's `ServeConn` for a pipe, a
+    /// serial line, a stream of a transport this crate does not know): `reader` is read by a
+    /// thread of its own, `writer` written by another through a bounded queue
+    /// ([`MAX_QUEUED_WRITES`](crate::MAX_QUEUED_WRITES)); `local` and `remote` name the ends
+    /// (the session's id is `remote`). Dropping the session drops `writer` once what was
+    /// queued is written; the reader thread ends at its next read.
+    ///
+    /// ```no_run
+    /// # fn demo(peer: erpc_runtime_blocking::Peer) -> Result<(), erpc_runtime_blocking::Status> {
+    /// let (child_out, child_in) = (std::io::stdin(), std::io::stdout());
+    /// let session = peer.serve_io(child_out, child_in, "stdio", "parent")?;
+    /// session.push("/hello", &"over a pipe")?;
+    /// # Ok(()) }
+    /// ```
+    pub fn serve_io<R, W>(
+        &self,
+        reader: R,
+        writer: W,
+        local: &str,
+        remote: &str,
+    ) -> Result<Session, Status>
+    where
+        R: std::io::Read + Send + 'static,
+        W: std::io::Write + Send + 'static,
+    {
+        let stream = ThreadStream::from_io(reader, writer)
+            .map_err(|e| io_failed("start the stream's threads", e))?;
+        let conn = erpc_peer::Connected::new(stream, local, remote);
+        block_on(self.inner.serve_conn(conn)).map(Session::new)
+    }
+
     /// Blocks until [`close`](Peer::close) is called.
     pub fn wait_closed(&self) {
         block_on(self.inner.wait_closed());
@@ -147,4 +200,10 @@ impl Peer {
         rt.cut_connections();
         rt.pool().close();
     }
+}
+
+/// A local I/O failure as a status: 500 with `what: error` as its cause, the error as its
+/// source.
+fn io_failed(what: &str, e: std::io::Error) -> Status {
+    Status::with_cause(Code::INTERNAL_SERVER_ERROR, format!("{what}: {e}")).with_source(e)
 }

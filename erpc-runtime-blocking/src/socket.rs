@@ -319,16 +319,28 @@ pub(crate) fn connect(
     }
 }
 
+/// A bound TCP listener as this adapter serves it (non-blocking on unix, where the accept
+/// thread waits in `poll`), with its address.
+pub(crate) fn tcp_listener(l: TcpListener) -> io::Result<(Listener, String)> {
+    #[cfg(unix)]
+    l.set_nonblocking(true)?;
+    let addr = l.local_addr()?.to_string();
+    Ok((Listener::Tcp(l), addr))
+}
+
+/// A connected TCP stream accepted or dialed elsewhere, with its addresses.
+pub(crate) fn tcp_stream(s: TcpStream) -> io::Result<Connected<Socket>> {
+    s.set_nonblocking(false)?;
+    let (local, remote) = (s.local_addr()?.to_string(), s.peer_addr()?.to_string());
+    Ok(Connected::new(Socket::Tcp(s), local, remote))
+}
+
 /// Binds a listener; returns it with its actual address.
 pub(crate) fn bind(endpoint: &Endpoint) -> io::Result<(Listener, String)> {
     match endpoint {
         Endpoint::Tcp { .. } => {
             let addrs = endpoint.resolve(true)?;
-            let l = TcpListener::bind(&addrs[..])?;
-            #[cfg(unix)]
-            l.set_nonblocking(true)?;
-            let addr = l.local_addr()?.to_string();
-            Ok((Listener::Tcp(l), addr))
+            tcp_listener(TcpListener::bind(&addrs[..])?)
         }
         #[cfg(unix)]
         Endpoint::Unix(path) => {

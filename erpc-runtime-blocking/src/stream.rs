@@ -20,6 +20,7 @@ pub struct ThreadStream(StreamKind);
 #[derive(Debug)]
 enum StreamKind {
     Socket(SocketStream),
+    Io(crate::io_stream::IoStream),
     #[cfg(feature = "kcp")]
     Kcp(erpc_peer::kcp::KcpStreamHandle),
     #[cfg(feature = "ws")]
@@ -38,6 +39,39 @@ enum ListenerKind {
     Kcp(crate::kcp::KcpListener),
     #[cfg(feature = "ws")]
     Ws(erpc_peer::ws::WsListener),
+}
+
+impl ThreadStream {
+    /// A connected std TCP stream, read by a reader thread and written without blocking as
+    /// the runtime's own connections (for [`Peer::serve_conn`](crate::Peer::serve_conn)).
+    pub(crate) fn from_tcp(
+        conns: &Conns,
+        stream: std::net::TcpStream,
+    ) -> io::Result<Connected<ThreadStream>> {
+        let c = net::adopt_stream(conns, stream)?;
+        Ok(c.map(|s| ThreadStream(StreamKind::Socket(s))))
+    }
+
+    /// Any std reader and writer (for [`Peer::serve_io`](crate::Peer::serve_io)).
+    pub(crate) fn from_io<R, W>(reader: R, writer: W) -> io::Result<ThreadStream>
+    where
+        R: io::Read + Send + 'static,
+        W: io::Write + Send + 'static,
+    {
+        let s = crate::io_stream::IoStream::start(reader, writer)?;
+        Ok(ThreadStream(StreamKind::Io(s)))
+    }
+}
+
+impl ThreadListener {
+    /// Serves a std TCP listener bound elsewhere (socket activation, options this crate does
+    /// not set): see [`Peer::serve_listener`](crate::Peer::serve_listener).
+    pub(crate) fn from_tcp(
+        listener: std::net::TcpListener,
+    ) -> io::Result<(ThreadListener, String)> {
+        let (l, addr) = net::adopt_tcp(listener)?;
+        Ok((ThreadListener(ListenerKind::Socket(l)), addr))
+    }
 }
 
 /// Dials `endpoint`.
@@ -222,6 +256,10 @@ macro_rules! each {
     ($self:expr, $s:ident => $body:expr) => {
         match &mut $self.get_mut().0 {
             StreamKind::Socket(s) => {
+                let $s = Pin::new(s);
+                $body
+            }
+            StreamKind::Io(s) => {
                 let $s = Pin::new(s);
                 $body
             }

@@ -15,6 +15,7 @@ mod protocols;
 mod proxy;
 mod readme;
 mod redial;
+mod serve;
 mod service;
 mod shutdown;
 mod signal;

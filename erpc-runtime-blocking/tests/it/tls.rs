@@ -19,14 +19,6 @@ fn tls_server() -> Peer {
         .unwrap()
 }
 
-fn close_all(peers: Vec<Peer>) {
-    within("close", move || {
-        for p in peers {
-            p.close();
-        }
-    });
-}
-
 #[test]
 fn trusted_and_insecure_clients_call_over_tls() {
     let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
@@ -63,7 +55,7 @@ fn trusted_and_insecure_clients_call_over_tls() {
     let sess2 = insecure.dial(&addr).unwrap();
     echo_ok(&sess2, 2);
     assert_eq!(server.count_sessions(), 2);
-    close_all(vec![trusting, insecure, server]);
+    common::close_all(vec![trusting, insecure, server]);
     assert!(sess.is_closed() && sess2.is_closed());
 }
 
@@ -86,7 +78,7 @@ fn client_that_does_not_trust_the_certificate_fails_to_dial() {
         .build()
         .unwrap();
     echo_ok(&good.dial(&addr).unwrap(), 3);
-    close_all(vec![server, client, good]);
+    common::close_all(vec![server, client, good]);
 }
 
 #[test]
@@ -104,7 +96,7 @@ fn plain_client_against_a_tls_server_fails_cleanly() {
         matches!(err.code(), Code::CONN_CLOSED | Code::DIAL_FAILED),
         "{err}"
     );
-    close_all(vec![server, plain]);
+    common::close_all(vec![server, plain]);
 }
 
 #[test]
@@ -128,7 +120,7 @@ fn tls_client_against_a_plain_server_fails_to_dial() {
     // The plain server shrugs it off.
     let plain = builder(common::client()).build().unwrap();
     echo_ok(&plain.dial(&addr).unwrap(), 5);
-    close_all(vec![server, client, plain]);
+    common::close_all(vec![server, client, plain]);
 }
 
 /// The blocking adapter has no QUIC: listening and dialing say so, even with TLS configured.

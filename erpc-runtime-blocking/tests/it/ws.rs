@@ -3,8 +3,8 @@
 
 use crate::common;
 
-use common::{echo_ok, within};
-use erpc_runtime_blocking::{builder, CallCtx, Peer, PeerConfig, PushCtx, Status};
+use common::echo_ok;
+use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, PushCtx, Status};
 
 fn config(sub: &str, path: &str, token: &str) -> PeerConfig {
     PeerConfig {
@@ -25,14 +25,6 @@ fn echo_server(cfg: PeerConfig) -> erpc_runtime_blocking::PeerBuilder {
         })
 }
 
-fn close_all(peers: Vec<Peer>) {
-    within("close", move || {
-        for p in peers {
-            p.close();
-        }
-    });
-}
-
 #[test]
 fn call_and_push_over_each_sub_protocol() {
     for sub in ["json", "pb", "proto"] {
@@ -50,10 +42,10 @@ fn a_wrong_path_or_token_is_refused() {
         let err = client.dial(&addr).unwrap_err();
         let text = format!("{err} {:?}", err.cause());
         assert!(text.contains(code), "{path} {token}: {text}");
-        close_all(vec![client]);
+        common::close_all(vec![client]);
     }
     assert_eq!(server.count_sessions(), 0);
-    close_all(vec![server]);
+    common::close_all(vec![server]);
 }
 
 #[cfg(feature = "tls")]
@@ -75,5 +67,5 @@ fn wss_with_a_trusted_certificate() {
     echo_ok(&s, 9);
     let len: usize = s.call_with("/big").send(&"z".repeat(300_000)).unwrap().body;
     assert_eq!(len, 300_000);
-    close_all(vec![client, server]);
+    common::close_all(vec![client, server]);
 }

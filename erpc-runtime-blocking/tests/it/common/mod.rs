@@ -151,3 +151,12 @@ pub fn large_bodies_both_ways(
     });
     addr
 }
+
+/// Closes every peer, failing the test if that takes longer than [`STEP`].
+pub fn close_all(peers: Vec<erpc_runtime_blocking::Peer>) {
+    within("close", move || {
+        for p in peers {
+            p.close();
+        }
+    });
+}
