@@ -14,9 +14,11 @@ use std::time::{Duration, Instant};
 use erpc_peer::{MultiClient, MultiClientConfig, Peer, PeerBuilder};
 use erpc_proto::codec::{Proto, Raw};
 use erpc_proto::testing::BenchmarkMessage;
-use erpc_runtime_tokio::{CallCtx, HandlerTasks, PeerConfig, Runtime, Status};
+use erpc_runtime_tokio::{
+    BodyCodec, CallCtx, HandlerTasks, Network, PeerConfig, Runtime, Status, WireProtocol,
+};
 
-use crate::client::{parse_handler_tasks, parse_size, Network};
+use crate::client::{named, parse_handler_tasks, parse_size};
 use crate::latency::{Latencies, Summary};
 use futures_util::StreamExt;
 use prost::Message as _;
@@ -80,12 +82,14 @@ pub(crate) struct ServerArgs {
     /// Runtime adapter.
     #[arg(long, value_enum, default_value = "tokio")]
     runtime: RuntimeKind,
-    /// Wire protocol (raw, json, protobuf, thrift, http).
-    #[arg(long, default_value = "raw")]
-    proto: String,
-    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (self-signed TLS); kcp and ws:
-    /// tokio runtime only; quic: tokio, smol, async-std.
-    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    /// Wire protocol: raw, json, protobuf (pb), thrift, thrift-struct, http.
+    #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
+          default_value_t = WireProtocol::Raw)]
+    proto: WireProtocol,
+    /// Network: tcp (`unix:/path` addresses: unix), tcp4, tcp6, unix, unixpacket (`--addr`
+    /// a socket path), kcp, ws (json sub-protocol at `/`) or quic (self-signed TLS; not on
+    /// the blocking runtime).
+    #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     network: Network,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
     /// `PeerConfig::handler_tasks`.
@@ -122,12 +126,14 @@ pub(crate) struct ClientArgs {
     /// Runtime adapter.
     #[arg(long, value_enum, default_value = "tokio")]
     runtime: RuntimeKind,
-    /// Wire protocol (raw, json, protobuf, thrift, http).
-    #[arg(long, default_value = "raw")]
-    proto: String,
-    /// Network: tcp, kcp, ws (json sub-protocol at `/`) or quic (TLS unchecked) (the server's;
-    /// with no --addr, the in-process server's too).
-    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    /// Wire protocol: raw, json, protobuf (pb), thrift, thrift-struct, http.
+    #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
+          default_value_t = WireProtocol::Raw)]
+    proto: WireProtocol,
+    /// Network (the server's; with no --addr, the in-process server's too): tcp (`unix:/path`
+    /// addresses: unix), tcp4, tcp6, unix, unixpacket, kcp, ws (json sub-protocol at `/`) or
+    /// quic (TLS unchecked; not on the blocking runtime).
+    #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     network: Network,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
     #[arg(long)]
@@ -148,18 +154,24 @@ pub(crate) struct ClientArgs {
 static HANDLER_TASKS: std::sync::Mutex<HandlerTasks> =
     std::sync::Mutex::new(HandlerTasks::Adaptive);
 
-/// The benchmark measures host:port networks only.
-const UNIXPACKET_BENCH: &str = "bench: --network unixpacket is not supported (tcp, kcp, ws)";
+/// `--network` and `--addr` as the peer takes them: a `unix:/path` address is the path, on
+/// network `unix` when `--network` said `tcp`.
+fn bench_address(network: Network, addr: &str) -> (Network, String) {
+    match addr.strip_prefix("unix:") {
+        Some(path) if network == Network::Tcp => (Network::Unix, path.to_owned()),
+        Some(path) => (network, path.to_owned()),
+        None => (network, addr.to_owned()),
+    }
+}
 
 /// `--network` of this process's `bench-server` or `bench`.
 static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
 
-fn peer_config(proto: &str) -> PeerConfig {
-    let network = NETWORK.lock().unwrap_or_else(|e| e.into_inner()).as_str();
+fn peer_config(proto: WireProtocol) -> PeerConfig {
     PeerConfig {
-        network: network.into(),
-        default_body_codec: "protobuf".into(),
-        protocol: proto.into(),
+        network: *NETWORK.lock().unwrap_or_else(|e| e.into_inner()),
+        default_body_codec: BodyCodec::Protobuf,
+        protocol: proto,
         call_timeout: Duration::from_secs(60),
         handler_tasks: *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()),
         ..PeerConfig::default()
@@ -304,12 +316,12 @@ trait AsyncRun<T> {
 
 struct ServeForever {
     addr: String,
-    proto: String,
+    proto: WireProtocol,
 }
 
 impl AsyncRun<()> for ServeForever {
     async fn run<R: Runtime>(self, rt: R) -> Result<(), BoxError> {
-        let (peer, addr) = start_async_server(rt, &self.addr, &self.proto).await?;
+        let (peer, addr) = start_async_server(rt, &self.addr, self.proto).await?;
         eprintln!("erpc bench-server listening on {addr}");
         // Runs until killed (the bench-peers driver sends SIGTERM).
         peer.wait_closed().await;
@@ -320,7 +332,7 @@ impl AsyncRun<()> for ServeForever {
 async fn start_async_server<R: Runtime>(
     rt: R,
     addr: &str,
-    proto: &str,
+    proto: WireProtocol,
 ) -> Result<(Peer<R>, String), BoxError> {
     let peer = bench_tls(PeerBuilder::new(rt, peer_config(proto)), true)?
         .call("Hello.Say", say)
@@ -332,7 +344,7 @@ async fn start_async_server<R: Runtime>(
 
 fn start_blocking_server(
     addr: &str,
-    proto: &str,
+    proto: WireProtocol,
 ) -> Result<(erpc_runtime_blocking::Peer, String), BoxError> {
     let peer = erpc_runtime_blocking::builder(peer_config(proto))
         .call(
@@ -352,12 +364,10 @@ fn start_blocking_server(
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
-    if args.network == Network::Unixpacket {
-        return Err(UNIXPACKET_BENCH.into());
-    }
-    *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
+    let (network, addr) = bench_address(args.network, &args.addr);
+    *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = network;
     if args.runtime == RuntimeKind::Blocking {
-        let (peer, addr) = start_blocking_server(&args.addr, &args.proto)?;
+        let (peer, addr) = start_blocking_server(&addr, args.proto)?;
         eprintln!("erpc bench-server (blocking) listening on {addr}");
         peer.wait_closed();
         return Ok(());
@@ -366,7 +376,7 @@ pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
         args.runtime,
         args.threads,
         ServeForever {
-            addr: args.addr,
+            addr,
             proto: args.proto,
         },
     )
@@ -420,7 +430,7 @@ impl Report {
 #[derive(Clone)]
 struct Plan {
     addr: String,
-    proto: String,
+    proto: WireProtocol,
     c: usize,
     n: usize,
     k: usize,
@@ -436,11 +446,8 @@ impl AsyncRun<Report> for Plan {
         if let Some(k) = self.pool {
             return self.run_pool(rt, k).await;
         }
-        let client = bench_tls(
-            PeerBuilder::new(rt.clone(), peer_config(&self.proto)),
-            false,
-        )?
-        .build()?;
+        let client =
+            bench_tls(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?.build()?;
         let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
@@ -542,11 +549,8 @@ async fn drive<R: Runtime, C: Caller>(
 impl Plan {
     /// `--pool K`: the callers share a multiclient pool of up to `k` sessions.
     async fn run_pool<R: Runtime>(mut self, rt: R, k: usize) -> Result<Report, BoxError> {
-        let client = bench_tls(
-            PeerBuilder::new(rt.clone(), peer_config(&self.proto)),
-            false,
-        )?
-        .build()?;
+        let client =
+            bench_tls(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?.build()?;
         let args = Args::new(self.payload, self.size);
         let config = MultiClientConfig::default().max_sessions(k.max(1));
         let pool = MultiClient::new(client.clone(), self.addr.clone(), config);
@@ -570,7 +574,7 @@ impl Plan {
 
 /// The blocking adapter's client: one thread per caller.
 fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
-    let client = erpc_runtime_blocking::builder(peer_config(&p.proto)).build()?;
+    let client = erpc_runtime_blocking::builder(peer_config(p.proto)).build()?;
     let args = Args::new(p.payload, p.size);
     let mut sessions = Vec::new();
     for _ in 0..p.k.max(1) {
@@ -645,23 +649,32 @@ enum LocalServer {
 }
 
 fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
+    let addr = if args.network.is_unix() {
+        let path = std::env::temp_dir().join(format!("erpc-bench-{}.sock", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        path.display().to_string()
+    } else if args.network == Network::Tcp6 {
+        let port = std::net::TcpListener::bind("[::1]:0")?.local_addr()?.port();
+        format!("[::1]:{port}")
+    } else {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        format!("127.0.0.1:{port}")
+    };
     if args.runtime == RuntimeKind::Blocking {
-        let (peer, addr) = start_blocking_server("127.0.0.1:0", &args.proto)?;
+        let (peer, addr) = start_blocking_server(&addr, args.proto)?;
         return Ok((LocalServer::Blocking(peer), addr));
     }
     // The async server runs as a second process of this program, so that client and server
     // have their own runtime as in the real benchmark.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr = format!("127.0.0.1:{port}");
     let mut cmd = std::process::Command::new(std::env::current_exe()?);
     cmd.args([
         "bench-server",
         "--addr",
         &addr,
         "--proto",
-        &args.proto,
+        args.proto.as_str(),
         "--network",
         args.network.as_str(),
         "--runtime",
@@ -679,10 +692,11 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let ready = || match args.network {
-        Network::Tcp | Network::Ws => std::net::TcpStream::connect(&addr).is_ok(),
         // UDP: the server's socket holding the port says it listens.
         Network::Kcp | Network::Quic => std::net::UdpSocket::bind(&addr).is_err(),
-        Network::Unixpacket => false,
+        // The socket file appears when the server binds.
+        n if n.is_unix() => std::path::Path::new(&addr).exists(),
+        _ => std::net::TcpStream::connect(&addr).is_ok(),
     };
     while !ready() {
         if Instant::now() > deadline {
@@ -710,20 +724,21 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         );
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
-    if args.network == Network::Unixpacket {
-        return Err(UNIXPACKET_BENCH.into());
-    }
-    *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
     let (server, addr) = match &args.addr {
-        Some(a) => (None, a.clone()),
+        Some(a) => {
+            let (network, addr) = bench_address(args.network, a);
+            *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = network;
+            (None, addr)
+        }
         None => {
+            *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = args.network;
             let (s, a) = local_server(&args)?;
             (Some(s), a)
         }
     };
     let plan = |c: usize, n: usize| Plan {
         addr: addr.clone(),
-        proto: args.proto.clone(),
+        proto: args.proto,
         c,
         n,
         k: args.conns,

@@ -38,7 +38,7 @@ pub(crate) fn build_message(
     if service_method.is_empty() {
         return Err("empty SERVICE_METHOD".into());
     }
-    if service_method.len() > 255 && matches!(conn.proto, crate::client::ProtoName::Raw) {
+    if service_method.len() > 255 && matches!(conn.proto, erpc_runtime_tokio::WireProtocol::Raw) {
         return Err(format!(
             "SERVICE_METHOD is {} bytes long; rawproto allows 255",
             service_method.len()
@@ -232,7 +232,7 @@ pub(crate) fn closed_hint(c: &ConnectArgs) -> String {
 
 /// `erpc push`.
 pub(crate) fn push(a: CallArgs) -> Result<(), BoxError> {
-    if a.conn.proto == crate::client::ProtoName::Http {
+    if a.conn.proto == erpc_runtime_tokio::WireProtocol::Http {
         return Err("httproto cannot carry a PUSH (Go eRPC refuses it too)".into());
     }
     let msg = build_message(

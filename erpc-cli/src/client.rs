@@ -6,91 +6,46 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use erpc_proto::plugins::secure;
-use erpc_proto::proto::{HttpProto, JsonProto, PbProto, Protocol, RawProto, ThriftProto};
+use std::str::FromStr;
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use erpc_proto::xfer::XferRegistry;
 use erpc_runtime_tokio::rustls::{self, ClientConfig};
 use erpc_runtime_tokio::{
-    builder, parse_go_duration, Code, CodecId, Endpoint, Meta, Peer, PeerBuilder, PeerConfig,
-    Session, WsEndpoint,
+    builder, parse_go_duration, Code, CodecId, Endpoint, IpFamily, Meta, Network, Peer,
+    PeerBuilder, PeerConfig, Session, UnknownName, WireProtocol, WsEndpoint, WsSubprotocol,
 };
 
 /// The error of a subcommand: its text is printed as one line after `error: `.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// A wire protocol by name. Nothing on the wire names it: both ends must use the same one.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub(crate) enum ProtoName {
-    /// rawproto, eRPC's default.
-    #[default]
-    Raw,
-    /// jsonproto.
-    Json,
-    /// pbproto (protobuf framing).
-    Pb,
-    /// thriftproto, binary variant (THeader framing).
-    Thrift,
-    /// thriftproto, struct variant (thrift codec bodies, no filters).
-    ThriftStruct,
-    /// httproto (HTTP/1.1 text; no PUSH, gzip is the only filter).
-    Http,
+/// A clap parser for one of erpc-peer's named choices ([`WireProtocol`], [`Network`],
+/// [`WsSubprotocol`]): every name and alias is a possible value.
+pub(crate) fn named<T>(names: &'static [&'static str]) -> impl TypedValueParser<Value = T>
+where
+    T: FromStr<Err = UnknownName> + Clone + Send + Sync + 'static,
+{
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
 }
 
-impl ProtoName {
-    /// The protocol as a trait object (for decoding frames by hand).
-    pub(crate) fn boxed(self) -> Box<dyn Protocol> {
-        match self {
-            ProtoName::Raw => Box::new(RawProto),
-            ProtoName::Json => Box::new(JsonProto),
-            ProtoName::Pb => Box::new(PbProto),
-            ProtoName::Thrift => Box::new(ThriftProto::BINARY),
-            ProtoName::ThriftStruct => Box::new(ThriftProto::STRUCT),
-            ProtoName::Http => Box::new(HttpProto::new()),
-        }
-    }
-
-    /// Sets the protocol on a peer builder.
-    pub(crate) fn apply(self, b: PeerBuilder) -> PeerBuilder {
-        match self {
-            ProtoName::Raw => b.protocol(RawProto),
-            ProtoName::Json => b.protocol(JsonProto),
-            ProtoName::Pb => b.protocol(PbProto),
-            ProtoName::Thrift => b.protocol(ThriftProto::BINARY),
-            ProtoName::ThriftStruct => b.protocol(ThriftProto::STRUCT),
-            ProtoName::Http => b.protocol(HttpProto::new()),
-        }
-    }
-
-    /// The name as typed on the command line.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            ProtoName::Raw => "raw",
-            ProtoName::Json => "json",
-            ProtoName::Pb => "pb",
-            ProtoName::Thrift => "thrift",
-            ProtoName::ThriftStruct => "thrift-struct",
-            ProtoName::Http => "http",
-        }
-    }
-
-    /// Refuses filters the protocol cannot carry (Go fails such writes with 104).
-    pub(crate) fn check_xfer(self, ids: &[u8]) -> Result<(), String> {
-        let reg = XferRegistry::default();
-        match self {
-            ProtoName::Http => {
-                if let Some(&id) = ids.iter().find(|&&id| id != b'g') {
-                    let name = reg.filter(id).map_or("?", |f| f.name()).to_owned();
-                    return Err(format!(
-                        "--proto http carries only the gzip filter, not {name:?}"
-                    ));
-                }
+/// Refuses filters `proto` cannot carry (Go fails such writes with 104).
+pub(crate) fn check_xfer(proto: WireProtocol, ids: &[u8]) -> Result<(), String> {
+    let reg = XferRegistry::default();
+    match proto {
+        WireProtocol::Http => {
+            if let Some(&id) = ids.iter().find(|&&id| id != b'g') {
+                let name = reg.filter(id).map_or("?", |f| f.name()).to_owned();
+                return Err(format!(
+                    "--proto http carries only the gzip filter, not {name:?}"
+                ));
             }
-            ProtoName::ThriftStruct if !ids.is_empty() => {
-                return Err("--proto thrift-struct carries no transfer filter".into());
-            }
-            _ => {}
         }
-        Ok(())
+        WireProtocol::ThriftStruct if !ids.is_empty() => {
+            return Err("--proto thrift-struct carries no transfer filter".into());
+        }
+        _ => {}
     }
+    Ok(())
 }
 
 /// Where to connect or listen: `host:port`, or `unix:/path` for a unix-domain socket.
@@ -123,27 +78,28 @@ impl Addr {
         Ok(Addr::Tcp(s.to_owned()))
     }
 
-    /// The endpoint to dial or bind on `network` (`unix:` addresses are unix sockets
-    /// whatever the network; kcp and ws need `host:port`).
+    /// The endpoint to dial or bind on `network` (`unix:` addresses are unix sockets on
+    /// `tcp` too; kcp, ws and quic need `host:port`).
     pub(crate) fn endpoint(&self, network: Network, ws: &WsArgs) -> Result<Endpoint, BoxError> {
+        let built_without = |feature: &str| -> BoxError {
+            format!("this erpc was built without the `{feature}` feature").into()
+        };
         Ok(match (self, network) {
-            (Addr::Unix(p), Network::Tcp) => Endpoint::Unix(p.clone()),
+            (Addr::Unix(p), Network::Tcp | Network::Unix) => Endpoint::Unix(p.clone()),
             (Addr::Unix(_), Network::Unixpacket) if !cfg!(feature = "unixpacket") => {
-                return Err("this erpc was built without the `unixpacket` feature".into())
+                return Err(built_without("unixpacket"))
             }
             (Addr::Unix(p), Network::Unixpacket) => Endpoint::Unixpacket(p.clone()),
-            (Addr::Tcp(_), Network::Unixpacket) => {
-                return Err("unixpacket needs a unix:/path address".into())
+            (Addr::Tcp(_), Network::Unix | Network::Unixpacket) => {
+                return Err(format!("{network} needs a unix:/path address").into())
             }
-            (Addr::Unix(_), Network::Kcp) => return Err("kcp needs a host:port address".into()),
-            (Addr::Unix(_), Network::Ws) => return Err("ws needs a host:port address".into()),
-            (Addr::Unix(_), Network::Quic) => return Err("quic needs a host:port address".into()),
+            (Addr::Unix(_), _) => return Err(format!("{network} needs a host:port address").into()),
             (Addr::Tcp(_), Network::Quic) if !cfg!(feature = "quic") => {
-                return Err("this erpc was built without the `quic` feature".into())
+                return Err(built_without("quic"))
             }
             (Addr::Tcp(a), Network::Quic) => Endpoint::quic(a.clone()),
             (Addr::Tcp(_), Network::Ws) if !cfg!(feature = "ws") => {
-                return Err("this erpc was built without the `ws` feature".into())
+                return Err(built_without("ws"))
             }
             (Addr::Tcp(a), Network::Ws) => Endpoint::Ws(
                 WsEndpoint::new(a.clone())
@@ -151,11 +107,20 @@ impl Addr {
                     .with_token(ws.ws_token.clone()),
             ),
             (Addr::Tcp(a), Network::Tcp) => Endpoint::tcp(a.clone()),
-            (Addr::Tcp(a), Network::Kcp) => {
-                if !cfg!(feature = "kcp") {
-                    return Err("this erpc was built without the `kcp` feature".into());
-                }
-                Endpoint::kcp(a.clone())
+            (Addr::Tcp(a), Network::Tcp4 | Network::Tcp6) => Endpoint::Tcp {
+                addr: a.clone(),
+                family: if network == Network::Tcp4 {
+                    IpFamily::V4
+                } else {
+                    IpFamily::V6
+                },
+            },
+            (Addr::Tcp(_), Network::Kcp) if !cfg!(feature = "kcp") => {
+                return Err(built_without("kcp"))
+            }
+            (Addr::Tcp(a), Network::Kcp) => Endpoint::kcp(a.clone()),
+            (Addr::Tcp(_), other) => {
+                return Err(format!("network {other} is not supported here").into())
             }
         })
     }
@@ -331,60 +296,14 @@ impl TlsArgs {
     }
 }
 
-/// `--network`: what carries the protocol's frames.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Network {
-    /// TCP (or a unix socket for `unix:` addresses).
-    #[default]
-    Tcp,
-    /// KCP over UDP, as Go eRPC's `kcp` network (FEC 10 + 3; needs the `kcp` feature).
-    Kcp,
-    /// WebSocket (`ws://`), as Go eRPC's `mixer/websocket`: one message per websocket
-    /// message (see `--ws-subproto`, `--ws-path`, `--ws-token`).
-    Ws,
-    /// Unix seqpacket sockets (`unix:/path` addresses), as Go eRPC's `unixpacket` network
-    /// (Linux; needs the `unixpacket` feature).
-    Unixpacket,
-    /// QUIC over UDP, as Go eRPC's `quic` network: TLS 1.3 is part of it, so it needs the
-    /// TLS flags (`serve --tls-self-signed` or `--cert/--key`; clients `--tls`, `--ca` or
-    /// `--insecure`). A QUIC stream starts with the client's first message, so the server's
-    /// pushes reach a client once it sent one (`watch`: give it a push to send). Needs the
-    /// `quic` feature; tokio runtime only.
-    Quic,
-}
-
-impl Network {
-    /// The name of `PeerConfig::network`.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Network::Tcp => "tcp",
-            Network::Kcp => "kcp",
-            Network::Ws => "ws",
-            Network::Unixpacket => "unixpacket",
-            Network::Quic => "quic",
-        }
-    }
-}
-
-/// `--ws-subproto`: how each websocket message holds an eRPC message.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum WsSubProtoName {
-    /// One JSON object per message (Go's default `jsonSubProto`).
-    #[default]
-    Json,
-    /// One protobuf payload per message (Go's `pbSubProto`).
-    Pb,
-    /// One frame of `--proto` per message.
-    Proto,
-}
-
 /// The websocket flags of `serve`, `call`, `push` and `watch` (with `--network ws`).
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct WsArgs {
     /// With `--network ws`: json (Go's default), pb, or proto (the `--proto` framing in each
     /// message). Must be the other side's.
-    #[arg(long, value_enum, default_value_t = WsSubProtoName::Json)]
-    pub(crate) ws_subproto: WsSubProtoName,
+    #[arg(long, value_parser = named::<WsSubprotocol>(WsSubprotocol::NAMES),
+          default_value_t = WsSubprotocol::Json)]
+    pub(crate) ws_subproto: WsSubprotocol,
     /// With `--network ws`: the URL path (`serve`: `/` answers every path).
     #[arg(long, value_name = "/P", default_value = "/")]
     pub(crate) ws_path: String,
@@ -392,18 +311,6 @@ pub(crate) struct WsArgs {
     /// otherwise; clients: sent with the upgrade).
     #[arg(long, value_name = "T")]
     pub(crate) ws_token: Option<String>,
-}
-
-impl WsArgs {
-    /// `PeerConfig::ws_subproto` for these flags.
-    pub(crate) fn subproto(&self) -> String {
-        match self.ws_subproto {
-            WsSubProtoName::Json => "json",
-            WsSubProtoName::Pb => "pb",
-            WsSubProtoName::Proto => "proto",
-        }
-        .into()
-    }
 }
 
 /// `--secure KEY` and `--secure-code N`, for `serve` and for the clients.
@@ -435,11 +342,16 @@ impl SecureArgs {
 /// The flags of `call`, `push` and `watch` that say how to connect and how to write messages.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct ConnectArgs {
-    /// Wire protocol (must be the server's).
-    #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
-    pub(crate) proto: ProtoName,
-    /// Network (must be the server's).
-    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    /// Wire protocol (must be the server's): raw (eRPC's default), json, protobuf (pb),
+    /// thrift (binary, THeader framing), thrift-struct (thrift bodies, no filters), http
+    /// (HTTP/1.1 text; no PUSH, gzip the only filter).
+    #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
+          default_value_t = WireProtocol::Raw)]
+    pub(crate) proto: WireProtocol,
+    /// Network (must be the server's): tcp (or a unix socket for `unix:` addresses), tcp4,
+    /// tcp6, unix, unixpacket (`unix:` addresses), kcp, ws (see `--ws-*`), quic (needs the
+    /// TLS flags). kcp, ws, quic and unixpacket need their cargo features.
+    #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     pub(crate) network: Network,
     #[command(flatten)]
     pub(crate) ws: WsArgs,
@@ -485,13 +397,14 @@ impl ConnectArgs {
         addr: &Addr,
         routes: impl FnOnce(PeerBuilder) -> PeerBuilder,
     ) -> Result<Peer, BoxError> {
-        self.proto.check_xfer(&self.xfer)?;
+        check_xfer(self.proto, &self.xfer)?;
         let config = PeerConfig {
             dial_timeout: self.timeout,
             redial_times: 0,
             call_timeout: self.timeout,
             shutdown_timeout: Duration::from_secs(3),
-            ws_subproto: self.ws.subproto(),
+            ws_subproto: self.ws.ws_subproto,
+            protocol: self.proto,
             ..PeerConfig::default()
         };
         if self.network == Network::Quic && !self.tls.enabled() {
@@ -500,7 +413,7 @@ impl ConnectArgs {
                     .into(),
             );
         }
-        let mut b = self.proto.apply(builder(config));
+        let mut b = builder(config);
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());
         }
@@ -561,7 +474,7 @@ mod tests {
         assert_eq!(parse_meta("a=b=c"), Ok(("a".into(), "b=c".into())));
         assert_eq!(parse_meta("k"), Ok(("k".into(), "".into())));
         assert!(parse_meta("=v").is_err());
-        assert!(ProtoName::Http.check_xfer(b"m").is_err());
-        assert!(ProtoName::Http.check_xfer(b"g").is_ok());
+        assert!(check_xfer(WireProtocol::Http, b"m").is_err());
+        assert!(check_xfer(WireProtocol::Http, b"g").is_ok());
     }
 }

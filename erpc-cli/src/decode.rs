@@ -8,14 +8,17 @@ use erpc_proto::{CodecId, CodecRegistry, Message, WireConfig};
 use serde::Serialize;
 
 use crate::body;
-use crate::client::{BoxError, ProtoName};
+use erpc_runtime_tokio::WireProtocol;
+
+use crate::client::{named, BoxError};
 
 /// `erpc decode [--proto raw] HEX|-|@FILE...`.
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct DecodeArgs {
     /// The frames' protocol.
-    #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
-    proto: ProtoName,
+    #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
+          default_value_t = WireProtocol::Raw)]
+    proto: WireProtocol,
     /// Indent the JSON (several lines per frame).
     #[arg(long)]
     pretty: bool,
@@ -161,11 +164,11 @@ fn read_input(arg: &str) -> Result<Vec<u8>, String> {
 
 /// Decodes every frame of `bytes`; stops at the first error.
 pub(crate) fn decode_all(
-    proto: ProtoName,
+    proto: WireProtocol,
     bytes: &[u8],
     mut each: impl FnMut(FrameJson) -> Result<(), BoxError>,
 ) -> Result<usize, BoxError> {
-    let p = proto.boxed();
+    let p = proto.protocol();
     let cfg = WireConfig::default();
     let mut buf = BytesMut::from(bytes);
     let mut n = 0;
@@ -229,8 +232,8 @@ mod tests {
             b"\xff\xff\xff\xff",
             b"\x00\x00\x00\x02",
         ] {
-            let _ = decode_all(ProtoName::Raw, input, |_| Ok(()));
+            let _ = decode_all(WireProtocol::Raw, input, |_| Ok(()));
         }
-        assert!(decode_all(ProtoName::Raw, b"\x00\x00", |_| Ok(())).is_err());
+        assert!(decode_all(WireProtocol::Raw, b"\x00\x00", |_| Ok(())).is_err());
     }
 }

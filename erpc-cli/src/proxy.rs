@@ -2,9 +2,9 @@
 //! upstream peer (unknown calls and pushes forwarded, see `erpc_peer::plugins::Proxy`).
 
 use erpc_runtime_tokio::plugins::{Proxy, Upstream};
-use erpc_runtime_tokio::{builder, PeerBuilder, PeerConfig};
+use erpc_runtime_tokio::{builder, PeerBuilder, PeerConfig, WireProtocol};
 
-use crate::client::{BoxError, ProtoName};
+use crate::client::BoxError;
 
 /// Registers the proxy to `addr` on `b`: a client peer speaking `proto` with `config` (the
 /// server's limits) dials the upstream on the first forwarded message and again whenever
@@ -12,9 +12,13 @@ use crate::client::{BoxError, ProtoName};
 pub(crate) fn install(
     b: PeerBuilder,
     addr: &str,
-    proto: ProtoName,
+    proto: WireProtocol,
     config: PeerConfig,
 ) -> Result<PeerBuilder, BoxError> {
-    let client = proto.apply(builder(config)).build()?;
+    let client = builder(PeerConfig {
+        protocol: proto,
+        ..config
+    })
+    .build()?;
     Ok(b.service(Proxy::new(Upstream::new(client, addr))))
 }

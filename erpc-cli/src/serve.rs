@@ -30,12 +30,12 @@ use erpc_proto::session::Reply;
 use erpc_proto::{MessageType, XferPipe};
 use erpc_runtime_tokio::{
     builder, graceful_shutdown_on_signal, CallCtx, Code, CodecId, Endpoint, HandlerTasks,
-    IntoReply, Message, Peer, PeerConfig, PushCtx, Raw, Session, Status,
+    IntoReply, Message, Network, Peer, PeerConfig, PushCtx, Raw, Session, Status, WireProtocol,
 };
 
 use crate::client::{
-    parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    Network, ProtoName, SecureArgs, WsArgs,
+    named, parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
+    SecureArgs, WsArgs,
 };
 
 /// `erpc serve`.
@@ -44,16 +44,18 @@ pub(crate) struct ServeArgs {
     /// Where to listen: `host:port` (port 0: any free port), or `unix:/path/to.sock`.
     #[arg(long, default_value = "127.0.0.1:9090", value_parser = parse_addr)]
     addr: Addr,
-    /// Network: tcp (or unix for `unix:` addresses), unixpacket (seqpacket, `unix:`
-    /// addresses, Linux), kcp (UDP; needs the `kcp` feature), ws, or quic (UDP with TLS 1.3:
-    /// needs --tls-self-signed or --cert/--key).
-    #[arg(long, value_enum, default_value_t = Network::Tcp)]
+    /// Network: tcp (or unix for `unix:` addresses), tcp4, tcp6, unix, unixpacket
+    /// (seqpacket, `unix:` addresses, Linux), kcp (UDP), ws, or quic (UDP with TLS 1.3:
+    /// needs --tls-self-signed or --cert/--key). kcp, ws, quic and unixpacket need their
+    /// cargo features.
+    #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     network: Network,
     #[command(flatten)]
     ws: WsArgs,
-    /// Wire protocol.
-    #[arg(long, value_enum, default_value_t = ProtoName::Raw)]
-    proto: ProtoName,
+    /// Wire protocol: raw, json, protobuf (pb), thrift, thrift-struct, http.
+    #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
+          default_value_t = WireProtocol::Raw)]
+    proto: WireProtocol,
     /// Transfer filters added to every reply and push the server sends: `--xfer gzip,md5`.
     #[arg(long, value_name = "NAMES", value_delimiter = ',', value_parser = parse_xfer)]
     xfer: Vec<u8>,
@@ -144,8 +146,9 @@ pub(crate) struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pid_file: Option<PathBuf>,
     /// The protocol spoken to the --proxy-to upstream (default: --proto).
-    #[arg(long, value_enum, value_name = "PROTO", requires = "proxy_to")]
-    proxy_proto: Option<ProtoName>,
+    #[arg(long, value_name = "PROTO", requires = "proxy_to",
+          value_parser = named::<WireProtocol>(WireProtocol::NAMES))]
+    proxy_proto: Option<WireProtocol>,
     #[command(flatten)]
     registry: crate::registry::RegisterArgs,
 }
@@ -217,7 +220,7 @@ fn push_now(session: &Session, msg: Message) {
 }
 
 fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
-    a.proto.check_xfer(&a.xfer)?;
+    crate::client::check_xfer(a.proto, &a.xfer)?;
     let xfer: Arc<[u8]> = a.xfer.clone().into();
     let config = PeerConfig {
         shutdown_timeout: Duration::from_secs(5),
@@ -228,7 +231,8 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         write_timeout: a.write_timeout,
         auth_timeout: a.auth_timeout,
         handler_tasks: a.handler_tasks,
-        ws_subproto: a.ws.subproto(),
+        ws_subproto: a.ws.ws_subproto,
+        protocol: a.proto,
         ..PeerConfig::default()
     };
     if a.network == Network::Quic && !(a.tls_self_signed || a.cert.is_some()) {
@@ -238,24 +242,19 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         );
     }
     let x = xfer.clone();
-    let mut b =
-        a.proto
-            .apply(builder(config))
-            .call("/math/add", move |ctx: CallCtx, args: Vec<i64>| {
-                let extra = extra_xfer(&ctx, &x);
-                tracing::info!(
-                    author = ctx.peek_meta("author").unwrap_or(""),
-                    args = ?args,
-                    "/math/add"
-                );
-                let sum = args
-                    .iter()
-                    .try_fold(0i64, |acc, &v| acc.checked_add(v))
-                    .ok_or_else(|| {
-                        Status::with_cause(Code::BAD_MESSAGE, "the sum overflows int64")
-                    });
-                std::future::ready(WithXfer(sum, extra))
-            });
+    let mut b = builder(config).call("/math/add", move |ctx: CallCtx, args: Vec<i64>| {
+        let extra = extra_xfer(&ctx, &x);
+        tracing::info!(
+            author = ctx.peek_meta("author").unwrap_or(""),
+            args = ?args,
+            "/math/add"
+        );
+        let sum = args
+            .iter()
+            .try_fold(0i64, |acc, &v| acc.checked_add(v))
+            .ok_or_else(|| Status::with_cause(Code::BAD_MESSAGE, "the sum overflows int64"));
+        std::future::ready(WithXfer(sum, extra))
+    });
     let x = xfer.clone();
     b = b.call("/echo/bytes", move |ctx: CallCtx, body: Raw| {
         std::future::ready(WithXfer(Ok(body), extra_xfer(&ctx, &x)))
@@ -439,19 +438,13 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
             Addr::Tcp(_) => bound,
         };
         let mut extras = vec![format!("proto {}", a.proto.as_str())];
-        if a.network == Network::Kcp {
-            extras.push("kcp".into());
-        }
-        if a.network == Network::Unixpacket {
-            extras.push("unixpacket".into());
-        }
-        if a.network == Network::Quic {
-            extras.push("quic".into());
+        if matches!(a.network, Network::Kcp | Network::Unixpacket | Network::Quic) {
+            extras.push(a.network.to_string());
         }
         if a.network == Network::Ws {
             extras.push(format!(
                 "ws {} {}, browser client at /erpc.js, demo at /",
-                a.ws.subproto(),
+                a.ws.ws_subproto,
                 a.ws.ws_path
             ));
         }
@@ -494,7 +487,7 @@ pub(crate) fn run(a: ServeArgs) -> Result<(), BoxError> {
         }
         // A fixed, parseable first line (scripts and tests read the port from it).
         eprintln!("erpc serve: listening on {shown} ({})", extras.join(", "));
-        if a.proto == ProtoName::Http && !a.push_interval.is_zero() {
+        if a.proto == WireProtocol::Http && !a.push_interval.is_zero() {
             tracing::info!("httproto cannot carry pushes: no /push/status broadcast");
         } else if !a.push_interval.is_zero() {
             tokio::spawn(broadcast(peer.clone(), a.push_interval, a.xfer.clone()));

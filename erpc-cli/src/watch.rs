@@ -45,7 +45,7 @@ pub(crate) fn run(a: WatchArgs) -> Result<(), BoxError> {
     let c = &a.conn;
     let first = match &a.service_method {
         Some(sm) => {
-            if c.proto == crate::client::ProtoName::Http {
+            if c.proto == erpc_runtime_tokio::WireProtocol::Http {
                 return Err("httproto cannot carry a PUSH (Go eRPC refuses it too)".into());
             }
             Some(build_message(

@@ -40,12 +40,6 @@ pub enum BuildError {
     /// The default codec name is not registered.
     #[error("unknown default body codec {0:?}")]
     UnknownCodec(String),
-    /// The protocol name is not known.
-    #[error("unknown protocol {0:?} (raw, json, protobuf, thrift, thrift-struct, http)")]
-    UnknownProtocol(String),
-    /// The network is not supported.
-    #[error("unsupported network {0:?} (tcp, tcp4, tcp6, unix)")]
-    UnknownNetwork(String),
     /// A plugin's build-time hook (`pre_new_peer`, `post_reg`, `post_new_peer`) refused.
     #[error("plugin {plugin}: {status}")]
     Plugin {
@@ -273,8 +267,10 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
-    /// Uses this wire protocol for every listener and dial that does not name one, instead
-    /// of the one `PeerConfig::protocol` names (default: rawproto).
+    /// A wire protocol of your own for every listener and dial that does not name one; it
+    /// takes the place of [`PeerConfig::protocol`](crate::PeerConfig::protocol), which names
+    /// the built-in ones (set that instead for those). [`Peer::protocol`](crate::Peer::protocol)
+    /// says which one a peer uses.
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
         self.core.protocol = Some(Arc::new(protocol));
         self

@@ -116,7 +116,10 @@ pub mod ws;
 
 pub use builder::{BuildError, PeerBuilder, Service, SubRoute};
 pub use call::{CallBuilder, CallReply, SessionHandle};
-pub use config::{format_go_duration, limits, parse_go_duration, HandlerTasks, PeerConfig};
+pub use config::{
+    format_go_duration, limits, parse_go_duration, BodyCodec, HandlerTasks, Network, PeerConfig,
+    UnknownName, WireProtocol, WsSubprotocol,
+};
 pub use conn::stats::{PeerStats, SessionStats};
 pub use context::{CallCtx, PushCtx};
 #[cfg(feature = "macros")]

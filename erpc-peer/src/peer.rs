@@ -58,6 +58,13 @@ impl<R: Runtime> Peer<R> {
         &self.shared.config
     }
 
+    /// The wire protocol of listens and dials that name none: the builder's
+    /// [`protocol`](crate::PeerBuilder::protocol) if it was given one, otherwise
+    /// [`PeerConfig::protocol`]; on network `ws`, inside the websocket sub-protocol.
+    pub fn protocol(&self) -> &Arc<dyn Protocol> {
+        &self.shared.session_cfg.protocol
+    }
+
     /// The runtime.
     pub fn runtime(&self) -> &R {
         &self.shared.rt
@@ -92,9 +99,9 @@ impl<R: Runtime> Peer<R> {
         &self,
         mut endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
-    ) -> Result<(Endpoint, Arc<dyn Protocol>), Status> {
+    ) -> (Endpoint, Arc<dyn Protocol>) {
         let Endpoint::Ws(ws) = &mut endpoint else {
-            return Ok((endpoint, protocol));
+            return (endpoint, protocol);
         };
         #[cfg(feature = "tls")]
         {
@@ -102,11 +109,8 @@ impl<R: Runtime> Peer<R> {
         }
         #[cfg(not(feature = "tls"))]
         let _ = ws;
-        let sub = &self.shared.config.ws_subproto;
-        let protocol = crate::setup::ws_protocol(sub, &protocol).ok_or_else(|| {
-            Status::with_cause(Code::BAD_MESSAGE, format!("unknown ws sub-protocol {sub}"))
-        })?;
-        Ok((endpoint, protocol))
+        let protocol = self.shared.config.ws_subproto.protocol(&protocol);
+        (endpoint, protocol)
     }
 
     /// The endpoint of `addr` on the configured network (`unix`: `addr` is a path).
@@ -135,7 +139,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<String, Status> {
-        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol);
         let bound = match self.inherited(&endpoint) {
             Some(r) => r,
             None => match &endpoint {
@@ -173,11 +177,11 @@ impl<R: Runtime> Peer<R> {
         let l = match endpoint {
             Endpoint::Tcp { addr, .. } => {
                 let resolved = endpoint.resolve(true).ok()?;
-                crate::reboot::take_tcp(&self.shared.config.network, addr, &resolved)?
+                crate::reboot::take_tcp(self.shared.config.network.as_str(), addr, &resolved)?
             }
             Endpoint::Ws(ws) => {
                 let resolved = endpoint.resolve(true).ok()?;
-                crate::reboot::take_tcp(&self.shared.config.network, &ws.addr, &resolved)?
+                crate::reboot::take_tcp(self.shared.config.network.as_str(), &ws.addr, &resolved)?
             }
             Endpoint::Unix(path) => crate::reboot::take_unix(path)?,
             _ => return None,
@@ -226,10 +230,9 @@ impl<R: Runtime> Peer<R> {
         let guard = LiveGuard::new(&self.shared);
         // Handed to the next process by a graceful reboot while it is served.
         #[cfg(all(unix, feature = "reboot"))]
-        let registration =
-            self.shared.rt.listener_fd(&listener).and_then(|fd| {
-                crate::reboot::register(&self.shared.config.network, host, &addr, fd)
-            });
+        let registration = self.shared.rt.listener_fd(&listener).and_then(|fd| {
+            crate::reboot::register(self.shared.config.network.as_str(), host, &addr, fd)
+        });
         #[cfg(not(all(unix, feature = "reboot")))]
         let _ = host;
         self.shared.rt.spawn(async move {
@@ -269,7 +272,7 @@ impl<R: Runtime> Peer<R> {
     /// HTTP server's; otherwise as [`serve_conn`](Peer::serve_conn).
     pub async fn serve_ws_conn<S: Stream>(&self, conn: Connected<S>) -> Result<Session, Status> {
         let protocol = Arc::clone(&self.shared.session_cfg.protocol);
-        let (_, protocol) = self.ws_wrap(Endpoint::ws(""), protocol)?;
+        let (_, protocol) = self.ws_wrap(Endpoint::ws(""), protocol);
         self.serve_conn_with(conn, protocol, false).await
     }
 
@@ -342,7 +345,7 @@ impl<R: Runtime> Peer<R> {
         endpoint: Endpoint,
         protocol: Arc<dyn Protocol>,
     ) -> Result<Session, Status> {
-        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol)?;
+        let (endpoint, protocol) = self.ws_wrap(endpoint, protocol);
         if self.is_closing() {
             return Err(Status::with_cause(Code::DIAL_FAILED, "peer is closed"));
         }

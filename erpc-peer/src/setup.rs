@@ -17,7 +17,7 @@ use erpc_proto::xfer::XferRegistry;
 use erpc_proto::{CodecId, Meta, WireConfig};
 
 use crate::builder::BuildError;
-use crate::config::PeerConfig;
+use crate::config::{Network, PeerConfig};
 use crate::log::LogConfig;
 use crate::runtime::{Endpoint, IpFamily, SocketOptions, WsEndpoint};
 
@@ -218,15 +218,11 @@ impl<H: Clone> BuilderCore<H> {
                 .map_err(|st| BuildError::plugin(&**p, st))?;
         }
         let c = &self.config;
-        match c.network.as_str() {
-            "tcp" | "tcp4" | "tcp6" | "unix" | "unixpacket" | "kcp" | "ws" | "quic" => {}
-            other => return Err(BuildError::UnknownNetwork(other.to_owned())),
-        }
         let default_codec = self
             .codecs
-            .by_name(&c.default_body_codec)
+            .by_name(c.default_body_codec.as_str())
             .map(|codec| codec.id())
-            .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.clone()))?;
+            .ok_or_else(|| BuildError::UnknownCodec(c.default_body_codec.to_string()))?;
         let plugins = Plugins::from_vec(self.plugins.clone())?;
         for p in plugins.iter() {
             for r in &self.routes {
@@ -235,16 +231,9 @@ impl<H: Clone> BuilderCore<H> {
         }
         let nonzero = |d: Duration| (!d.is_zero()).then_some(d);
         let mut session_cfg = SessionConfig::acceptor();
-        session_cfg.protocol = match self.protocol {
-            Some(p) => p,
-            None => erpc_proto::proto::by_name(&c.protocol)
-                .ok_or_else(|| BuildError::UnknownProtocol(c.protocol.clone()))?,
-        };
-        if c.network == "ws" {
-            session_cfg.protocol =
-                ws_protocol(&c.ws_subproto, &session_cfg.protocol).ok_or_else(|| {
-                    BuildError::UnknownProtocol(format!("ws sub-protocol {}", c.ws_subproto))
-                })?;
+        session_cfg.protocol = self.protocol.unwrap_or_else(|| c.protocol.protocol());
+        if c.network == Network::Ws {
+            session_cfg.protocol = c.ws_subproto.protocol(&session_cfg.protocol);
         }
         session_cfg.wire = WireConfig::default()
             .with_max_message_size(c.max_message_size)
@@ -336,35 +325,21 @@ pub fn session_core_at(
     )
 }
 
-/// The websocket protocol of sub-protocol `sub` (`json`, `pb`, or `proto`: a frame of
-/// `stream` in each message); `stream` itself when it already is a websocket protocol.
-pub(crate) fn ws_protocol(sub: &str, stream: &Arc<dyn Protocol>) -> Option<Arc<dyn Protocol>> {
-    use erpc_proto::proto::{WsProto, WsSubProto};
-    if stream.name() == "websocket" {
-        return Some(Arc::clone(stream));
-    }
-    let sub = match sub {
-        "proto" => WsSubProto::Proto(Arc::clone(stream)),
-        other => WsSubProto::by_name(other)?,
-    };
-    Some(Arc::new(WsProto::new(sub)))
-}
-
 /// The endpoint of `addr` on the configured network (`unix`, `unixpacket`: `addr` is a path; `kcp`: UDP;
 /// `ws`: `host:port` or a `ws://host:port/path` URL, with `ws_path` and `ws_token`).
 pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
-    let family = match config.network.as_str() {
-        "tcp4" => IpFamily::V4,
-        "tcp6" => IpFamily::V6,
-        "unix" => return Endpoint::unix(addr),
-        "unixpacket" => return Endpoint::unixpacket(addr),
-        "kcp" => return Endpoint::kcp(addr),
-        "quic" => return Endpoint::quic(addr),
-        "ws" => {
+    let family = match config.network {
+        Network::Tcp4 => IpFamily::V4,
+        Network::Tcp6 => IpFamily::V6,
+        Network::Unix => return Endpoint::unix(addr),
+        Network::Unixpacket => return Endpoint::unixpacket(addr),
+        Network::Kcp => return Endpoint::kcp(addr),
+        Network::Quic => return Endpoint::quic(addr),
+        Network::Ws => {
             let token = (!config.ws_token.is_empty()).then(|| config.ws_token.clone());
             return Endpoint::Ws(WsEndpoint::parse(addr, &config.ws_path).with_token(token));
         }
-        _ => IpFamily::Any,
+        Network::Tcp => IpFamily::Any,
     };
     Endpoint::Tcp {
         addr: addr.to_owned(),
@@ -376,7 +351,7 @@ pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
 /// `local_ip`).
 pub fn listen_addr(config: &PeerConfig) -> String {
     let c = config;
-    if c.network == "unix" || c.network == "unixpacket" {
+    if c.network.is_unix() {
         c.local_ip.clone()
     } else if c.local_ip.contains(':') && !c.local_ip.starts_with('[') {
         format!("[{}]:{}", c.local_ip, c.listen_port)

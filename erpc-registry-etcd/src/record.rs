@@ -29,7 +29,8 @@ pub struct NodeRecord {
     /// The network (`tcp`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<String>,
-    /// The wire protocol (`raw`, `json`, …).
+    /// The wire protocol the node's peer uses, by its `Protocol::name` (`raw`, `json`, …;
+    /// `websocket` on network `ws`; a protocol of the user's own by its name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<String>,
     /// Relative weight (1 when absent).

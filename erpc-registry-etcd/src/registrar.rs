@@ -171,8 +171,8 @@ impl Registrar {
                 .into_iter()
                 .filter(|r| !config.exclude.contains(r)),
         );
-        record.network = Some(peer.config().network.clone());
-        record.protocol = Some(peer.config().protocol.clone()).filter(|p| !p.is_empty());
+        record.network = Some(peer.config().network.to_string());
+        record.protocol = Some(peer.protocol().name().to_owned());
         record.weight = config.weight;
         record.version = config.version.clone();
         record.tls = config.tls;

@@ -84,6 +84,7 @@ pub use erpc_peer::{
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
+pub use erpc_peer::{BodyCodec, Network, UnknownName, WireProtocol, WsSubprotocol};
 pub use net::{AsyncIoListener, AsyncIoStream, AsyncIoTimer};
 pub use rt::AsyncIo;
 

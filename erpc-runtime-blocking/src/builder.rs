@@ -212,8 +212,8 @@ impl PeerBuilder {
         self
     }
 
-    /// Uses this wire protocol instead of the one `PeerConfig::protocol` names (default:
-    /// rawproto).
+    /// A wire protocol of your own; it takes the place of `PeerConfig::protocol`, which names
+    /// the built-in ones (set that instead for those).
     pub fn protocol(mut self, protocol: impl Protocol) -> Self {
         self.inner = self.inner.protocol(protocol);
         self

@@ -125,6 +125,7 @@ pub use erpc_peer::{
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
+pub use erpc_peer::{BodyCodec, Network, UnknownName, WireProtocol, WsSubprotocol};
 pub use erpc_proto;
 pub use erpc_proto::codec::Raw;
 pub use erpc_proto::router::Mapper;

@@ -42,6 +42,12 @@ impl Peer {
         self.inner.config()
     }
 
+    /// The wire protocol of listens and dials that name none (see
+    /// [`erpc_peer::Peer::protocol`]).
+    pub fn protocol(&self) -> &Arc<dyn Protocol> {
+        self.inner.protocol()
+    }
+
     /// Whether [`close`](Peer::close) was called.
     pub fn is_closing(&self) -> bool {
         self.inner.is_closing()

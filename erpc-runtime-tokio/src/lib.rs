@@ -61,6 +61,7 @@ pub use erpc_peer::{
 };
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
+pub use erpc_peer::{BodyCodec, Network, UnknownName, WireProtocol, WsSubprotocol};
 pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
 
 /// A peer on tokio.

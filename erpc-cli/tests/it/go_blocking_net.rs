@@ -3,6 +3,7 @@
 //!
 //! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
 
+use erpc_peer::Network;
 use std::sync::{mpsc, Mutex};
 use std::time::Duration;
 
@@ -47,7 +48,7 @@ fn blocking_client_against_go_kcp_server() {
     let Some(go) = go_peer() else { return };
     let s = go_server(&go, &["--network", "kcp", "--push-interval", "200ms"]);
     let config = PeerConfig {
-        network: "kcp".into(),
+        network: Network::Kcp,
         ..PeerConfig::default()
     };
     blocking_against_go(config, &s.addr, "blocking over kcp");

@@ -3,6 +3,7 @@
 //!
 //! Every test needs `ERPC_GO_PEER` (the binary's path) and skips without it.
 
+use erpc_peer::Network;
 use std::time::Duration;
 
 use crate::common;
@@ -61,7 +62,7 @@ fn smol_client_against_go_kcp_server() {
     let Some(go) = go_peer() else { return };
     let s = go_server(&go, &["--network", "kcp", "--push-interval", "200ms"]);
     let config = PeerConfig {
-        network: "kcp".into(),
+        network: Network::Kcp,
         ..PeerConfig::default()
     };
     smol_against_go(config, &s.addr, "smol over kcp");

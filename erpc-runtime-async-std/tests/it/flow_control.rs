@@ -3,6 +3,7 @@
 //! the executor.
 #![cfg(feature = "smol")]
 
+use erpc_runtime_async_std::Network;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -85,7 +86,7 @@ async fn a_host_name_is_dialed(rt: AsyncIo) {
     let client = builder_on(
         rt,
         PeerConfig {
-            network: "tcp4".into(),
+            network: Network::Tcp4,
             dial_timeout: Duration::from_secs(5),
             ..PeerConfig::default()
         },

@@ -2,6 +2,7 @@
 //! both ways, on loopback.
 
 use crate::common;
+use erpc_runtime_async_std::Network;
 
 use common::{echo_ok, within};
 use erpc_runtime_async_std::{builder_on, AsyncIo, CallCtx, PeerConfig, PushCtx, Raw, Status};
@@ -9,7 +10,7 @@ use futures_util::StreamExt;
 
 fn kcp_config() -> PeerConfig {
     PeerConfig {
-        network: "kcp".into(),
+        network: Network::Kcp,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     }

@@ -2,6 +2,7 @@
 //! pushes both ways, a server that closes mid-call, and the clear error without TLS.
 #![cfg(all(feature = "quic", feature = "smol"))]
 
+use erpc_runtime_async_std::Network;
 use std::time::Duration;
 
 use crate::common;
@@ -15,7 +16,7 @@ on_every_executor!(calls_pushes_and_a_large_body_over_quic, quic_needs_tls);
 
 fn quic() -> PeerConfig {
     PeerConfig {
-        network: "quic".into(),
+        network: Network::Quic,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     }

@@ -3,6 +3,7 @@
 #![cfg(all(unix, feature = "smol"))]
 
 use crate::common;
+use erpc_runtime_async_std::Network;
 use std::path::PathBuf;
 
 use common::{echo_ok, within};
@@ -25,7 +26,7 @@ fn socket_path(name: &str) -> PathBuf {
 
 fn unix_config(path: &std::path::Path) -> PeerConfig {
     PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         local_ip: path.display().to_string(),
         ..PeerConfig::default()
     }
@@ -51,7 +52,7 @@ async fn listen_and_dial_by_path(rt: AsyncIo) {
     let client = builder_on(
         rt,
         PeerConfig {
-            network: "unix".into(),
+            network: Network::Unix,
             ..PeerConfig::default()
         },
     )
@@ -92,7 +93,7 @@ async fn dialing_a_missing_path_fails(rt: AsyncIo) {
     let client = builder_on(
         rt,
         PeerConfig {
-            network: "unix".into(),
+            network: Network::Unix,
             ..PeerConfig::default()
         },
     )

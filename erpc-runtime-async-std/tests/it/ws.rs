@@ -2,6 +2,7 @@
 //! pushes both ways, the path and token checks, on loopback.
 
 use crate::common;
+use erpc_runtime_async_std::Network;
 
 use common::{echo_ok, within};
 use erpc_runtime_async_std::{builder_on, AsyncIo, CallCtx, PeerConfig, PushCtx, Raw, Status};
@@ -9,9 +10,9 @@ use futures_util::StreamExt;
 
 fn ws_config(subproto: &str, path: &str, token: &str) -> PeerConfig {
     PeerConfig {
-        network: "ws".into(),
+        network: Network::Ws,
         local_ip: "127.0.0.1".into(),
-        ws_subproto: subproto.into(),
+        ws_subproto: subproto.parse().expect("a ws sub-protocol"),
         ws_path: path.into(),
         ws_token: token.into(),
         ..PeerConfig::default()

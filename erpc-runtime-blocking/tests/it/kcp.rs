@@ -2,13 +2,14 @@
 //! datagrams both ways, pushes both ways, and the UDP port released once the peer closes.
 
 use crate::common;
+use erpc_runtime_blocking::Network;
 
 use common::{echo_ok, within, STEP};
 use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, Status};
 
 fn config(local_ip: &str) -> PeerConfig {
     PeerConfig {
-        network: "kcp".into(),
+        network: Network::Kcp,
         local_ip: local_ip.into(),
         ..common::client()
     }

@@ -8,6 +8,7 @@ use common::{echo_ok, local, within};
 use erpc_runtime_blocking::tls::{
     client_config_trusting, dangerous_client_config_skip_verify, self_signed_server,
 };
+use erpc_runtime_blocking::Network;
 use erpc_runtime_blocking::{builder, CallCtx, Code, Peer, PeerConfig, Status};
 
 fn tls_server() -> Peer {
@@ -128,7 +129,7 @@ fn tls_client_against_a_plain_server_fails_to_dial() {
 fn the_quic_network_is_refused_clearly() {
     let (cfg, cert) = self_signed_server(&["localhost"]).unwrap();
     let peer = builder(PeerConfig {
-        network: "quic".into(),
+        network: Network::Quic,
         ..local()
     })
     .tls_server(cfg)

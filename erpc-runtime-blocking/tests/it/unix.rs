@@ -3,6 +3,7 @@
 #![cfg(unix)]
 
 use crate::common;
+use erpc_runtime_blocking::Network;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::Mutex;
@@ -20,7 +21,7 @@ fn socket_path(name: &str) -> PathBuf {
 
 fn unix_config(path: &std::path::Path) -> PeerConfig {
     PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         local_ip: path.display().to_string(),
         ..common::client()
     }
@@ -44,7 +45,7 @@ fn listen_and_dial_by_path() {
     let (tx, notes) = mpsc::channel();
     let tx = Mutex::new(tx);
     let client = builder(PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         ..common::client()
     })
     .push("/note", move |_ctx: PushCtx, n: i64| {
@@ -83,7 +84,7 @@ fn listen_and_dial_by_path() {
 fn dialing_a_missing_path_fails() {
     let path = socket_path("missing.sock");
     let client = builder(PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         ..common::client()
     })
     .build()

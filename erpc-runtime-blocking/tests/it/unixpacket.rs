@@ -2,6 +2,7 @@
 //! ways with bodies far larger than one packet.
 
 use crate::common;
+use erpc_runtime_blocking::Network;
 use std::path::PathBuf;
 
 use erpc_runtime_blocking::{builder, Code, PeerConfig};
@@ -17,7 +18,7 @@ fn socket_path(name: &str) -> PathBuf {
 
 fn config(local_ip: &str) -> PeerConfig {
     PeerConfig {
-        network: "unixpacket".into(),
+        network: Network::Unixpacket,
         local_ip: local_ip.into(),
         ..common::client()
     }

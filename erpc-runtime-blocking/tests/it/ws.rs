@@ -2,14 +2,15 @@
 //! each sub-protocol, the path and token checks refusing a dial, and `wss://`.
 
 use crate::common;
+use erpc_runtime_blocking::Network;
 
 use common::echo_ok;
 use erpc_runtime_blocking::{builder, CallCtx, PeerConfig, PushCtx, Status};
 
 fn config(sub: &str, path: &str, token: &str) -> PeerConfig {
     PeerConfig {
-        network: "ws".into(),
-        ws_subproto: sub.into(),
+        network: Network::Ws,
+        ws_subproto: sub.parse().expect("a ws sub-protocol"),
         ws_path: path.into(),
         ws_token: token.into(),
         ..common::local()

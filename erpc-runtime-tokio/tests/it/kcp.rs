@@ -1,5 +1,6 @@
 //! The `kcp` network (feature `kcp`): a peer listening and dialing over KCP on loopback.
 
+use erpc_runtime_tokio::Network;
 use std::time::{Duration, Instant};
 
 use crate::common::{echo_ok, within, within_for};
@@ -7,7 +8,7 @@ use erpc_runtime_tokio::{builder, CallCtx, Peer, PeerConfig, Status};
 
 fn kcp_config() -> PeerConfig {
     PeerConfig {
-        network: "kcp".into(),
+        network: Network::Kcp,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     }

@@ -3,6 +3,7 @@
 
 use crate::common;
 use common::{echo_ok, within};
+use erpc_runtime_tokio::Network;
 use erpc_runtime_tokio::{builder, CallCtx, Code, Peer, PeerConfig, Status};
 
 fn echo(cfg: PeerConfig) -> Peer {
@@ -34,14 +35,14 @@ async fn tcp6_on_the_ipv6_loopback() {
         return;
     }
     let server = echo(PeerConfig {
-        network: "tcp6".into(),
+        network: Network::Tcp6,
         local_ip: "::1".into(),
         ..PeerConfig::default()
     });
     let addr = server.listen().await.unwrap();
     assert!(addr.starts_with("[::1]:"), "{addr}");
     let client = builder(PeerConfig {
-        network: "tcp6".into(),
+        network: Network::Tcp6,
         ..PeerConfig::default()
     })
     .build()
@@ -56,7 +57,7 @@ async fn tcp6_on_the_ipv6_loopback() {
 
     // A tcp4 peer cannot dial an IPv6 address.
     let v4 = builder(PeerConfig {
-        network: "tcp4".into(),
+        network: Network::Tcp4,
         ..PeerConfig::default()
     })
     .build()
@@ -74,14 +75,14 @@ async fn tcp6_on_the_ipv6_loopback() {
 #[tokio::test]
 async fn tcp4_and_a_port_only_address() {
     let server = echo(PeerConfig {
-        network: "tcp4".into(),
+        network: Network::Tcp4,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     });
     let addr = server.listen().await.unwrap();
     let port = addr.rsplit(':').next().unwrap();
     let client = builder(PeerConfig {
-        network: "tcp4".into(),
+        network: Network::Tcp4,
         ..PeerConfig::default()
     })
     .build()
@@ -111,7 +112,7 @@ async fn a_host_name_is_looked_up_within_the_dial_timeout() {
     let addr = server.listen().await.unwrap();
     let port = addr.rsplit(':').next().unwrap();
     let client = builder(PeerConfig {
-        network: "tcp4".into(),
+        network: Network::Tcp4,
         dial_timeout: std::time::Duration::from_secs(5),
         ..PeerConfig::default()
     })

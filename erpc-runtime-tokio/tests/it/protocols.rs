@@ -31,7 +31,7 @@ fn nums(n: &[i64]) -> Nums {
 fn config(protocol: &str) -> PeerConfig {
     PeerConfig {
         local_ip: "127.0.0.1".into(),
-        protocol: protocol.into(),
+        protocol: protocol.parse().expect("a protocol name"),
         // thrift-struct carries Thrift structs only.
         default_body_codec: if protocol == "thrift-struct" {
             "thrift"

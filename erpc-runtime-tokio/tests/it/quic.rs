@@ -1,6 +1,7 @@
 //! The `quic` network (feature `quic`): peers listening and dialing over QUIC on loopback,
 //! with the self-signed TLS helpers' certificates.
 
+use erpc_runtime_tokio::Network;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use erpc_runtime_tokio::{
 
 fn quic_config() -> PeerConfig {
     PeerConfig {
-        network: "quic".into(),
+        network: Network::Quic,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     }

@@ -3,6 +3,7 @@
 #![cfg(unix)]
 
 use crate::common;
+use erpc_runtime_tokio::Network;
 use std::path::PathBuf;
 
 use common::{echo_ok, within};
@@ -18,7 +19,7 @@ fn socket_path(name: &str) -> PathBuf {
 
 fn unix_config(path: &std::path::Path) -> PeerConfig {
     PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         local_ip: path.display().to_string(),
         ..PeerConfig::default()
     }
@@ -41,7 +42,7 @@ async fn listen_and_dial_by_path() {
 
     let (tx, mut notes) = tokio::sync::mpsc::unbounded_channel();
     let client = builder(PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         ..PeerConfig::default()
     })
     .push("/note", move |_ctx: PushCtx, n: i64| {
@@ -82,7 +83,7 @@ async fn listen_and_dial_by_path() {
 async fn dialing_a_missing_path_fails() {
     let path = socket_path("missing.sock");
     let client = builder(PeerConfig {
-        network: "unix".into(),
+        network: Network::Unix,
         ..PeerConfig::default()
     })
     .build()

@@ -2,6 +2,7 @@
 //! and push both ways, bodies far larger than one packet.
 
 use crate::common;
+use erpc_runtime_tokio::Network;
 use std::path::PathBuf;
 
 use common::{echo_ok, within};
@@ -15,7 +16,7 @@ fn socket_path(name: &str) -> PathBuf {
 
 fn config(local_ip: &str) -> PeerConfig {
     PeerConfig {
-        network: "unixpacket".into(),
+        network: Network::Unixpacket,
         local_ip: local_ip.into(),
         ..PeerConfig::default()
     }

@@ -1,6 +1,7 @@
 //! The `ws` network (feature `ws`): peers over websocket on loopback with each sub-protocol,
 //! and a plain websocket client against the listener (framing, text, path, token).
 
+use erpc_runtime_tokio::Network;
 use std::time::Duration;
 
 use crate::common::{within, within_for};
@@ -10,9 +11,9 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 fn ws_config(sub: &str) -> PeerConfig {
     PeerConfig {
-        network: "ws".into(),
+        network: Network::Ws,
         local_ip: "127.0.0.1".into(),
-        ws_subproto: sub.into(),
+        ws_subproto: sub.parse().expect("a ws sub-protocol"),
         ws_path: "/ws".into(),
         ..PeerConfig::default()
     }

@@ -1,6 +1,7 @@
 //! The `quic` network across adapters: a tokio client with a smol server and a smol client
 //! with a tokio server, on loopback — calls, a large body and pushes both ways.
 
+use erpc_peer::Network;
 use std::future::Future;
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use futures_util::future::{select, Either};
 
 fn quic() -> PeerConfig {
     PeerConfig {
-        network: "quic".into(),
+        network: Network::Quic,
         local_ip: "127.0.0.1".into(),
         ..PeerConfig::default()
     }

@@ -1,6 +1,7 @@
 //! The live Go eRPC v6 peer (`erpc-go-peer`, shared/tools/go-peer/README.md): found through
 //! `ERPC_GO_PEER`, started as a server that is killed on drop, or run as a client to the end.
 
+use erpc_peer::Network;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -134,8 +135,8 @@ pub fn go_ws_server(go: &Path, sub: &str) -> Daemon {
 /// A client configuration for [`go_ws_server`]`(_, sub)`.
 pub fn go_ws_client_config(sub: &str) -> erpc_peer::PeerConfig {
     erpc_peer::PeerConfig {
-        network: "ws".into(),
-        ws_subproto: sub.into(),
+        network: Network::Ws,
+        ws_subproto: sub.parse().expect("a ws sub-protocol"),
         ws_path: "/abc".into(),
         ws_token: "tk".into(),
         ..erpc_peer::PeerConfig::default()

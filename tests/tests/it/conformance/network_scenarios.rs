@@ -10,7 +10,7 @@ fn on_network(p: &Pair<'_>, network: &str, local_ip: &str, what: &str) {
     let (server, client, conn) = p.connect(
         ServerOpts {
             config: PeerConfig {
-                network: network.into(),
+                network: network.parse().expect("a network name"),
                 local_ip: local_ip.into(),
                 ..server_config()
             },
@@ -18,7 +18,7 @@ fn on_network(p: &Pair<'_>, network: &str, local_ip: &str, what: &str) {
         },
         ClientOpts {
             config: PeerConfig {
-                network: network.into(),
+                network: network.parse().expect("a network name"),
                 ..client_config()
             },
             tls: None,

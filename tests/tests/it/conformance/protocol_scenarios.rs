@@ -8,7 +8,7 @@ use crate::conformance::scenarios::{client_config, server_config, Pair};
 
 fn with_protocol(config: PeerConfig, protocol: &str) -> PeerConfig {
     PeerConfig {
-        protocol: protocol.into(),
+        protocol: protocol.parse().expect("a protocol name"),
         // thrift-struct carries Thrift structs only.
         default_body_codec: if protocol == "thrift-struct" {
             "thrift"

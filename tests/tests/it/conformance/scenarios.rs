@@ -1,6 +1,7 @@
 //! The scenarios, each written once as a plain function of a [`Pair`] (a server runtime and a
 //! client runtime) and instantiated for every pair by the tables in `main.rs`.
 
+use erpc_peer::Network;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -513,7 +514,7 @@ pub(crate) fn unix(p: &Pair<'_>) {
     let (server, client, conn) = p.connect(
         ServerOpts {
             config: PeerConfig {
-                network: "unix".into(),
+                network: Network::Unix,
                 local_ip: path.display().to_string(),
                 ..server_config()
             },
@@ -521,7 +522,7 @@ pub(crate) fn unix(p: &Pair<'_>) {
         },
         ClientOpts {
             config: PeerConfig {
-                network: "unix".into(),
+                network: Network::Unix,
                 ..client_config()
             },
             tls: None,

@@ -3,6 +3,9 @@
 
 use std::time::Duration;
 
+mod names;
+
+pub use names::{BodyCodec, Network, UnknownName, WireProtocol, WsSubprotocol};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A peer's configuration. Field names and defaults follow Go's `PeerConfig`; erpc-rs adds a
@@ -27,8 +30,8 @@ pub struct PeerConfig {
     /// served by adapters built with KCP support: the tokio, async-io and blocking adapters'
     /// feature `kcp`) or `ws` (WebSocket as Go's `mixer/websocket`, at `ws_path`; the tokio,
     /// async-io and blocking adapters' feature `ws`) or `quic` (QUIC over UDP with the peer's TLS
-    /// configuration; the async adapters' feature `quic`).
-    pub network: String,
+    /// configuration; the async adapters' feature `quic`). An unknown name fails to load.
+    pub network: Network,
     /// Bind address for listening (and the unix socket path for `unix`).
     pub local_ip: String,
     /// Listening port; 0 picks a free one.
@@ -43,13 +46,14 @@ pub struct PeerConfig {
     #[serde(with = "go_duration")]
     pub redial_interval: Duration,
     /// erpc-rs: the wire protocol of listeners and dials that name none (Go's process-wide
-    /// default protocol): `raw` (default), `json`, `protobuf`, `thrift`, `thrift-struct`,
-    /// `http`.
-    pub protocol: String,
+    /// default protocol): `raw` (default), `json`, `protobuf` (or `pb`), `thrift`,
+    /// `thrift-struct`, `http`. A protocol of your own: `PeerBuilder::protocol`, which then
+    /// takes the place of this one.
+    pub protocol: WireProtocol,
     /// erpc-rs: with network `ws`, how each websocket message holds an eRPC message: `json`
     /// (Go's default), `pb`, or `proto` (a frame of `protocol` in each message). See
     /// [`erpc_proto::proto::ws`].
-    pub ws_subproto: String,
+    pub ws_subproto: WsSubprotocol,
     /// erpc-rs: with network `ws`, the URL path served and dialed (default `/`, which a
     /// listener matches for every path, as Go's `http.ServeMux`).
     pub ws_path: String,
@@ -57,8 +61,10 @@ pub struct PeerConfig {
     /// carry (Go's `QueryToken` handshake check; refused with HTTP 403) and a dial sends;
     /// empty: none.
     pub ws_token: String,
-    /// Codec name for outgoing messages without one (`json`, `protobuf`, …).
-    pub default_body_codec: String,
+    /// Codec of outgoing messages that name none: `json` (default), `protobuf`, `thrift`,
+    /// `xml`, `form`, `plain`, or the name of a codec you registered (`PeerBuilder::codecs`);
+    /// a name no registered codec has fails the build.
+    pub default_body_codec: BodyCodec,
     /// Maximum lifetime of a session; zero: unlimited.
     #[serde(with = "go_duration")]
     pub default_session_age: Duration,
@@ -202,17 +208,17 @@ fn nonzero_or(v: usize, default: usize) -> usize {
 impl Default for PeerConfig {
     fn default() -> Self {
         PeerConfig {
-            network: "tcp".into(),
+            network: Network::Tcp,
             local_ip: "0.0.0.0".into(),
             listen_port: 0,
             dial_timeout: Duration::ZERO,
             redial_times: 0,
             redial_interval: Duration::from_millis(100),
-            protocol: "raw".into(),
-            ws_subproto: "json".into(),
+            protocol: WireProtocol::Raw,
+            ws_subproto: WsSubprotocol::Json,
             ws_path: "/".into(),
             ws_token: String::new(),
-            default_body_codec: "json".into(),
+            default_body_codec: BodyCodec::Json,
             default_session_age: Duration::ZERO,
             default_context_age: Duration::ZERO,
             slow_comet_duration: Duration::ZERO,
