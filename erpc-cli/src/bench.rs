@@ -777,5 +777,9 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         Some(LocalServer::Blocking(peer)) => peer.close(),
         None => {}
     }
+    if args.addr.is_none() && args.network.is_unix() {
+        // The killed server process left its socket file.
+        let _ = std::fs::remove_file(&addr);
+    }
     result
 }

@@ -162,3 +162,46 @@ fn benchmark_over_quic() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("the blocking adapter has no QUIC"), "{err}");
 }
+
+#[test]
+fn benchmark_over_unix_sockets_on_every_runtime() {
+    let mut networks = vec!["unix"];
+    if cfg!(all(feature = "unixpacket", target_os = "linux")) {
+        networks.push("unixpacket");
+    }
+    for network in networks {
+        for runtime in ["tokio", "smol", "blocking"] {
+            let r = bench(runtime, &["--network", network]);
+            assert_eq!(r["errors"], 0, "{runtime} over {network}");
+            assert_eq!(r["total"], 400, "{runtime} over {network}");
+        }
+    }
+}
+
+#[test]
+fn benchmark_against_a_server_on_a_unix_address() {
+    let dir = std::env::temp_dir().join(format!("erpc-bench-unix-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.sock");
+    let addr = format!("unix:{}", path.display());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_erpc"))
+        .args(["bench-server", "--addr", &addr, "--threads", "1"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start erpc bench-server");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never bound {addr}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // `unix:` addresses with the default network mean unix sockets, as for `erpc call`.
+    let r = bench("tokio", &["--addr", &addr]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(r["errors"], 0);
+    assert_eq!(r["total"], 400);
+}

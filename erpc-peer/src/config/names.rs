@@ -127,7 +127,7 @@ named_enum! {
         Kcp = "kcp",
         /// WebSocket, as Go's `mixer/websocket` (see
         /// [`ws_subproto`](super::PeerConfig::ws_subproto)).
-        Ws = "ws" | "websocket",
+        Ws = "ws",
         /// QUIC over UDP; TLS is part of it.
         Quic = "quic",
     }
@@ -342,7 +342,7 @@ mod tests {
             BodyCodec::Custom("pretty-json".into())
         );
         // Compared with text under any of their names.
-        assert!(Network::Ws == "websocket" && WireProtocol::Protobuf == "pb");
+        assert!(Network::Ws == "ws" && WireProtocol::Protobuf == "pb");
         assert!(Network::Tcp != "tcp4" && BodyCodec::Xml == "xml");
     }
 
