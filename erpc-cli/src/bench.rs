@@ -18,7 +18,7 @@ use erpc_runtime_tokio::{
     BodyCodec, CallCtx, HandlerTasks, Network, PeerConfig, Runtime, Status, WireProtocol,
 };
 
-use crate::client::{named, parse_handler_tasks, parse_size};
+use crate::client::{named, parse_handler_tasks, parse_size, KcpArgs};
 use crate::latency::{Latencies, Summary};
 use futures_util::StreamExt;
 use prost::Message as _;
@@ -91,6 +91,8 @@ pub(crate) struct ServerArgs {
     /// the blocking runtime).
     #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     network: Network,
+    #[command(flatten)]
+    kcp: KcpArgs,
     /// Where handlers run: adaptive, always (a task each), never (first step inline);
     /// `PeerConfig::handler_tasks`.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
@@ -135,6 +137,8 @@ pub(crate) struct ClientArgs {
     /// quic (TLS unchecked; not on the blocking runtime).
     #[arg(long, value_parser = named::<Network>(Network::NAMES), default_value_t = Network::Tcp)]
     network: Network,
+    #[command(flatten)]
+    kcp: KcpArgs,
     /// Print Go eRPC's README table (concurrency 100, 500, 1000, 2000, 5000) as Markdown.
     #[arg(long)]
     table: bool,
@@ -178,9 +182,27 @@ fn peer_config(proto: WireProtocol) -> PeerConfig {
     }
 }
 
-/// With `--network quic`, the TLS QUIC needs: a self-signed certificate on the server, a
-/// client that does not check it (the benchmark runs on loopback).
+/// `--kcp-window` and `--kcp-turbo` of this process's `bench-server` or `bench`.
+static KCP: std::sync::OnceLock<KcpArgs> = std::sync::OnceLock::new();
+
+/// The blocking adapter's builder with the `--kcp-*` parameters.
+fn blocking_builder(proto: WireProtocol) -> erpc_runtime_blocking::PeerBuilder {
+    let b = erpc_runtime_blocking::builder(peer_config(proto));
+    #[cfg(feature = "kcp")]
+    if let Some(c) = KCP.get().and_then(KcpArgs::config) {
+        return b.kcp(c);
+    }
+    b
+}
+
+/// The network's settings: the `--kcp-*` parameters, and with `--network quic` the TLS QUIC
+/// needs: a self-signed certificate on the server, a client that does not check it (the
+/// benchmark runs on loopback).
 fn bench_tls<R: Runtime>(b: PeerBuilder<R>, server: bool) -> Result<PeerBuilder<R>, BoxError> {
+    let b = match KCP.get() {
+        Some(k) => k.apply(b),
+        None => b,
+    };
     if *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) != Network::Quic {
         return Ok(b);
     }
@@ -346,7 +368,7 @@ fn start_blocking_server(
     addr: &str,
     proto: WireProtocol,
 ) -> Result<(erpc_runtime_blocking::Peer, String), BoxError> {
-    let peer = erpc_runtime_blocking::builder(peer_config(proto))
+    let peer = blocking_builder(proto)
         .call(
             "Hello.Say",
             |_ctx: erpc_runtime_blocking::CallCtx, Proto(msg): Proto<BenchmarkMessage>| {
@@ -363,6 +385,7 @@ fn start_blocking_server(
 }
 
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
+    let _ = KCP.set(args.kcp.clone());
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
     let (network, addr) = bench_address(args.network, &args.addr);
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = network;
@@ -574,7 +597,7 @@ impl Plan {
 
 /// The blocking adapter's client: one thread per caller.
 fn run_blocking(p: &Plan) -> Result<Report, BoxError> {
-    let client = erpc_runtime_blocking::builder(peer_config(p.proto)).build()?;
+    let client = blocking_builder(p.proto).build()?;
     let args = Args::new(p.payload, p.size);
     let mut sessions = Vec::new();
     for _ in 0..p.k.max(1) {
@@ -689,6 +712,12 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
     if let Some(t) = args.threads {
         cmd.args(["--threads", &t.to_string()]);
     }
+    if let Some(w) = args.kcp.kcp_window {
+        cmd.args(["--kcp-window", &w.to_string()]);
+    }
+    if args.kcp.kcp_turbo {
+        cmd.arg("--kcp-turbo");
+    }
     let child = cmd.spawn()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let ready = || match args.network {
@@ -708,6 +737,7 @@ fn local_server(args: &ClientArgs) -> Result<(LocalServer, String), BoxError> {
 }
 
 pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
+    let _ = KCP.set(args.kcp.clone());
     if args.pool == Some(0) {
         return Err("--pool needs at least 1 session".into());
     }

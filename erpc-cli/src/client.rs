@@ -296,6 +296,55 @@ impl TlsArgs {
     }
 }
 
+/// The KCP flags of `serve`, `call`, `push`, `watch` and `bench` (with `--network kcp`).
+/// Without them KCP runs with kcp-go's defaults, which Go eRPC's `kcp` network uses.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub(crate) struct KcpArgs {
+    /// With `--network kcp`: send and receive windows in segments (kcp-go's default 32). A
+    /// larger window on both erpc sides moves large bodies many times faster; against a Go
+    /// peer its 32 sets the pace.
+    #[arg(long, value_name = "SEGMENTS", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) kcp_window: Option<u16>,
+    /// With `--network kcp`: kcp-go's "turbo" mode (nodelay, 10 ms interval, fast resend
+    /// after 2 skipping ACKs, no congestion control): lower latency, more packets.
+    #[arg(long)]
+    pub(crate) kcp_turbo: bool,
+}
+
+impl KcpArgs {
+    /// The KCP parameters these flags give (`None`: kcp-go's defaults).
+    #[cfg(feature = "kcp")]
+    pub(crate) fn config(&self) -> Option<erpc_peer::kcp::KcpConfig> {
+        if self.kcp_window.is_none() && !self.kcp_turbo {
+            return None;
+        }
+        let mut c = erpc_peer::kcp::KcpConfig::default();
+        if let Some(w) = self.kcp_window {
+            c.send_window = w;
+            c.recv_window = w;
+        }
+        if self.kcp_turbo {
+            c.nodelay = true;
+            c.interval_ms = 10;
+            c.fast_resend = 2;
+            c.congestion_control = false;
+        }
+        Some(c)
+    }
+
+    /// Sets the parameters on a peer builder (nothing without the flags).
+    pub(crate) fn apply<R: erpc_peer::Runtime>(
+        &self,
+        b: erpc_peer::PeerBuilder<R>,
+    ) -> erpc_peer::PeerBuilder<R> {
+        #[cfg(feature = "kcp")]
+        if let Some(c) = self.config() {
+            return b.kcp(c);
+        }
+        b
+    }
+}
+
 /// The websocket flags of `serve`, `call`, `push` and `watch` (with `--network ws`).
 #[derive(clap::Args, Debug, Clone)]
 pub(crate) struct WsArgs {
@@ -355,6 +404,8 @@ pub(crate) struct ConnectArgs {
     pub(crate) network: Network,
     #[command(flatten)]
     pub(crate) ws: WsArgs,
+    #[command(flatten)]
+    pub(crate) kcp: KcpArgs,
     /// Body codec: json (BODY must be JSON), or protobuf, plain, thrift, xml, form, a
     /// one-letter or decimal id (BODY is sent as raw bytes).
     #[arg(long, default_value = "json", value_parser = parse_codec)]
@@ -413,7 +464,7 @@ impl ConnectArgs {
                     .into(),
             );
         }
-        let mut b = builder(config);
+        let mut b = self.kcp.apply(builder(config));
         if let Some(token) = &self.auth {
             b = b.auth_bearer(CodecId::PLAIN, token.clone().into_bytes());
         }

@@ -35,7 +35,7 @@ use erpc_runtime_tokio::{
 
 use crate::client::{
     named, parse_addr, parse_duration, parse_handler_tasks, parse_size, parse_xfer, Addr, BoxError,
-    SecureArgs, WsArgs,
+    KcpArgs, SecureArgs, WsArgs,
 };
 
 /// `erpc serve`.
@@ -52,6 +52,8 @@ pub(crate) struct ServeArgs {
     network: Network,
     #[command(flatten)]
     ws: WsArgs,
+    #[command(flatten)]
+    kcp: KcpArgs,
     /// Wire protocol: raw, json, protobuf (pb), thrift, thrift-struct, http.
     #[arg(long, value_parser = named::<WireProtocol>(WireProtocol::NAMES),
           default_value_t = WireProtocol::Raw)]
@@ -242,19 +244,24 @@ fn build(a: &ServeArgs) -> Result<Peer, BoxError> {
         );
     }
     let x = xfer.clone();
-    let mut b = builder(config).call("/math/add", move |ctx: CallCtx, args: Vec<i64>| {
-        let extra = extra_xfer(&ctx, &x);
-        tracing::info!(
-            author = ctx.peek_meta("author").unwrap_or(""),
-            args = ?args,
-            "/math/add"
-        );
-        let sum = args
-            .iter()
-            .try_fold(0i64, |acc, &v| acc.checked_add(v))
-            .ok_or_else(|| Status::with_cause(Code::BAD_MESSAGE, "the sum overflows int64"));
-        std::future::ready(WithXfer(sum, extra))
-    });
+    let mut b =
+        a.kcp
+            .apply(builder(config))
+            .call("/math/add", move |ctx: CallCtx, args: Vec<i64>| {
+                let extra = extra_xfer(&ctx, &x);
+                tracing::info!(
+                    author = ctx.peek_meta("author").unwrap_or(""),
+                    args = ?args,
+                    "/math/add"
+                );
+                let sum = args
+                    .iter()
+                    .try_fold(0i64, |acc, &v| acc.checked_add(v))
+                    .ok_or_else(|| {
+                        Status::with_cause(Code::BAD_MESSAGE, "the sum overflows int64")
+                    });
+                std::future::ready(WithXfer(sum, extra))
+            });
     let x = xfer.clone();
     b = b.call("/echo/bytes", move |ctx: CallCtx, body: Raw| {
         std::future::ready(WithXfer(Ok(body), extra_xfer(&ctx, &x)))

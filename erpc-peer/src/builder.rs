@@ -90,6 +90,8 @@ pub struct PeerBuilder<R: Runtime> {
     tls: crate::tls::TlsSettings,
     #[cfg(feature = "quic")]
     quic: crate::quic::QuicConfig,
+    #[cfg(feature = "kcp")]
+    kcp: crate::kcp::KcpConfig,
 }
 
 impl<R: Runtime> std::fmt::Debug for PeerBuilder<R> {
@@ -112,6 +114,8 @@ impl<R: Runtime> PeerBuilder<R> {
             tls: Default::default(),
             #[cfg(feature = "quic")]
             quic: Default::default(),
+            #[cfg(feature = "kcp")]
+            kcp: Default::default(),
         }
     }
 
@@ -359,6 +363,29 @@ impl<R: Runtime> PeerBuilder<R> {
         self
     }
 
+    /// The KCP parameters of this peer's sessions on the `kcp` network, dialed and accepted
+    /// (see [`KcpConfig`](crate::kcp::KcpConfig)). The default is kcp-go's, which is what Go
+    /// eRPC's `kcp` network uses and cannot change: keep it to talk to Go peers (their
+    /// 32-segment windows set the pace anyway). Between erpc-rs peers that both set it, larger
+    /// windows and `nodelay` move large bodies many times faster; the FEC layer and the MTU
+    /// must be the same on both sides.
+    ///
+    /// ```
+    /// # fn demo<R: erpc_peer::Runtime>(b: erpc_peer::PeerBuilder<R>) -> erpc_peer::PeerBuilder<R> {
+    /// let mut kcp = erpc_peer::kcp::KcpConfig::default();
+    /// kcp.send_window = 256;
+    /// kcp.recv_window = 256;
+    /// kcp.nodelay = true;
+    /// kcp.interval_ms = 10;
+    /// b.kcp(kcp)
+    /// # }
+    /// ```
+    #[cfg(feature = "kcp")]
+    pub fn kcp(mut self, cfg: crate::kcp::KcpConfig) -> Self {
+        self.kcp = cfg;
+        self
+    }
+
     /// The settings of the `quic` network (ALPN, keep-alive, idle timeout, version); see
     /// [`QuicConfig`](crate::quic::QuicConfig) for the defaults. QUIC takes its certificates
     /// from [`tls_server`](Self::tls_server) and [`tls_client`](Self::tls_client).
@@ -416,6 +443,8 @@ impl<R: Runtime> PeerBuilder<R> {
             tls: self.tls,
             #[cfg(feature = "quic")]
             quic: self.quic,
+            #[cfg(feature = "kcp")]
+            kcp: self.kcp,
             sessions: Mutex::new(HashMap::new()),
             live: AtomicUsize::new(0),
             live_event: event_listener::Event::new(),

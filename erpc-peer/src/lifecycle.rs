@@ -42,6 +42,13 @@ pub(crate) async fn connect_attempt<R: Runtime>(
                 })?;
                 shared.rt.connect_quic(endpoint, &dial).await
             }
+            #[cfg(feature = "kcp")]
+            Endpoint::Kcp(_) => {
+                shared
+                    .rt
+                    .connect_kcp(endpoint, shared.socket, &shared.kcp)
+                    .await
+            }
             _ => shared.rt.connect(endpoint, shared.socket).await,
         }
         .map_err(|e| io_status(Code::DIAL_FAILED, format_args!("dial {endpoint}"), e))?;

@@ -157,6 +157,8 @@ impl<R: Runtime> Peer<R> {
                         })?;
                     self.shared.rt.bind_quic(&endpoint, &listen).await
                 }
+                #[cfg(feature = "kcp")]
+                Endpoint::Kcp(_) => self.shared.rt.bind_kcp(&endpoint, &self.shared.kcp).await,
                 _ => self.shared.rt.bind(&endpoint).await,
             },
         };

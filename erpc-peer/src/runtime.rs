@@ -735,6 +735,33 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
         let _ = listen;
         std::future::ready(Err(quic_unsupported(endpoint)))
     }
+
+    /// Connects to a KCP endpoint ([`Endpoint::Kcp`]) whose session uses `config`
+    /// ([`PeerBuilder::kcp`](crate::PeerBuilder::kcp)). The default is
+    /// [`connect`](Runtime::connect), with kcp-go's defaults (or the adapter's error when it
+    /// has no KCP support); adapters built with KCP support override it.
+    #[cfg(feature = "kcp")]
+    fn connect_kcp(
+        &self,
+        endpoint: &Endpoint,
+        opts: SocketOptions,
+        config: &crate::kcp::KcpConfig,
+    ) -> impl Future<Output = io::Result<Connected<Self::Stream>>> + Send {
+        let _ = config;
+        self.connect(endpoint, opts)
+    }
+
+    /// Binds a KCP listener ([`Endpoint::Kcp`]) whose sessions use `config`. The default is
+    /// [`bind`](Runtime::bind), with kcp-go's defaults.
+    #[cfg(feature = "kcp")]
+    fn bind_kcp(
+        &self,
+        endpoint: &Endpoint,
+        config: &crate::kcp::KcpConfig,
+    ) -> impl Future<Output = io::Result<(Self::Listener, String)>> + Send {
+        let _ = config;
+        self.bind(endpoint)
+    }
 }
 
 /// The error of an adapter without QUIC support.

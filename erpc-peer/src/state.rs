@@ -32,6 +32,9 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) tls: crate::tls::TlsSettings,
     #[cfg(feature = "quic")]
     pub(crate) quic: crate::quic::QuicConfig,
+    /// The KCP parameters of this peer's sessions ([`PeerBuilder::kcp`](crate::PeerBuilder::kcp)).
+    #[cfg(feature = "kcp")]
+    pub(crate) kcp: crate::kcp::KcpConfig,
     pub(crate) sessions: Mutex<HashMap<String, Session>>,
     pub(crate) live: AtomicUsize,
     pub(crate) live_event: event_listener::Event,

@@ -302,16 +302,7 @@ pub(crate) async fn connect(
             ))
         }
         #[cfg(feature = "kcp")]
-        Endpoint::Kcp(_) => {
-            let addrs = match endpoint.literal(false) {
-                Some(a) => vec![a],
-                None => async_net::resolve(endpoint.lookup_target(false)?).await?,
-            };
-            let remote = erpc_peer::kcp::dial_address(addrs)?;
-            let s = crate::kcp::AsyncIoKcpStream::connect(rt, remote, Default::default())?;
-            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-            Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
-        }
+        Endpoint::Kcp(_) => connect_kcp(rt, endpoint, &Default::default()).await,
         #[cfg(feature = "ws")]
         Endpoint::Ws(ws) => {
             let addrs = match endpoint.literal(false) {
@@ -362,17 +353,7 @@ pub(crate) async fn bind(
             Ok((AsyncIoListener::Unixpacket(l), path.display().to_string()))
         }
         #[cfg(feature = "kcp")]
-        Endpoint::Kcp(_) => {
-            let addrs = endpoint.resolve(true)?;
-            let l = crate::kcp::AsyncIoKcpListener::bind(
-                rt,
-                addrs[0],
-                Default::default(),
-                crate::kcp::DEFAULT_MAX_SESSIONS,
-            )?;
-            let addr = l.local_addr().to_string();
-            Ok((AsyncIoListener::Kcp(l), addr))
-        }
+        Endpoint::Kcp(_) => bind_kcp(rt, endpoint, &Default::default()),
         #[cfg(feature = "ws")]
         Endpoint::Ws(ws) => {
             let addrs = endpoint.resolve(true)?;
@@ -482,6 +463,53 @@ pub(crate) async fn accept(
             Ok(Connected::new(AsyncIoStream::Quic(Box::new(s)), local, remote).secured())
         }
     }
+}
+
+/// Dials a KCP endpoint (the first IPv4 address of a name, as Go) with `config`.
+#[cfg(feature = "kcp")]
+pub(crate) async fn connect_kcp(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    config: &crate::kcp::KcpConfig,
+) -> io::Result<Connected<AsyncIoStream>> {
+    let Endpoint::Kcp(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let addrs = match endpoint.literal(false) {
+        Some(a) => vec![a],
+        None => async_net::resolve(endpoint.lookup_target(false)?).await?,
+    };
+    let remote = erpc_peer::kcp::dial_address(addrs)?;
+    let s = crate::kcp::AsyncIoKcpStream::connect(rt, remote, config.clone())?;
+    let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+    Ok(Connected::new(AsyncIoStream::Kcp(s), local, remote))
+}
+
+/// Binds a KCP listener whose sessions use `config`.
+#[cfg(feature = "kcp")]
+pub(crate) fn bind_kcp(
+    rt: &crate::AsyncIo,
+    endpoint: &Endpoint,
+    config: &crate::kcp::KcpConfig,
+) -> io::Result<(AsyncIoListener, String)> {
+    let Endpoint::Kcp(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let addrs = endpoint.resolve(true)?;
+    let l = crate::kcp::AsyncIoKcpListener::bind(
+        rt,
+        addrs[0],
+        config.clone(),
+        crate::kcp::DEFAULT_MAX_SESSIONS,
+    )?;
+    let addr = l.local_addr().to_string();
+    Ok((AsyncIoListener::Kcp(l), addr))
 }
 
 /// Dials a QUIC endpoint on `rt`'s executor.

@@ -162,6 +162,25 @@ impl Runtime for AsyncIo {
         net::listener_fd(listener)
     }
 
+    #[cfg(feature = "kcp")]
+    async fn connect_kcp(
+        &self,
+        endpoint: &Endpoint,
+        _opts: SocketOptions,
+        config: &crate::kcp::KcpConfig,
+    ) -> io::Result<Connected<AsyncIoStream>> {
+        net::connect_kcp(self, endpoint, config).await
+    }
+
+    #[cfg(feature = "kcp")]
+    async fn bind_kcp(
+        &self,
+        endpoint: &Endpoint,
+        config: &crate::kcp::KcpConfig,
+    ) -> io::Result<(AsyncIoListener, String)> {
+        net::bind_kcp(self, endpoint, config)
+    }
+
     #[cfg(feature = "quic")]
     async fn connect_quic(
         &self,

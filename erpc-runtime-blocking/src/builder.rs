@@ -253,6 +253,14 @@ impl PeerBuilder {
         self
     }
 
+    /// The KCP parameters of this peer's sessions on the `kcp` network (see
+    /// [`erpc_peer::PeerBuilder::kcp`]; the default is kcp-go's, which Go peers need).
+    #[cfg(feature = "kcp")]
+    pub fn kcp(mut self, cfg: crate::kcp::KcpConfig) -> Self {
+        self.inner = self.inner.kcp(cfg);
+        self
+    }
+
     /// Answers heartbeats and closes sessions whose pinger went silent (Go's `heart-pong`).
     pub fn heartbeat_pong(mut self) -> Self {
         self.inner = self.inner.heartbeat_pong();

@@ -235,6 +235,25 @@ impl Runtime for Threads {
         std::future::ready(stream::bind(self, endpoint))
     }
 
+    #[cfg(feature = "kcp")]
+    fn connect_kcp(
+        &self,
+        endpoint: &Endpoint,
+        _opts: SocketOptions,
+        config: &crate::kcp::KcpConfig,
+    ) -> impl Future<Output = io::Result<Connected<ThreadStream>>> + Send {
+        stream::connect_kcp(self.clone(), endpoint.clone(), config.clone())
+    }
+
+    #[cfg(feature = "kcp")]
+    fn bind_kcp(
+        &self,
+        endpoint: &Endpoint,
+        config: &crate::kcp::KcpConfig,
+    ) -> impl Future<Output = io::Result<(ThreadListener, String)>> + Send {
+        std::future::ready(stream::bind_kcp(self, endpoint, config.clone()))
+    }
+
     #[cfg(unix)]
     fn adopt(
         &self,

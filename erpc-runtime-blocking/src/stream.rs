@@ -83,25 +83,7 @@ pub(crate) async fn connect(
 ) -> io::Result<Connected<ThreadStream>> {
     match &endpoint {
         #[cfg(feature = "kcp")]
-        Endpoint::Kcp(_) => {
-            let remote = match endpoint.literal(false) {
-                Some(a) => a,
-                // A name: looked up on a helper thread, so the dial timeout still holds.
-                None => {
-                    net::on_helper_thread(move || {
-                        erpc_peer::kcp::dial_address(endpoint.resolve(false)?)
-                    })
-                    .await?
-                }
-            };
-            let s = crate::kcp::connect(&rt, remote, Default::default())?;
-            let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-            Ok(Connected::new(
-                ThreadStream(StreamKind::Kcp(s)),
-                local,
-                remote,
-            ))
-        }
+        Endpoint::Kcp(_) => connect_kcp(rt, endpoint, Default::default()).await,
         #[cfg(feature = "ws")]
         Endpoint::Ws(ws) => {
             let c = net::connect(conns, tcp_of(ws), opts).await?;
@@ -163,22 +145,61 @@ fn serve_ws(
     Ok((ThreadListener(ListenerKind::Ws(l)), local.to_string()))
 }
 
+/// Dials a KCP endpoint with `config`, its driver on a thread of `rt`.
+#[cfg(feature = "kcp")]
+pub(crate) async fn connect_kcp(
+    rt: Threads,
+    endpoint: Endpoint,
+    config: crate::kcp::KcpConfig,
+) -> io::Result<Connected<ThreadStream>> {
+    let Endpoint::Kcp(_) = &endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let remote = match endpoint.literal(false) {
+        Some(a) => a,
+        // A name: looked up on a helper thread, so the dial timeout still holds.
+        None => {
+            net::on_helper_thread(move || erpc_peer::kcp::dial_address(endpoint.resolve(false)?))
+                .await?
+        }
+    };
+    let s = crate::kcp::connect(&rt, remote, config)?;
+    let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+    Ok(Connected::new(
+        ThreadStream(StreamKind::Kcp(s)),
+        local,
+        remote,
+    ))
+}
+
+/// Binds a KCP listener whose sessions use `config`, its driver on a thread of `rt`.
+#[cfg(feature = "kcp")]
+pub(crate) fn bind_kcp(
+    rt: &Threads,
+    endpoint: &Endpoint,
+    config: crate::kcp::KcpConfig,
+) -> io::Result<(ThreadListener, String)> {
+    let Endpoint::Kcp(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let addr = endpoint.resolve(true)?[0];
+    let l = crate::kcp::KcpListener::bind(rt, addr, config, crate::kcp::DEFAULT_MAX_SESSIONS)?;
+    let addr = l.local_addr().to_string();
+    Ok((ThreadListener(ListenerKind::Kcp(l)), addr))
+}
+
 /// Binds `endpoint` (binding does not block; a KCP listener's driver starts on a thread of
 /// `rt`).
 pub(crate) fn bind(rt: &Threads, endpoint: &Endpoint) -> io::Result<(ThreadListener, String)> {
     match endpoint {
         #[cfg(feature = "kcp")]
-        Endpoint::Kcp(_) => {
-            let addr = endpoint.resolve(true)?[0];
-            let l = crate::kcp::KcpListener::bind(
-                rt,
-                addr,
-                Default::default(),
-                crate::kcp::DEFAULT_MAX_SESSIONS,
-            )?;
-            let addr = l.local_addr().to_string();
-            Ok((ThreadListener(ListenerKind::Kcp(l)), addr))
-        }
+        Endpoint::Kcp(_) => bind_kcp(rt, endpoint, Default::default()),
         #[cfg(feature = "ws")]
         Endpoint::Ws(ws) => serve_ws(rt, net::bind(&tcp_of(ws))?, ws),
         _ => {

@@ -203,6 +203,54 @@ fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Comp
     Ok(Connected::new(TokioStream::Tcp(s).compat(), local, remote))
 }
 
+/// Dials a KCP endpoint (the first IPv4 address of a name, as Go) with `config`.
+#[cfg(feature = "kcp")]
+async fn kcp_connect(
+    endpoint: &Endpoint,
+    config: &crate::kcp::KcpConfig,
+) -> io::Result<Connected<Compat<TokioStream>>> {
+    let Endpoint::Kcp(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let addrs = match endpoint.literal(false) {
+        Some(a) => vec![a],
+        None => {
+            let target = endpoint.lookup_target(false)?;
+            tokio::net::lookup_host(target).await?.collect()
+        }
+    };
+    let remote = erpc_peer::kcp::dial_address(addrs)?;
+    let s = crate::kcp::TokioKcpStream::connect(remote, config.clone()).await?;
+    let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
+    Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
+}
+
+/// Binds a KCP listener whose sessions use `config`.
+#[cfg(feature = "kcp")]
+async fn kcp_bind(
+    endpoint: &Endpoint,
+    config: &crate::kcp::KcpConfig,
+) -> io::Result<(TokioListener, String)> {
+    let Endpoint::Kcp(_) = endpoint else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{endpoint} is not a KCP endpoint"),
+        ));
+    };
+    let addrs = endpoint.resolve(true)?;
+    let l = crate::kcp::TokioKcpListener::bind(
+        addrs[0],
+        config.clone(),
+        crate::kcp::DEFAULT_MAX_SESSIONS,
+    )
+    .await?;
+    let addr = l.local_addr().to_string();
+    Ok((TokioListener::Kcp(l), addr))
+}
+
 impl Runtime for Tokio {
     type Stream = Compat<TokioStream>;
     type Listener = TokioListener;
@@ -265,21 +313,7 @@ impl Runtime for Tokio {
                 ))
             }
             #[cfg(feature = "kcp")]
-            Endpoint::Kcp(_) => {
-                let addrs = match endpoint.literal(false) {
-                    Some(a) => vec![a],
-                    None => {
-                        let target = endpoint.lookup_target(false)?;
-                        tokio::net::lookup_host(target).await?.collect()
-                    }
-                };
-                let remote = erpc_peer::kcp::dial_address(addrs)?;
-                let s =
-                    crate::kcp::TokioKcpStream::connect(remote, crate::kcp::KcpConfig::default())
-                        .await?;
-                let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
-            }
+            Endpoint::Kcp(_) => kcp_connect(endpoint, &Default::default()).await,
             #[cfg(feature = "ws")]
             Endpoint::Ws(ws) => {
                 let addrs = match endpoint.literal(false) {
@@ -305,6 +339,25 @@ impl Runtime for Tokio {
                 format!("network of {other}"),
             )),
         }
+    }
+
+    #[cfg(feature = "kcp")]
+    async fn connect_kcp(
+        &self,
+        endpoint: &Endpoint,
+        _opts: SocketOptions,
+        config: &crate::kcp::KcpConfig,
+    ) -> io::Result<Connected<Self::Stream>> {
+        kcp_connect(endpoint, config).await
+    }
+
+    #[cfg(feature = "kcp")]
+    async fn bind_kcp(
+        &self,
+        endpoint: &Endpoint,
+        config: &crate::kcp::KcpConfig,
+    ) -> io::Result<(TokioListener, String)> {
+        kcp_bind(endpoint, config).await
     }
 
     #[cfg(feature = "quic")]
@@ -378,12 +431,7 @@ impl Runtime for Tokio {
                 Ok((TokioListener::Unixpacket(l), path.display().to_string()))
             }
             #[cfg(feature = "kcp")]
-            Endpoint::Kcp(_) => {
-                let addrs = endpoint.resolve(true)?;
-                let l = crate::kcp::TokioKcpListener::bind_default(addrs[0]).await?;
-                let addr = l.local_addr().to_string();
-                Ok((TokioListener::Kcp(l), addr))
-            }
+            Endpoint::Kcp(_) => kcp_bind(endpoint, &Default::default()).await,
             #[cfg(feature = "ws")]
             Endpoint::Ws(ws) => {
                 let addrs = endpoint.resolve(true)?;

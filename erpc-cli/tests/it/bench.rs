@@ -82,6 +82,35 @@ fn benchmark_over_kcp() {
 }
 
 #[test]
+fn benchmark_over_tuned_kcp_on_every_runtime() {
+    // `--kcp-window`/`--kcp-turbo` reach both the client and the server process; 64 KiB
+    // bodies cross as ~48 segments each way.
+    for runtime in ["tokio", "smol", "blocking"] {
+        let r = bench(
+            runtime,
+            &[
+                "--network",
+                "kcp",
+                "--kcp-window",
+                "256",
+                "--kcp-turbo",
+                "--payload",
+                "bytes",
+                "--size",
+                "64K",
+            ],
+        );
+        assert_eq!(r["errors"], 0, "{runtime}");
+        assert_eq!(r["bytes"], 64 << 10, "{runtime}");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_erpc"))
+        .args(["bench", "--network", "kcp", "--kcp-window", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "a zero window is refused");
+}
+
+#[test]
 fn large_opaque_bodies_on_every_runtime() {
     for runtime in ["tokio", "smol", "blocking"] {
         let r = bench(runtime, &["--payload", "bytes", "--size", "1M"]);

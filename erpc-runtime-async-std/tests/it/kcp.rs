@@ -16,7 +16,7 @@ fn kcp_config() -> PeerConfig {
     }
 }
 
-on_every_executor!(call_and_push_over_kcp);
+on_every_executor!(call_and_push_over_kcp, tuned_kcp_parameters);
 
 async fn call_and_push_over_kcp(rt: AsyncIo) {
     let server = builder_on(rt.clone(), kcp_config())
@@ -51,6 +51,33 @@ async fn call_and_push_over_kcp(rt: AsyncIo) {
         .body;
     assert_eq!(n, 256 << 10);
 
+    within("client close", client.close()).await;
+    within("server close", server.close()).await;
+}
+
+/// `PeerBuilder::kcp` on both sides: larger windows and `nodelay` move 2 MiB at once.
+async fn tuned_kcp_parameters(rt: AsyncIo) {
+    let mut tuned = erpc_runtime_async_std::kcp::KcpConfig::default();
+    tuned.send_window = 512;
+    tuned.recv_window = 512;
+    tuned.nodelay = true;
+    tuned.interval_ms = 10;
+    let server = builder_on(rt.clone(), kcp_config())
+        .kcp(tuned.clone())
+        .call("/len", |_: CallCtx, body: Raw| async move {
+            Ok::<_, Status>(body.0.len())
+        })
+        .build()
+        .unwrap();
+    let addr = within("listen", server.listen()).await.unwrap();
+    let client = builder_on(rt, kcp_config()).kcp(tuned).build().unwrap();
+    let s = within("dial", client.dial(&addr)).await.unwrap();
+    let big = Raw(vec![9u8; 2 << 20].into());
+    let n: usize = within("2 MiB call", s.call_with("/len").send(&big))
+        .await
+        .unwrap()
+        .body;
+    assert_eq!(n, 2 << 20);
     within("client close", client.close()).await;
     within("server close", server.close()).await;
 }

@@ -52,3 +52,31 @@ fn a_name_is_looked_up_for_the_dial() {
         server.close();
     });
 }
+
+#[test]
+fn tuned_kcp_parameters() {
+    // `PeerBuilder::kcp` on both sides: larger windows and `nodelay` move 2 MiB at once.
+    let mut tuned = erpc_runtime_blocking::kcp::KcpConfig::default();
+    tuned.send_window = 512;
+    tuned.recv_window = 512;
+    tuned.nodelay = true;
+    tuned.interval_ms = 10;
+    let server = builder(config("127.0.0.1"))
+        .kcp(tuned.clone())
+        .call("/len", |_ctx: CallCtx, body: erpc_runtime_blocking::Raw| {
+            Ok::<_, Status>(body.0.len())
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(config("")).kcp(tuned).build().unwrap();
+    let n = within("2 MiB call", move || {
+        let s = client.dial(&addr).unwrap();
+        let big = erpc_runtime_blocking::Raw(vec![9u8; 2 << 20].into());
+        let n: usize = s.call("/len", &big).unwrap();
+        client.close();
+        n
+    });
+    assert_eq!(n, 2 << 20);
+    server.close();
+}

@@ -160,3 +160,52 @@ async fn tls_over_kcp() {
     within("close client", client.close()).await;
     within("close server", server.close()).await;
 }
+
+/// Larger windows and `nodelay` on both sides (`PeerBuilder::kcp`): a 4 MiB body both ways,
+/// and a peer left with kcp-go's defaults still talks to the tuned one.
+#[tokio::test]
+async fn tuned_kcp_parameters_between_erpc_peers() {
+    let mut tuned = erpc_runtime_tokio::kcp::KcpConfig::default();
+    tuned.send_window = 512;
+    tuned.recv_window = 512;
+    tuned.nodelay = true;
+    tuned.interval_ms = 10;
+    tuned.fast_resend = 2;
+    tuned.congestion_control = false;
+    let server = builder(kcp_config())
+        .kcp(tuned.clone())
+        .call("/echo", |_ctx: CallCtx, n: i64| async move {
+            Ok::<_, Status>(n)
+        })
+        .call("/echo/string", |_ctx: CallCtx, s: String| async move {
+            Ok::<_, Status>(s)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(kcp_config()).kcp(tuned).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let big: String = (0..4 << 20)
+        .map(|i| (b'a' + (i % 26) as u8) as char)
+        .collect();
+    let t0 = Instant::now();
+    let back: String = within_for(
+        Duration::from_secs(120),
+        "4 MiB echo",
+        sess.call("/echo/string", &big),
+    )
+    .await
+    .unwrap();
+    assert!(back == big, "the 4 MiB echo differs");
+    eprintln!("tuned KCP: 4 MiB echo in {:?}", t0.elapsed());
+
+    let plain = builder(kcp_config()).build().unwrap();
+    let s2 = within("dial with kcp-go's defaults", plain.dial(&addr))
+        .await
+        .unwrap();
+    echo_ok(&s2, 7).await;
+
+    within("client close", client.close()).await;
+    within("plain close", plain.close()).await;
+    within("server close", server.close()).await;
+}
