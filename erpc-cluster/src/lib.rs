@@ -45,6 +45,8 @@ mod instance;
 mod node;
 mod rng;
 mod static_list;
+#[cfg(feature = "tower")]
+pub mod tower;
 
 pub use balancer::{Balancer, Candidate, ConsistentHash, Pick, PowerOfTwo, Random, RoundRobin};
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
@@ -55,3 +57,5 @@ pub use discovery::Discovery;
 pub use dns::{DnsDiscovery, MIN_DNS_INTERVAL};
 pub use instance::Instance;
 pub use static_list::StaticDiscovery;
+#[cfg(feature = "tower")]
+pub use tower::TowerCluster;

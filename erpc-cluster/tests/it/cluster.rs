@@ -346,3 +346,73 @@ async fn dns_discovery_of_localhost() {
         assert_eq!(client.call::<_, String>("/who", &()).await.unwrap(), a1);
     }
 }
+
+/// The cluster client as a tower service: tower's layers wrap the calls it spreads.
+#[cfg(feature = "tower")]
+#[tokio::test]
+async fn tower_layers_wrap_cluster_calls() {
+    use erpc_cluster::tower::Call;
+    use tower::{Service, ServiceBuilder, ServiceExt};
+
+    let (a, addr_a) = server(Duration::ZERO).await;
+    let (b, addr_b) = server(Duration::ZERO).await;
+    let client = ClusterClient::with(
+        client_peer(),
+        Arc::new(StaticDiscovery::addrs(vec![addr_a.clone(), addr_b.clone()])),
+        Box::new(RoundRobin::new()),
+        ClusterConfig::default(),
+    );
+    let mut svc = ServiceBuilder::new()
+        .concurrency_limit(4)
+        .timeout(Duration::from_secs(5))
+        .service(client.tower::<(), String>());
+    let mut seen = HashMap::new();
+    for _ in 0..20 {
+        let who = svc
+            .ready()
+            .await
+            .unwrap()
+            .call(Call::new("/who", ()))
+            .await
+            .unwrap()
+            .body;
+        *seen.entry(who).or_insert(0) += 1;
+    }
+    assert_eq!(seen.get(&addr_a), Some(&10), "{seen:?}");
+    assert_eq!(seen.get(&addr_b), Some(&10), "{seen:?}");
+
+    // A node slower than tower's timeout: the layer's own error, boxed as tower does.
+    let (slow, addr_slow) = server(Duration::from_secs(3)).await;
+    let slow_client = ClusterClient::new(
+        client_peer(),
+        Arc::new(StaticDiscovery::addrs(vec![addr_slow])),
+    );
+    let mut timed = ServiceBuilder::new()
+        .timeout(Duration::from_millis(200))
+        .service(slow_client.tower::<(), String>());
+    let err = timed
+        .ready()
+        .await
+        .unwrap()
+        .call(Call::new("/who", ()))
+        .await
+        .unwrap_err();
+    assert!(err.is::<tower::timeout::error::Elapsed>(), "{err}");
+
+    // A status from the cluster (no such route) comes through as the service's error.
+    let err = svc
+        .ready()
+        .await
+        .unwrap()
+        .call(Call::new("/nope", ()))
+        .await
+        .unwrap_err();
+    let st = err.downcast::<Status>().expect("a status");
+    assert_eq!(st.code(), Code::NOT_FOUND);
+
+    client.close();
+    slow_client.close();
+    for p in [a, b, slow] {
+        p.close().await;
+    }
+}
