@@ -21,11 +21,17 @@ use crate::conn::{ConnCore, Finished, PeerCore, Work};
 use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::Session;
 
-/// Largest single read; the read buffer starts small (idle sessions stay cheap) and grows to
-/// this when reads fill it.
+/// Largest single read; reads start small and grow to this when they fill what they asked for.
 const READ_CHUNK: usize = 64 * 1024;
-/// First size of the read buffer.
+/// First size of a connection's reads.
 const FIRST_READ_CHUNK: usize = 4 * 1024;
+
+thread_local! {
+    /// Where reads land before they join their connection's read buffer: one per thread
+    /// (at most [`READ_CHUNK`]), not one per connection, so that an idle connection holds
+    /// none.
+    static READ_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 /// Loop turns per poll before yielding to the executor.
 const BUDGET: usize = 64;
 /// Commands taken from the handles per turn.
@@ -67,6 +73,14 @@ impl Completions {
     fn take_into(&self, dst: &mut VecDeque<Finished>) {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         dst.extend(q.drain(..));
+    }
+
+    /// Frees the queue's memory when it is empty (an idle connection).
+    fn release_idle(&self) {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.is_empty() && q.capacity() > 0 {
+            *q = Vec::new();
+        }
     }
 }
 
@@ -120,7 +134,8 @@ pub(crate) struct Driver<R: Runtime, S> {
     peer: Arc<PeerCore>,
     handle: Session,
     rbuf: BytesMut,
-    scratch: Box<[u8]>,
+    /// How much the next read asks for (grows to [`READ_CHUNK`] while reads fill it).
+    read_size: usize,
     timer: R::Timer,
     timer_at: Option<Instant>,
     done: Arc<Completions>,
@@ -135,6 +150,27 @@ pub(crate) struct Driver<R: Runtime, S> {
 }
 
 impl<R: Runtime, S: Stream> Driver<R, S> {
+    /// With nothing in flight, gives back the memory of the buffers and queues that held
+    /// the last exchange, so that an idle connection costs little (they grow again with the
+    /// next message).
+    fn release_idle_buffers(&mut self) {
+        if !self.conn.is_quiet() || !self.finished.is_empty() || !self.commands.is_empty() {
+            return;
+        }
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
+        if self.finished.capacity() > 0 {
+            self.finished = VecDeque::new();
+        }
+        if self.commands.capacity() > 0 {
+            self.commands = VecDeque::new();
+        }
+        self.done.release_idle();
+        self.handle.inner.queue.release_idle();
+        self.conn.release_idle_buffers();
+    }
+
     pub(crate) fn new(
         rt: R,
         stream: S,
@@ -150,7 +186,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             peer,
             handle,
             rbuf: BytesMut::new(),
-            scratch: vec![0u8; FIRST_READ_CHUNK].into_boxed_slice(),
+            read_size: FIRST_READ_CHUNK,
             timer,
             timer_at: None,
             done: Arc::default(),
@@ -317,16 +353,34 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
 
         // Bytes from the peer, when the core wants them.
         if conn.wants_read() {
-            match Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch) {
+            let want = self.read_size;
+            let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
+            let mut read = |buf: &mut [u8]| {
+                let r = Pin::new(&mut *stream).poll_read(cx, &mut buf[..want]);
+                if let Poll::Ready(Ok(n)) = r {
+                    rbuf.extend_from_slice(&buf[..n]);
+                }
+                r
+            };
+            let polled = READ_SCRATCH
+                .with(|cell| {
+                    let mut buf = cell.try_borrow_mut().ok()?;
+                    if buf.len() < want {
+                        buf.resize(want, 0);
+                    }
+                    Some(read(&mut buf))
+                })
+                // This thread's buffer is in use further up the stack: a buffer of its own.
+                .unwrap_or_else(|| read(&mut vec![0u8; want]));
+            match polled {
                 Poll::Ready(Ok(0)) => {
                     conn.handle_eof(now);
                     progress = true;
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.rbuf.extend_from_slice(&self.scratch[..n]);
                     conn.handle_read(now, n, &mut self.rbuf);
-                    if n == self.scratch.len() && n < READ_CHUNK {
-                        self.scratch = vec![0u8; (n * 4).min(READ_CHUNK)].into_boxed_slice();
+                    if n == want && want < READ_CHUNK {
+                        self.read_size = (want * 4).min(READ_CHUNK);
                     }
                     progress = true;
                 }
@@ -435,6 +489,7 @@ impl<R: Runtime, S: Stream> Future for Driver<R, S> {
             }
             if !progress {
                 this.conn.publish_stats();
+                this.release_idle_buffers();
                 return Poll::Pending;
             }
         }

@@ -287,6 +287,30 @@ impl ConnCore {
         self.reason.as_ref()
     }
 
+    /// Whether nothing is in flight: no handler running, no call waiting for its reply or for
+    /// room, nothing left to write.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.running == 0 && self.calls.is_empty() && self.waiting.is_empty() && self.out.is_empty()
+    }
+
+    /// Frees the memory of the empty buffers and tables of a quiet connection
+    /// ([`is_quiet`](ConnCore::is_quiet)).
+    pub(crate) fn release_idle_buffers(&mut self) {
+        if self.out.capacity() > 0 {
+            self.out = BytesMut::new();
+        }
+        if self.calls.capacity() > 0 {
+            self.calls = FxHashMap::default();
+        }
+        if self.keys.is_empty() && self.keys.capacity() > 0 {
+            self.keys = FxHashMap::default();
+        }
+        if self.waiting.capacity() > 0 {
+            self.waiting = VecDeque::new();
+        }
+        self.core.release_idle_buffers();
+    }
+
     /// Whether nothing more will be written (all written, or writing failed).
     pub(crate) fn is_flushed(&self) -> bool {
         self.out.is_empty() || self.write_failed

@@ -219,6 +219,14 @@ impl CommandQueue {
         taken
     }
 
+    /// Frees the queue's memory when it is empty (an idle connection).
+    pub(crate) fn release_idle(&self) {
+        let mut st = self.lock();
+        if st.items.is_empty() && st.items.capacity() > 0 {
+            st.items = VecDeque::new();
+        }
+    }
+
     /// Whether a close was asked for (without taking it).
     pub(crate) fn close_requested(&self) -> bool {
         self.lock().close.is_some()

@@ -643,6 +643,34 @@ impl Session {
         self.events.pop_front()
     }
 
+    /// Gives back the memory of the session's empty buffers and tables (an idle connection
+    /// calls this so that it costs little; they grow again with the next message). What
+    /// still holds something is kept.
+    pub fn release_idle_buffers(&mut self) {
+        fn shrink<T>(v: &mut VecDeque<T>) {
+            if v.is_empty() && v.capacity() > 0 {
+                *v = VecDeque::new();
+            }
+        }
+        if self.out.is_empty() && self.out.capacity() > 0 {
+            self.out = BytesMut::new();
+        }
+        if self.held.is_empty() && self.held.capacity() > 0 {
+            self.held = BytesMut::new();
+        }
+        if self.pending.is_empty() && self.pending.capacity() > 0 {
+            self.pending = FxHashMap::default();
+        }
+        if self.in_flight.is_empty() && self.in_flight.capacity() > 0 {
+            self.in_flight = FxHashMap::default();
+        }
+        if self.timers.is_empty() && self.timers.capacity() > 0 {
+            self.timers = BinaryHeap::new();
+        }
+        shrink(&mut self.deferred);
+        shrink(&mut self.events);
+    }
+
     /// When [`handle_timeout`](Session::handle_timeout) should next be called: the earliest
     /// live deadline (a pending call's, a handler budget, the close linger, the session age,
     /// the next heartbeat ping or pong check); `None` when nothing is scheduled. Deadlines of
@@ -1529,5 +1557,58 @@ mod tests {
             assert_eq!(s.poll_timeout(), None);
             while c.poll_event().is_some() {}
         }
+    }
+
+    #[test]
+    fn idle_sessions_give_their_buffers_back_and_keep_working() {
+        let now = origin();
+        let (mut c, mut s) = wired(now);
+        let exchange = |c: &mut Session, s: &mut Session, n: usize| {
+            for _ in 0..n {
+                c.call(
+                    now,
+                    Message::new(MessageType::CALL, 0, "/a"),
+                    CallOptions::default(),
+                )
+                .unwrap();
+            }
+            let mut buf = BytesMut::new();
+            c.poll_transmit_into(&mut buf);
+            s.handle_input(now, &mut buf);
+            while let Some(ev) = s.poll_event() {
+                let Event::Call(call) = ev else { panic!() };
+                s.reply(now, call.token, Reply::ok("")).unwrap();
+            }
+            let mut buf = BytesMut::new();
+            s.poll_transmit_into(&mut buf);
+            c.handle_input(now, &mut buf);
+            let mut replies = 0;
+            while let Some(ev) = c.poll_event() {
+                replies += usize::from(matches!(ev, Event::CallDone(_)));
+            }
+            replies
+        };
+        assert_eq!(exchange(&mut c, &mut s, 100), 100);
+        assert!(c.pending.capacity() > 0 && c.events.capacity() > 0);
+        for x in [&mut c, &mut s] {
+            x.release_idle_buffers();
+            assert_eq!(x.out.capacity(), 0);
+            assert_eq!(x.pending.capacity(), 0);
+            assert_eq!(x.in_flight.capacity(), 0);
+            assert_eq!(x.timers.capacity(), 0);
+            assert_eq!(x.events.capacity(), 0);
+        }
+        // They grow again with the next calls.
+        assert_eq!(exchange(&mut c, &mut s, 10), 10);
+        // What still holds something is kept.
+        c.call(
+            now,
+            Message::new(MessageType::CALL, 0, "/a"),
+            CallOptions::default(),
+        )
+        .unwrap();
+        c.release_idle_buffers();
+        assert_eq!(c.pending_calls(), 1);
+        assert!(c.out.capacity() > 0);
     }
 }
