@@ -395,6 +395,40 @@ impl Endpoint {
         Endpoint::Quic(addr.into())
     }
 
+    /// The network of this endpoint ([`PeerConfig::network`](crate::PeerConfig::network)'s
+    /// names).
+    pub fn network(&self) -> crate::Network {
+        use crate::Network;
+        match self {
+            Endpoint::Tcp {
+                family: IpFamily::V4,
+                ..
+            } => Network::Tcp4,
+            Endpoint::Tcp {
+                family: IpFamily::V6,
+                ..
+            } => Network::Tcp6,
+            Endpoint::Tcp { .. } => Network::Tcp,
+            Endpoint::Unix(_) => Network::Unix,
+            Endpoint::Unixpacket(_) => Network::Unixpacket,
+            Endpoint::Kcp(_) => Network::Kcp,
+            Endpoint::Ws(_) => Network::Ws,
+            Endpoint::Quic(_) => Network::Quic,
+        }
+    }
+
+    /// `Ok` when this endpoint is on `network`; an `InvalidInput` error otherwise (for an
+    /// adapter's per-network `connect_*`/`bind_*` given another endpoint).
+    pub fn require(&self, network: crate::Network) -> io::Result<()> {
+        if self.network() == network {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{self} is not a {network} endpoint"),
+        ))
+    }
+
     /// The `host:port` to look up for a TCP or KCP endpoint (an empty host made explicit:
     /// localhost when dialing, every address when listening, in the allowed family).
     pub fn lookup_target(&self, listening: bool) -> io::Result<String> {

@@ -472,12 +472,7 @@ pub(crate) async fn connect_kcp(
     endpoint: &Endpoint,
     config: &crate::kcp::KcpConfig,
 ) -> io::Result<Connected<AsyncIoStream>> {
-    let Endpoint::Kcp(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let addrs = match endpoint.literal(false) {
         Some(a) => vec![a],
         None => async_net::resolve(endpoint.lookup_target(false)?).await?,
@@ -495,12 +490,7 @@ pub(crate) fn bind_kcp(
     endpoint: &Endpoint,
     config: &crate::kcp::KcpConfig,
 ) -> io::Result<(AsyncIoListener, String)> {
-    let Endpoint::Kcp(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let addrs = endpoint.resolve(true)?;
     let l = crate::kcp::AsyncIoKcpListener::bind(
         rt,
@@ -519,12 +509,7 @@ pub(crate) async fn connect_quic(
     endpoint: &Endpoint,
     dial: &crate::quic::QuicDial,
 ) -> io::Result<Connected<AsyncIoStream>> {
-    let Endpoint::Quic(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a QUIC endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Quic)?;
     let addrs: Vec<_> = match endpoint.literal(false) {
         Some(a) => vec![a],
         None => async_net::resolve(endpoint.lookup_target(false)?).await?,
@@ -544,12 +529,7 @@ pub(crate) fn bind_quic(
     endpoint: &Endpoint,
     listen: &crate::quic::QuicListen,
 ) -> io::Result<(AsyncIoListener, String)> {
-    let Endpoint::Quic(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a QUIC endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Quic)?;
     let addrs = endpoint.resolve(true)?;
     let l = crate::quic::bind(rt, addrs[0], listen)?;
     let addr = l.local_addr().to_string();

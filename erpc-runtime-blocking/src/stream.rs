@@ -152,12 +152,7 @@ pub(crate) async fn connect_kcp(
     endpoint: Endpoint,
     config: crate::kcp::KcpConfig,
 ) -> io::Result<Connected<ThreadStream>> {
-    let Endpoint::Kcp(_) = &endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let remote = match endpoint.literal(false) {
         Some(a) => a,
         // A name: looked up on a helper thread, so the dial timeout still holds.
@@ -182,12 +177,7 @@ pub(crate) fn bind_kcp(
     endpoint: &Endpoint,
     config: crate::kcp::KcpConfig,
 ) -> io::Result<(ThreadListener, String)> {
-    let Endpoint::Kcp(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let addr = endpoint.resolve(true)?[0];
     let l = crate::kcp::KcpListener::bind(rt, addr, config, crate::kcp::DEFAULT_MAX_SESSIONS)?;
     let addr = l.local_addr().to_string();

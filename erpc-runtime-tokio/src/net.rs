@@ -209,12 +209,7 @@ async fn kcp_connect(
     endpoint: &Endpoint,
     config: &crate::kcp::KcpConfig,
 ) -> io::Result<Connected<Compat<TokioStream>>> {
-    let Endpoint::Kcp(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let addrs = match endpoint.literal(false) {
         Some(a) => vec![a],
         None => {
@@ -234,12 +229,7 @@ async fn kcp_bind(
     endpoint: &Endpoint,
     config: &crate::kcp::KcpConfig,
 ) -> io::Result<(TokioListener, String)> {
-    let Endpoint::Kcp(_) = endpoint else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            format!("{endpoint} is not a KCP endpoint"),
-        ));
-    };
+    endpoint.require(erpc_peer::Network::Kcp)?;
     let addrs = endpoint.resolve(true)?;
     let l = crate::kcp::TokioKcpListener::bind(
         addrs[0],
@@ -366,12 +356,7 @@ impl Runtime for Tokio {
         endpoint: &Endpoint,
         dial: &erpc_peer::quic::QuicDial,
     ) -> io::Result<Connected<Self::Stream>> {
-        let Endpoint::Quic(_) = endpoint else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{endpoint} is not a QUIC endpoint"),
-            ));
-        };
+        endpoint.require(erpc_peer::Network::Quic)?;
         let addrs: Vec<_> = match endpoint.literal(false) {
             Some(a) => vec![a],
             None => {
@@ -394,12 +379,7 @@ impl Runtime for Tokio {
         endpoint: &Endpoint,
         listen: &erpc_peer::quic::QuicListen,
     ) -> io::Result<(TokioListener, String)> {
-        let Endpoint::Quic(_) = endpoint else {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("{endpoint} is not a QUIC endpoint"),
-            ));
-        };
+        endpoint.require(erpc_peer::Network::Quic)?;
         let addrs = endpoint.resolve(true)?;
         let l = crate::quic::bind(addrs[0], listen)?;
         let addr = l.local_addr().to_string();
