@@ -198,7 +198,10 @@ fn blocking_builder(proto: WireProtocol) -> erpc_runtime_blocking::PeerBuilder {
 /// The network's settings: the `--kcp-*` parameters, and with `--network quic` the TLS QUIC
 /// needs: a self-signed certificate on the server, a client that does not check it (the
 /// benchmark runs on loopback).
-fn bench_tls<R: Runtime>(b: PeerBuilder<R>, server: bool) -> Result<PeerBuilder<R>, BoxError> {
+fn network_settings<R: Runtime>(
+    b: PeerBuilder<R>,
+    server: bool,
+) -> Result<PeerBuilder<R>, BoxError> {
     let b = match KCP.get() {
         Some(k) => k.apply(b),
         None => b,
@@ -356,7 +359,7 @@ async fn start_async_server<R: Runtime>(
     addr: &str,
     proto: WireProtocol,
 ) -> Result<(Peer<R>, String), BoxError> {
-    let peer = bench_tls(PeerBuilder::new(rt, peer_config(proto)), true)?
+    let peer = network_settings(PeerBuilder::new(rt, peer_config(proto)), true)?
         .call("Hello.Say", say)
         .call("Hello.Echo", echo)
         .build()?;
@@ -470,7 +473,8 @@ impl AsyncRun<Report> for Plan {
             return self.run_pool(rt, k).await;
         }
         let client =
-            bench_tls(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?.build()?;
+            network_settings(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?
+                .build()?;
         let args = Args::new(self.payload, self.size);
         let mut sessions = Vec::with_capacity(self.k.max(1));
         for _ in 0..self.k.max(1) {
@@ -573,7 +577,8 @@ impl Plan {
     /// `--pool K`: the callers share a multiclient pool of up to `k` sessions.
     async fn run_pool<R: Runtime>(mut self, rt: R, k: usize) -> Result<Report, BoxError> {
         let client =
-            bench_tls(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?.build()?;
+            network_settings(PeerBuilder::new(rt.clone(), peer_config(self.proto)), false)?
+                .build()?;
         let args = Args::new(self.payload, self.size);
         let config = MultiClientConfig::default().max_sessions(k.max(1));
         let pool = MultiClient::new(client.clone(), self.addr.clone(), config);

@@ -109,11 +109,7 @@ impl Addr {
             (Addr::Tcp(a), Network::Tcp) => Endpoint::tcp(a.clone()),
             (Addr::Tcp(a), Network::Tcp4 | Network::Tcp6) => Endpoint::Tcp {
                 addr: a.clone(),
-                family: if network == Network::Tcp4 {
-                    IpFamily::V4
-                } else {
-                    IpFamily::V6
-                },
+                family: IpFamily::of(network),
             },
             (Addr::Tcp(_), Network::Kcp) if !cfg!(feature = "kcp") => {
                 return Err(built_without("kcp"))

@@ -361,6 +361,17 @@ pub enum IpFamily {
     V6,
 }
 
+impl IpFamily {
+    /// The family of `network`: `tcp4` V4, `tcp6` V6, any other `Any`.
+    pub fn of(network: crate::Network) -> IpFamily {
+        match network {
+            crate::Network::Tcp4 => IpFamily::V4,
+            crate::Network::Tcp6 => IpFamily::V6,
+            _ => IpFamily::Any,
+        }
+    }
+}
+
 impl Endpoint {
     /// A TCP endpoint of any family.
     pub fn tcp(addr: impl Into<String>) -> Self {

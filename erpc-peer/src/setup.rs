@@ -328,22 +328,19 @@ pub fn session_core_at(
 /// The endpoint of `addr` on the configured network (`unix`, `unixpacket`: `addr` is a path; `kcp`: UDP;
 /// `ws`: `host:port` or a `ws://host:port/path` URL, with `ws_path` and `ws_token`).
 pub fn endpoint(config: &PeerConfig, addr: &str) -> Endpoint {
-    let family = match config.network {
-        Network::Tcp4 => IpFamily::V4,
-        Network::Tcp6 => IpFamily::V6,
-        Network::Unix => return Endpoint::unix(addr),
-        Network::Unixpacket => return Endpoint::unixpacket(addr),
-        Network::Kcp => return Endpoint::kcp(addr),
-        Network::Quic => return Endpoint::quic(addr),
+    match config.network {
+        Network::Unix => Endpoint::unix(addr),
+        Network::Unixpacket => Endpoint::unixpacket(addr),
+        Network::Kcp => Endpoint::kcp(addr),
+        Network::Quic => Endpoint::quic(addr),
         Network::Ws => {
             let token = (!config.ws_token.is_empty()).then(|| config.ws_token.clone());
-            return Endpoint::Ws(WsEndpoint::parse(addr, &config.ws_path).with_token(token));
+            Endpoint::Ws(WsEndpoint::parse(addr, &config.ws_path).with_token(token))
         }
-        Network::Tcp => IpFamily::Any,
-    };
-    Endpoint::Tcp {
-        addr: addr.to_owned(),
-        family,
+        tcp => Endpoint::Tcp {
+            addr: addr.to_owned(),
+            family: IpFamily::of(tcp),
+        },
     }
 }
 
