@@ -154,27 +154,28 @@ where
     Fut: Future + Send + 'static,
     Fut::Output: IntoReply,
 {
+    // The function and the codecs travel with each handler run (one `Arc` clone): the
+    // arguments are decoded inside the handler's future, so that decoding runs wherever the
+    // handler runs (its own task, a worker thread) instead of on the connection's task.
+    let shared = Arc::new((f, codecs));
     Arc::new(move |ctx: CallCtx, msg: Message| -> BoxFuture<Reply> {
-        let reply_codec = ctx.reply_codec;
-        // The handler's span (feature `opentelemetry`; none otherwise), its first step
-        // included.
+        // The handler's span (feature `opentelemetry`; none otherwise).
         let span = crate::trace::handler_span(&msg, false);
-        let entered = span.enter();
-        let fut = call_args(msg, &codecs).and_then(|args| {
-            std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args)))
-                .map_err(|p| panic_reply(&*p))
-        });
-        drop(entered);
-        let fut = match fut {
-            Ok(fut) => fut,
-            Err(reply) => return Box::pin(std::future::ready(reply)),
-        };
-        let codecs = codecs.clone();
+        let shared = Arc::clone(&shared);
         Box::pin(crate::trace::instrumented(
             async move {
-                match AssertUnwindSafe(fut).catch_unwind().await {
-                    Ok(out) => out.into_reply(reply_codec, &codecs),
-                    Err(p) => panic_reply(&*p),
+                let (f, codecs) = &*shared;
+                let reply_codec = ctx.reply_codec;
+                let fut = call_args(msg, codecs).and_then(|args| {
+                    std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args)))
+                        .map_err(|p| panic_reply(&*p))
+                });
+                match fut {
+                    Ok(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
+                        Ok(out) => out.into_reply(reply_codec, codecs),
+                        Err(p) => panic_reply(&*p),
+                    },
+                    Err(reply) => reply,
                 }
             },
             span,
@@ -188,23 +189,22 @@ where
     F: Fn(PushCtx, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    // As in `call_fn`: decoding runs inside the handler's future.
+    let shared = Arc::new((f, codecs));
     Arc::new(move |ctx: PushCtx, msg: Message| -> BoxFuture<()> {
-        let sm = ctx.service_method.clone();
         let span = crate::trace::handler_span(&msg, true);
-        let entered = span.enter();
-        let Some(args) = push_args(msg, &codecs) else {
-            return Box::pin(std::future::ready(()));
-        };
-        let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-            Ok(fut) => fut,
-            Err(p) => {
-                log_push_panic(&sm, &*p);
-                return Box::pin(std::future::ready(()));
-            }
-        };
-        drop(entered);
+        let shared = Arc::clone(&shared);
         Box::pin(crate::trace::instrumented(
             async move {
+                let (f, codecs) = &*shared;
+                let Some(args) = push_args(msg, codecs) else {
+                    return;
+                };
+                let sm = ctx.service_method.clone();
+                let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
+                    Ok(fut) => fut,
+                    Err(p) => return log_push_panic(&sm, &*p),
+                };
                 if let Err(p) = AssertUnwindSafe(fut).catch_unwind().await {
                     log_push_panic(&sm, &*p);
                 }

@@ -144,3 +144,41 @@ fn both_sides_write_more_than_their_socket_buffers_at_once() {
         server.close();
     });
 }
+
+/// The name of the thread that decoded it (a request body that records where it was read).
+struct DecodedOn(String);
+
+impl<'de> serde::Deserialize<'de> for DecodedOn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let _: i64 = serde::Deserialize::deserialize(d)?;
+        let here = std::thread::current();
+        Ok(DecodedOn(here.name().unwrap_or("unnamed").to_owned()))
+    }
+}
+
+#[test]
+fn arguments_are_decoded_on_the_worker_that_runs_the_handler() {
+    // Decoding on the connection's thread would serialize every call's decode there.
+    let server = builder(local())
+        .call("/where", |_ctx: CallCtx, arg: DecodedOn| {
+            let handler = std::thread::current()
+                .name()
+                .unwrap_or("unnamed")
+                .to_owned();
+            Ok::<_, Status>((arg.0, handler))
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let client = builder(common::client()).build().unwrap();
+    let sess = client.dial(&addr).unwrap();
+    for _ in 0..20 {
+        let (decoded, handler): (String, String) = sess.call("/where", &7i64).unwrap();
+        assert_eq!(decoded, "erpc-worker");
+        assert_eq!(handler, "erpc-worker");
+    }
+    within("close", move || {
+        client.close();
+        server.close();
+    });
+}
