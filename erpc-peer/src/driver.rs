@@ -150,9 +150,9 @@ pub(crate) struct Driver<R: Runtime, S> {
 }
 
 impl<R: Runtime, S: Stream> Driver<R, S> {
-    /// With nothing in flight, gives back the memory of the buffers and queues that held
-    /// the last exchange, so that an idle connection costs little (they grow again with the
-    /// next message).
+    /// With nothing in flight for a while (the core says when), gives back the memory of the
+    /// buffers and queues that held the last exchange, so that an idle connection costs
+    /// little (they grow again with the next message).
     fn release_idle_buffers(&mut self) {
         if !self.conn.is_quiet() || !self.finished.is_empty() || !self.commands.is_empty() {
             return;
@@ -405,6 +405,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 self.timer_at = Some(t);
             }
         }
+        let mut release = false;
         if let Some(armed) = self.timer_at {
             if Pin::new(&mut self.timer).poll(cx).is_ready() {
                 self.timer_at = None;
@@ -412,6 +413,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 if conn.poll_timeout().is_some_and(|t| t <= now) {
                     conn.handle_timeout(now);
                 }
+                release = conn.take_idle_release();
                 progress = true;
             }
         }
@@ -441,6 +443,9 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             && Pin::new(&mut self.stream).poll_flush(cx).is_ready()
         {
             self.needs_flush = false;
+        }
+        if release {
+            self.release_idle_buffers();
         }
         progress
     }
@@ -489,7 +494,6 @@ impl<R: Runtime, S: Stream> Future for Driver<R, S> {
             }
             if !progress {
                 this.conn.publish_stats();
-                this.release_idle_buffers();
                 return Poll::Pending;
             }
         }

@@ -38,13 +38,12 @@ mod imp {
         result.err().map_or(0, |st| st.code().0)
     }
 
-    /// The service method of an outgoing call or push, kept for its metrics.
-    pub(crate) type RouteLabel = ServiceMethod;
-
-    /// The label of `service_method` (a reference-counted clone).
-    #[inline]
-    pub(crate) fn route_label(service_method: &ServiceMethod) -> RouteLabel {
-        service_method.clone()
+    /// Which service method an outgoing call or push went to, kept for its metrics until it
+    /// completes: the slot of its handles in the connection's [`MadeCache`] (no copy of the
+    /// name per call), or the name itself once the cache is full.
+    pub(crate) enum RouteLabel {
+        Cached(u32),
+        Uncached(ServiceMethod),
     }
     use metrics::{Counter, Gauge, Histogram, Label};
     use rustc_hash::FxHashMap;
@@ -200,6 +199,7 @@ mod imp {
 
     /// The handles of one service method a connection calls and pushes to.
     struct MadeHandles {
+        route: String,
         calls_ok: Counter,
         seconds: Histogram,
         pushes_ok: Counter,
@@ -208,36 +208,55 @@ mod imp {
     /// A connection's handles for the service methods it calls (bounded: [`MADE_CACHE`]).
     #[derive(Default)]
     pub(crate) struct MadeCache {
-        map: FxHashMap<String, MadeHandles>,
+        slots: FxHashMap<String, u32>,
+        handles: Vec<MadeHandles>,
     }
 
     impl MadeCache {
-        fn handles(&mut self, m: &PeerMetrics, route: &str) -> Option<&MadeHandles> {
-            if !self.map.contains_key(route) {
-                if self.map.len() >= MADE_CACHE {
-                    return None;
-                }
-                let labels = || {
-                    vec![
-                        Label::new("peer", m.peer.clone()),
-                        Label::new("route", route.to_owned()),
-                    ]
-                };
-                let ok = || {
-                    let mut l = labels();
-                    l.push(Label::new("code", "0"));
-                    l
-                };
-                self.map.insert(
-                    route.to_owned(),
-                    MadeHandles {
-                        calls_ok: metrics::counter!("erpc_calls_made_total", ok()),
-                        seconds: metrics::histogram!("erpc_call_made_seconds", labels()),
-                        pushes_ok: metrics::counter!("erpc_pushes_made_total", ok()),
-                    },
-                );
+        /// The label of a call or push to `service_method` (its handles made on first use).
+        pub(crate) fn label(
+            &mut self,
+            m: &PeerMetrics,
+            service_method: &ServiceMethod,
+        ) -> RouteLabel {
+            let route = service_method.as_str();
+            if let Some(&slot) = self.slots.get(route) {
+                return RouteLabel::Cached(slot);
             }
-            self.map.get(route)
+            if self.handles.len() >= MADE_CACHE {
+                return RouteLabel::Uncached(service_method.clone());
+            }
+            let labels = || {
+                vec![
+                    Label::new("peer", m.peer.clone()),
+                    Label::new("route", route.to_owned()),
+                ]
+            };
+            let ok = || {
+                let mut l = labels();
+                l.push(Label::new("code", "0"));
+                l
+            };
+            let slot = self.handles.len() as u32;
+            self.handles.push(MadeHandles {
+                route: route.to_owned(),
+                calls_ok: metrics::counter!("erpc_calls_made_total", ok()),
+                seconds: metrics::histogram!("erpc_call_made_seconds", labels()),
+                pushes_ok: metrics::counter!("erpc_pushes_made_total", ok()),
+            });
+            self.slots.insert(route.to_owned(), slot);
+            RouteLabel::Cached(slot)
+        }
+
+        /// The handles and the name of `route`.
+        fn resolve<'a>(&'a self, route: &'a RouteLabel) -> (Option<&'a MadeHandles>, &'a str) {
+            match route {
+                RouteLabel::Cached(slot) => match self.handles.get(*slot as usize) {
+                    Some(h) => (Some(h), &h.route),
+                    None => (None, "?"),
+                },
+                RouteLabel::Uncached(name) => (None, name.as_str()),
+            }
         }
 
         /// An outgoing call to `route` completed after `elapsed` (`None`: it failed before it
@@ -249,23 +268,22 @@ mod imp {
             elapsed: Option<Duration>,
             result: Result<(), &Status>,
         ) {
-            let route = route.as_str();
             let code = code_of(result);
-            let h = self.handles(m, route);
+            let (h, name) = self.resolve(route);
             if let Some(e) = elapsed {
                 match h {
                     Some(h) => h.seconds.record(e.as_secs_f64()),
                     None => metrics::histogram!(
                         "erpc_call_made_seconds",
                         "peer" => m.peer.clone(),
-                        "route" => route.to_owned()
+                        "route" => name.to_owned()
                     )
                     .record(e.as_secs_f64()),
                 }
             }
             match (code, h) {
                 (0, Some(h)) => h.calls_ok.increment(1),
-                _ => m.made("erpc_calls_made_total", route, code).increment(1),
+                _ => m.made("erpc_calls_made_total", name, code).increment(1),
             }
         }
 
@@ -276,11 +294,10 @@ mod imp {
             route: &RouteLabel,
             result: Result<(), &Status>,
         ) {
-            let route = route.as_str();
             let code = code_of(result);
-            match (code, self.handles(m, route)) {
-                (0, Some(h)) => h.pushes_ok.increment(1),
-                _ => m.made("erpc_pushes_made_total", route, code).increment(1),
+            match (code, self.resolve(route)) {
+                (0, (Some(h), _)) => h.pushes_ok.increment(1),
+                (_, (_, name)) => m.made("erpc_pushes_made_total", name, code).increment(1),
             }
         }
     }
@@ -315,16 +332,15 @@ mod imp {
     #[derive(Clone, Copy, Debug)]
     pub(crate) struct RouteLabel;
 
-    #[inline]
-    pub(crate) fn route_label(_: &ServiceMethod) -> RouteLabel {
-        RouteLabel
-    }
-
     /// Without the `metrics` feature: nothing.
     #[derive(Default)]
     pub(crate) struct MadeCache;
 
     impl MadeCache {
+        #[inline]
+        pub(crate) fn label(&mut self, _: &PeerMetrics, _: &ServiceMethod) -> RouteLabel {
+            RouteLabel
+        }
         #[inline]
         pub(crate) fn call_made(
             &mut self,
@@ -345,4 +361,4 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{route_label, MadeCache, PeerMetrics, RouteLabel};
+pub(crate) use imp::{MadeCache, PeerMetrics, RouteLabel};

@@ -58,6 +58,11 @@ use stats::{Delta, HandlerSlots, Levels, PeerCounters};
 /// batches pile up; 32 measured best for 100 and 1,000 callers on one connection.
 pub(crate) const WAKE_BUDGET: usize = 32;
 
+/// How long a connection must have had nothing in flight before it gives back the memory of
+/// its buffers and tables ([`ConnCore::take_idle_release`]). A busy connection is quiet for
+/// microseconds between bursts; freeing then would make every burst grow them again.
+pub(crate) const IDLE_RELEASE: Duration = Duration::from_millis(100);
+
 /// What every connection of a peer shares: the handlers and the peer-wide limits.
 pub(crate) struct PeerCore {
     pub(crate) handlers: Vec<Option<Handler>>,
@@ -164,6 +169,12 @@ pub(crate) struct ConnCore {
     write_failed: bool,
     /// When the output last moved (or started waiting).
     last_progress: Instant,
+    /// When a command, bytes from the peer or a handler's result last came in.
+    last_active: Instant,
+    /// Whether the buffers were given back since `last_active` (see [`IDLE_RELEASE`]).
+    idle_released: bool,
+    /// Whether the driver should give its buffers back now.
+    release_due: bool,
     auth_deadline: Option<Instant>,
     reason: Option<CloseReason>,
     opened: bool,
@@ -213,6 +224,9 @@ impl ConnCore {
             read_closed: false,
             write_failed: false,
             last_progress: now,
+            last_active: now,
+            idle_released: true,
+            release_due: false,
             auth_deadline,
             reason: None,
             opened,
@@ -293,6 +307,26 @@ impl ConnCore {
         self.running == 0 && self.calls.is_empty() && self.waiting.is_empty() && self.out.is_empty()
     }
 
+    /// Something came in at `now`: the connection is not idle.
+    fn activity(&mut self, now: Instant) {
+        self.last_active = now;
+        self.idle_released = false;
+    }
+
+    /// When a quiet connection's buffers are next due to be given back.
+    fn idle_deadline(&self) -> Option<Instant> {
+        if self.idle_released || !self.is_quiet() {
+            return None;
+        }
+        self.last_active.checked_add(IDLE_RELEASE)
+    }
+
+    /// Whether the connection has been quiet for [`IDLE_RELEASE`], so that the driver should
+    /// give back the memory of its buffers (once per quiet spell).
+    pub(crate) fn take_idle_release(&mut self) -> bool {
+        std::mem::take(&mut self.release_due)
+    }
+
     /// Frees the memory of the empty buffers and tables of a quiet connection
     /// ([`is_quiet`](ConnCore::is_quiet)).
     pub(crate) fn release_idle_buffers(&mut self) {
@@ -345,6 +379,7 @@ impl ConnCore {
         };
         consider(self.write_deadline());
         consider(self.auth_deadline);
+        consider(self.idle_deadline());
         t
     }
 
@@ -363,6 +398,7 @@ impl ConnCore {
     /// Applies a command from a handle.
     pub(crate) fn apply(&mut self, now: Instant, cmd: Command) {
         self.events_drained = false;
+        self.activity(now);
         match cmd {
             Command::Call {
                 msg,
@@ -381,7 +417,7 @@ impl ConnCore {
                         CallOptions::timeout(left)
                     }
                 };
-                let route = crate::metrics::route_label(&msg.service_method);
+                let route = self.made.label(&self.peer.metrics, &msg.service_method);
                 match self.core.call(now, msg, opts) {
                     Ok(id) => {
                         self.calls.insert(id, Waiting { key, tx, route });
@@ -399,7 +435,7 @@ impl ConnCore {
                     let _ = tx.send(Err(queue::expired()));
                     return;
                 }
-                let route = crate::metrics::route_label(&msg.service_method);
+                let route = self.made.label(&self.peer.metrics, &msg.service_method);
                 let r = self.core.push(now, msg);
                 self.made
                     .push_made(&self.peer.metrics, &route, r.as_ref().map(|_| ()));
@@ -431,6 +467,7 @@ impl ConnCore {
     pub(crate) fn handle_read(&mut self, now: Instant, n: usize, rbuf: &mut BytesMut) {
         self.delta.bytes_in += n as u64;
         self.events_drained = false;
+        self.activity(now);
         self.core.handle_input(now, rbuf);
         self.pull_output(now);
     }
@@ -460,6 +497,10 @@ impl ConnCore {
     /// The time from [`poll_timeout`](ConnCore::poll_timeout) has come.
     pub(crate) fn handle_timeout(&mut self, now: Instant) {
         self.events_drained = false;
+        if self.idle_deadline().is_some_and(|d| d <= now) {
+            self.idle_released = true;
+            self.release_due = true;
+        }
         if self.write_deadline().is_some_and(|d| d <= now) {
             let st = format!(
                 "write timeout: {} bytes queued and none written for {:?}",
@@ -484,6 +525,7 @@ impl ConnCore {
     /// A handler finished.
     pub(crate) fn handler_done(&mut self, now: Instant, done: Finished) {
         self.running -= 1;
+        self.activity(now);
         self.events_drained = false;
         match done {
             Finished::Reply(info, reply, step) => {

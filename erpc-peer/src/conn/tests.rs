@@ -311,11 +311,13 @@ fn written_bytes_restart_the_write_timeout() {
     r.deliver();
     r.collect_work();
     r.run_handlers();
+    let replied = r.now;
     r.now += Duration::from_secs(4);
     r.conn.handle_written(r.now, 10);
     assert_eq!(r.conn.poll_timeout(), Some(r.now + Duration::from_secs(5)));
     r.drain_output();
-    assert_eq!(r.conn.poll_timeout(), None);
+    // No write deadline once everything is written: only the quiet connection's release.
+    assert_eq!(r.conn.poll_timeout(), Some(replied + IDLE_RELEASE));
 }
 
 #[test]
@@ -392,4 +394,37 @@ fn a_call_past_its_deadline_is_never_sent() {
     assert_eq!(r.conn.queued_bytes(), 0, "an expired call was written");
     let st = rx.try_recv().unwrap().unwrap().unwrap_err();
     assert_eq!(st.code(), Code::HANDLE_TIMEOUT);
+}
+
+#[test]
+fn a_connection_gives_its_buffers_back_only_after_a_quiet_spell() {
+    let mut r = rig(config(), false);
+    let exchange = |r: &mut Rig| {
+        r.remote_call(Bytes::from_static(b"ping"));
+        assert!(r.deliver());
+        r.collect_work();
+        r.run_handlers();
+        r.collect_work();
+        r.drain_output();
+        assert_eq!(r.remote_replies(), 1);
+    };
+    exchange(&mut r);
+    assert!(r.conn.is_quiet());
+    // Quiet now, but only for a moment: nothing is released between two bursts.
+    assert!(!r.conn.take_idle_release());
+    let due = r.now + IDLE_RELEASE;
+    assert_eq!(r.conn.poll_timeout(), Some(due));
+    r.now += IDLE_RELEASE / 2;
+    exchange(&mut r);
+    // The second burst moved the mark.
+    assert_eq!(r.conn.poll_timeout(), Some(r.now + IDLE_RELEASE));
+    r.now += IDLE_RELEASE;
+    r.conn.handle_timeout(r.now);
+    assert!(r.conn.take_idle_release(), "quiet for the whole spell");
+    assert!(!r.conn.take_idle_release(), "once per quiet spell");
+    assert_eq!(r.conn.poll_timeout(), None, "no timer while it stays idle");
+    // The next exchange works with the released buffers, and a new spell starts.
+    r.conn.release_idle_buffers();
+    exchange(&mut r);
+    assert_eq!(r.conn.poll_timeout(), Some(r.now + IDLE_RELEASE));
 }

@@ -403,24 +403,25 @@ impl Session {
             .map_err(|e| Status::with_cause(Code::WRITE_FAILED, e.to_string()))?;
         let serial = self.next_serial();
         let timeout = opts.timeout.unwrap_or(self.cfg.call_timeout);
-        let heartbeat = false;
+        self.last_activity = now;
+        self.run_logged_hooks(now, &mut msg, "post_write_call", |p, cx| {
+            p.post_write_call(cx)
+        });
+        // The message is done with: its service method moves into the pending entry (a clone
+        // would cost an allocation when the name is not yet shared).
         self.pending.insert(
             msg.seq,
             Pending {
                 serial,
-                service_method: msg.service_method.clone(),
+                service_method: std::mem::take(&mut msg.service_method),
                 started: now,
-                heartbeat,
+                heartbeat: false,
             },
         );
         // A deadline past what `Instant` represents is no deadline.
         if let Some(t) = timeout.and_then(|d| now.checked_add(d)) {
             self.timers.push(Reverse((t, Timer::Call(msg.seq, serial))));
         }
-        self.last_activity = now;
-        self.run_logged_hooks(now, &mut msg, "post_write_call", |p, cx| {
-            p.post_write_call(cx)
-        });
         Ok(CallId {
             seq: msg.seq,
             serial,
