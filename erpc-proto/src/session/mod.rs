@@ -1323,12 +1323,13 @@ impl Session {
     }
 
     fn on_reply(&mut self, now: Instant, mut msg: Message) {
-        let Some(p) = self.pending.remove(&msg.seq) else {
+        let Some(mut p) = self.pending.remove(&msg.seq) else {
             tracing::warn!(seq = msg.seq, "reply to no pending call dropped");
             return;
         };
         self.prune_timers();
-        msg.service_method = p.service_method.clone();
+        // Moved, not cloned: a clone of a name that is not yet shared allocates.
+        msg.service_method = std::mem::take(&mut p.service_method);
         if p.heartbeat {
             if !msg.status.is_ok() {
                 self.finish(CloseReason::HeartbeatTimeout);
