@@ -444,6 +444,10 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         {
             self.needs_flush = false;
         }
+        // The callers whose calls completed this turn hear now, after this turn's bytes went
+        // out: a woken caller that preempts the driver (a thread, on the blocking runtime)
+        // no longer holds back the write of the calls already queued.
+        conn.deliver();
         if release {
             self.release_idle_buffers();
         }

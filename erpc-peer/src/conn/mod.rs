@@ -145,9 +145,29 @@ enum Pending {
 
 struct Waiting {
     key: u64,
-    tx: oneshot::Sender<Result<Message, Status>>,
+    tx: oneshot::Sender<CallResult>,
     /// The service method called, for the calls-made metrics.
     route: crate::metrics::RouteLabel,
+}
+
+/// What a caller waits for: the reply or why there is none.
+type CallResult = Result<Message, Status>;
+
+/// Call results waiting to be sent; whatever is left when dropped is sent then.
+struct Deliveries(Vec<(oneshot::Sender<CallResult>, CallResult)>);
+
+impl Deliveries {
+    fn send_all(&mut self) {
+        for (tx, r) in self.0.drain(..) {
+            let _ = tx.send(r);
+        }
+    }
+}
+
+impl Drop for Deliveries {
+    fn drop(&mut self) {
+        self.send_all();
+    }
 }
 
 /// The connection core. See the [module docs](self).
@@ -181,6 +201,8 @@ pub(crate) struct ConnCore {
     closed_locally: bool,
     ready: Option<oneshot::Sender<Result<(), Status>>>,
     woken: usize,
+    /// Results of calls, sent to their callers at the end of the driver's turn.
+    deliveries: Deliveries,
     placement: Placement,
     delta: Delta,
     /// Metric handles of the service methods this connection calls.
@@ -233,6 +255,7 @@ impl ConnCore {
             closed_locally: false,
             ready,
             woken: 0,
+            deliveries: Deliveries(Vec::new()),
             placement: Placement::new(limits_handler_tasks, inline_allowed),
             delta: Delta::default(),
             made: Default::default(),
@@ -288,6 +311,11 @@ impl ConnCore {
     /// Whether the callers woken this turn reached [`WAKE_BUDGET`] (the driver yields).
     pub(crate) fn budget_spent(&self) -> bool {
         self.woken >= WAKE_BUDGET
+    }
+
+    /// Sends the results of the calls completed this turn to their callers.
+    pub(crate) fn deliver(&mut self) {
+        self.deliveries.send_all();
     }
 
     /// Starts a new turn of the driver's loop (resets the wake budget).
@@ -743,7 +771,7 @@ impl ConnCore {
                         Some(d.elapsed),
                         d.result.as_ref().map(|_| ()),
                     );
-                    let _ = w.tx.send(d.result);
+                    self.deliveries.0.push((w.tx, d.result));
                     self.woken += 1;
                 }
             }

@@ -428,3 +428,48 @@ fn a_connection_gives_its_buffers_back_only_after_a_quiet_spell() {
     exchange(&mut r);
     assert_eq!(r.conn.poll_timeout(), Some(r.now + IDLE_RELEASE));
 }
+
+/// The rig calls the remote, which has no such route and answers 404; the reply is read
+/// and dispatched. Returns the caller's receiver.
+fn answered_call(r: &mut Rig) -> oneshot::Receiver<Result<Message, Status>> {
+    let (tx, rx) = oneshot::channel();
+    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
+    msg.body_codec = CodecId::PLAIN;
+    r.conn.apply(
+        r.now,
+        Command::Call {
+            msg,
+            deadline: None,
+            key: 3,
+            tx,
+        },
+    );
+    r.drain_output();
+    let bytes = r.remote.poll_transmit().unwrap();
+    r.rbuf.extend_from_slice(&bytes);
+    r.conn.handle_read(r.now, bytes.len(), &mut r.rbuf);
+    r.collect_work();
+    rx
+}
+
+#[test]
+fn a_call_result_reaches_its_caller_when_the_turn_delivers() {
+    let mut r = rig(config(), false);
+    let mut rx = answered_call(&mut r);
+    assert!(
+        matches!(rx.try_recv(), Ok(None)),
+        "delivered before the turn's end"
+    );
+    r.conn.deliver();
+    let st = rx.try_recv().unwrap().unwrap().unwrap_err();
+    assert_eq!(st.code(), Code::NOT_FOUND, "the remote's answer");
+}
+
+#[test]
+fn results_not_yet_delivered_are_sent_when_the_core_is_dropped() {
+    let mut r = rig(config(), false);
+    let mut rx = answered_call(&mut r);
+    drop(r);
+    let st = rx.try_recv().unwrap().unwrap().unwrap_err();
+    assert_eq!(st.code(), Code::NOT_FOUND, "the remote's answer");
+}
