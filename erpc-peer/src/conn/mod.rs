@@ -27,6 +27,7 @@
 //! * **Write timeout**: queued bytes that have not moved for `write_timeout` close the
 //!   connection (pending calls fail with 102).
 
+pub(crate) mod out;
 pub(crate) mod placement;
 pub(crate) mod queue;
 pub(crate) mod redial;
@@ -36,7 +37,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use erpc_proto::session::{
     CallId, CallOptions, CloseReason, Event, Reply, ReplyToken, Session as Core,
 };
@@ -181,7 +182,7 @@ pub(crate) struct ConnCore {
     calls: FxHashMap<CallId, Waiting>,
     keys: FxHashMap<u64, CallId>,
     waiting: VecDeque<Pending>,
-    out: BytesMut,
+    out: out::Outgoing,
     running: usize,
     output_paused: bool,
     /// See [`ConnCore::hold_commands_on_goaway`].
@@ -240,7 +241,7 @@ impl ConnCore {
             calls: FxHashMap::default(),
             keys: FxHashMap::default(),
             waiting: VecDeque::new(),
-            out: BytesMut::new(),
+            out: out::Outgoing::default(),
             running: 0,
             output_paused: false,
             hold_on_goaway: false,
@@ -361,9 +362,7 @@ impl ConnCore {
     /// Frees the memory of the empty buffers and tables of a quiet connection
     /// ([`is_quiet`](ConnCore::is_quiet)).
     pub(crate) fn release_idle_buffers(&mut self) {
-        if self.out.capacity() > 0 {
-            self.out = BytesMut::new();
-        }
+        self.out.release_idle();
         if self.calls.capacity() > 0 {
             self.calls = FxHashMap::default();
         }
@@ -589,12 +588,12 @@ impl ConnCore {
 
     /// The bytes to write now.
     pub(crate) fn transmit(&self) -> &[u8] {
-        &self.out
+        self.out.first()
     }
 
     /// `n` bytes of [`transmit`](ConnCore::transmit) were written.
     pub(crate) fn handle_written(&mut self, now: Instant, n: usize) {
-        let n = n.min(self.out.len());
+        let n = n.min(self.out.first().len());
         if n == 0 {
             return;
         }
@@ -612,7 +611,7 @@ impl ConnCore {
             return;
         }
         let was_empty = self.out.is_empty();
-        if self.core.poll_transmit_into(&mut self.out) > 0 && was_empty {
+        if self.out.take_from(&mut self.core) > 0 && was_empty {
             self.last_progress = now;
         }
         self.update_pause();

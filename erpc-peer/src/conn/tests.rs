@@ -36,7 +36,7 @@ impl Clock for Virtual {
 }
 
 #[allow(clippy::disallowed_methods)]
-fn origin() -> Instant {
+pub(crate) fn origin() -> Instant {
     Instant::now()
 }
 
@@ -169,11 +169,15 @@ impl Rig {
 
     /// The socket takes everything queued; the remote reads it.
     fn drain_output(&mut self) -> usize {
-        let out = self.conn.transmit().to_vec();
-        self.conn.handle_written(self.now, out.len());
-        self.remote_rbuf.extend_from_slice(&out);
+        let mut total = 0;
+        while !self.conn.transmit().is_empty() {
+            let out = self.conn.transmit().to_vec();
+            self.conn.handle_written(self.now, out.len());
+            self.remote_rbuf.extend_from_slice(&out);
+            total += out.len();
+        }
         self.remote.handle_input(self.now, &mut self.remote_rbuf);
-        out.len()
+        total
     }
 
     fn remote_replies(&mut self) -> usize {

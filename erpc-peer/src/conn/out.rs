@@ -1,0 +1,194 @@
+//! The bytes a connection has queued for its socket, in the order they go out.
+//!
+//! Frames come from the session core's output buffer. Small ones are gathered into one
+//! buffer, so that a batch of replies leaves in one write; a large one (a megabyte body)
+//! is taken over as it is, without a copy behind what is still queued — copying it would
+//! cost as much as the kernel's own copy of it.
+
+use std::collections::VecDeque;
+
+use bytes::{Buf, Bytes, BytesMut};
+use erpc_proto::session::Session as Core;
+
+/// Output this size or larger is queued as a chunk of its own instead of being copied
+/// behind the bytes already queued; a gathering buffer this full takes more only while it
+/// has room for it.
+pub(crate) const GATHER_LIMIT: usize = 64 * 1024;
+
+/// Bytes queued for a socket: sealed chunks, then the buffer that gathers new output.
+#[derive(Default)]
+pub(crate) struct Outgoing {
+    sealed: VecDeque<Bytes>,
+    gather: BytesMut,
+    len: usize,
+}
+
+impl Outgoing {
+    /// Bytes queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Takes everything `core` has queued for the peer; returns how many bytes.
+    pub(crate) fn take_from(&mut self, core: &mut Core) -> usize {
+        let n = core.queued_bytes();
+        if n == 0 {
+            return 0;
+        }
+        // A large output, or a large gathering buffer that would have to grow (and so be
+        // copied) to take it: the queued bytes are sealed as they are.
+        let spare = self.gather.capacity() - self.gather.len();
+        if !self.gather.is_empty()
+            && (n >= GATHER_LIMIT || (self.gather.len() >= GATHER_LIMIT && spare < n))
+        {
+            self.sealed
+                .push_back(std::mem::take(&mut self.gather).freeze());
+        }
+        // Into an empty buffer the core's output is swapped, not copied.
+        let taken = core.poll_transmit_into(&mut self.gather);
+        self.len += taken;
+        taken
+    }
+
+    /// The bytes to write next (empty when nothing is queued).
+    pub(crate) fn first(&self) -> &[u8] {
+        match self.sealed.front() {
+            Some(b) => b,
+            None => &self.gather,
+        }
+    }
+
+    /// `n` bytes of [`first`](Outgoing::first) were written (`n` at most its length).
+    pub(crate) fn advance(&mut self, n: usize) {
+        let n = n.min(self.first().len());
+        if n == 0 {
+            return;
+        }
+        match self.sealed.front_mut() {
+            Some(b) => {
+                b.advance(n);
+                if b.is_empty() {
+                    self.sealed.pop_front();
+                }
+            }
+            None => self.gather.advance(n),
+        }
+        self.len -= n;
+    }
+
+    /// Drops everything queued.
+    pub(crate) fn clear(&mut self) {
+        self.sealed.clear();
+        self.gather.clear();
+        self.len = 0;
+    }
+
+    /// Frees the memory of an empty queue.
+    pub(crate) fn release_idle(&mut self) {
+        if self.is_empty() {
+            *self = Outgoing::default();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erpc_proto::plugin::SessionInfo;
+    use erpc_proto::session::{CallOptions, SessionConfig};
+    use erpc_proto::{CodecId, Message, MessageType};
+
+    use crate::conn::tests::origin;
+
+    fn core() -> Core {
+        Core::new(SessionConfig::dialer(), SessionInfo::default(), origin())
+    }
+
+    fn call(c: &mut Core, body_len: usize) {
+        let mut m = Message::new(MessageType::CALL, 0, "/x");
+        m.body_codec = CodecId::PLAIN;
+        m.body = Bytes::from(vec![7u8; body_len]);
+        c.call(origin(), m, CallOptions::no_timeout()).unwrap();
+    }
+
+    /// Writes everything queued, `step` bytes at a time at most.
+    fn drain(o: &mut Outgoing, step: usize) -> Vec<u8> {
+        let mut all = Vec::new();
+        while !o.is_empty() {
+            let n = o.first().len().min(step);
+            assert!(n > 0, "queued bytes but nothing to write");
+            all.extend_from_slice(&o.first()[..n]);
+            o.advance(n);
+        }
+        all
+    }
+
+    #[test]
+    fn bytes_leave_in_the_order_they_were_queued_whatever_their_sizes() {
+        let mut c = core();
+        let mut reference = core();
+        let mut o = Outgoing::default();
+        let mut expected = Vec::new();
+        for (i, len) in [10, 200_000, 30, 40, 1 << 20, 5, 70_000]
+            .into_iter()
+            .enumerate()
+        {
+            call(&mut c, len);
+            call(&mut reference, len);
+            expected.extend_from_slice(&reference.poll_transmit().unwrap());
+            o.take_from(&mut c);
+            if i == 3 {
+                // Part of the queue leaves between takes.
+                let n = o.first().len() / 2;
+                expected.drain(..n);
+                o.advance(n);
+            }
+        }
+        assert_eq!(o.len(), expected.len());
+        assert_eq!(drain(&mut o, 4096), expected);
+        assert_eq!(o.len(), 0);
+    }
+
+    #[test]
+    fn small_frames_gather_into_one_write() {
+        let mut c = core();
+        let mut o = Outgoing::default();
+        for _ in 0..50 {
+            call(&mut c, 100);
+            o.take_from(&mut c);
+        }
+        assert_eq!(o.first().len(), o.len(), "one buffer for small frames");
+    }
+
+    #[test]
+    fn a_large_frame_is_not_copied_behind_queued_bytes() {
+        let mut c = core();
+        let mut o = Outgoing::default();
+        call(&mut c, 100);
+        o.take_from(&mut c);
+        call(&mut c, 1 << 20);
+        let big = c.queued_bytes();
+        o.take_from(&mut c);
+        assert_eq!(o.sealed.len(), 1, "the small frame sealed");
+        assert_eq!(o.gather.len(), big, "the large one taken over as it is");
+    }
+
+    #[test]
+    fn clearing_and_releasing_leave_nothing() {
+        let mut c = core();
+        let mut o = Outgoing::default();
+        call(&mut c, 100_000);
+        o.take_from(&mut c);
+        call(&mut c, 100);
+        o.take_from(&mut c);
+        o.clear();
+        assert!(o.is_empty() && o.first().is_empty());
+        o.release_idle();
+        assert_eq!(o.gather.capacity(), 0);
+        assert!(o.sealed.is_empty());
+    }
+}
