@@ -12,16 +12,17 @@
 //!   *M*, the connection takes no more commands from its handles (callers wait in the bounded
 //!   [`CommandQueue`]) and starts no more handlers, until the queue drains to *M*/2.
 //! * **Reading** pauses while decoded incoming work waits to start (a handler limit or the
-//!   output mark), or while *2M* bytes are queued (replies the session writes by itself: 404s,
-//!   heartbeat answers). A peer that sends without reading is thus held back by its own TCP
+//!   output mark), or while *2M* bytes are queued beyond this side's own calls and pushes
+//!   (replies the session writes by itself: 404s, heartbeat answers). A peer that sends without reading is thus held back by its own TCP
 //!   window, and the output stays within about *2M*, plus the replies of the handlers that
 //!   were already running when the mark was reached (at most `max_handlers` replies), plus
 //!   one read and one frame of input.
 //! * Why pause rather than reject: pausing loses nothing and pushes back on the sender
 //!   through TCP; rejecting would keep reading and answer each call with an error, which
 //!   costs the same bytes as serving it when the client does not read. A side that only
-//!   calls keeps reading its replies whatever its own output (its commands stop at *M*), so a
-//!   busy client and a busy server cannot stop each other.
+//!   calls keeps reading its replies whatever its own output (its commands stop at *M*, and
+//!   its own frames do not count towards *2M*: one frame can be larger than both), so a busy
+//!   client and a busy server cannot stop each other.
 //! * **Handlers**: at most `max_handlers` per session and `max_peer_handlers` per peer run
 //!   at once; a session at a limit stops reading until one finishes.
 //! * **Write timeout**: queued bytes that have not moved for `write_timeout` close the
@@ -183,6 +184,9 @@ pub(crate) struct ConnCore {
     keys: FxHashMap<u64, CallId>,
     waiting: VecDeque<Pending>,
     out: out::Outgoing,
+    /// How much of `out` this side's own calls and pushes may account for (at most
+    /// `out.len()`; see [`wants_read`](ConnCore::wants_read)).
+    own_queued: usize,
     running: usize,
     output_paused: bool,
     /// See [`ConnCore::hold_commands_on_goaway`].
@@ -242,6 +246,7 @@ impl ConnCore {
             keys: FxHashMap::default(),
             waiting: VecDeque::new(),
             out: out::Outgoing::default(),
+            own_queued: 0,
             running: 0,
             output_paused: false,
             hold_on_goaway: false,
@@ -290,7 +295,8 @@ impl ConnCore {
             && self.reason.is_none()
             && self.events_drained
             && self.waiting.is_empty()
-            && self.out.len() < self.peer.limits.max_queued_bytes.saturating_mul(2)
+            && self.out.len().saturating_sub(self.own_queued)
+                < self.peer.limits.max_queued_bytes.saturating_mul(2)
     }
 
     /// Whether the driver should take commands from the handles now.
@@ -432,6 +438,7 @@ impl ConnCore {
     pub(crate) fn apply(&mut self, now: Instant, cmd: Command) {
         self.events_drained = false;
         self.activity(now);
+        let before = self.core.queued_bytes();
         match cmd {
             Command::Call {
                 msg,
@@ -475,6 +482,7 @@ impl ConnCore {
                 let _ = tx.send(r);
             }
         }
+        self.own_queued += self.core.queued_bytes().saturating_sub(before);
         self.pull_output(now);
     }
 
@@ -524,6 +532,7 @@ impl ConnCore {
     pub(crate) fn handle_write_error(&mut self, now: Instant, e: impl std::fmt::Display) {
         self.write_failed = true;
         self.out.clear();
+        self.own_queued = 0;
         self.handle_transport_error(now, e);
     }
 
@@ -598,6 +607,9 @@ impl ConnCore {
             return;
         }
         self.out.advance(n);
+        // Which bytes left is not known: the own share is kept as large as it can be, which
+        // overstates it by at most the own bytes queued (below the mark plus one frame).
+        self.own_queued = self.own_queued.min(self.out.len());
         self.delta.bytes_out += n as u64;
         self.last_progress = now;
         self.update_pause();
@@ -837,6 +849,7 @@ impl ConnCore {
         }
         self.keys.clear();
         self.out.clear();
+        self.own_queued = 0;
         self.publish_stats();
     }
 }

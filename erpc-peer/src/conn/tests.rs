@@ -477,3 +477,49 @@ fn results_not_yet_delivered_are_sent_when_the_core_is_dropped() {
     let st = rx.try_recv().unwrap().unwrap().unwrap_err();
     assert_eq!(st.code(), Code::NOT_FOUND, "the remote's answer");
 }
+
+#[test]
+fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
+    // A 16 MiB call on a 4 MiB mark is one frame larger than 2M: were it counted, this side
+    // would stop reading the replies the peer needs to get rid of to read the call.
+    let mut r = rig(config(), false);
+    let (tx, _rx) = oneshot::channel();
+    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
+    msg.body_codec = CodecId::PLAIN;
+    msg.body = Bytes::from(vec![1u8; 4 * config().max_queued_bytes]);
+    r.conn.apply(
+        r.now,
+        Command::Call {
+            msg,
+            deadline: None,
+            key: 1,
+            tx,
+        },
+    );
+    r.collect_work();
+    assert!(r.conn.queued_bytes() > 2 * config().max_queued_bytes);
+    assert!(
+        r.conn.wants_read(),
+        "reading paused by the caller's own call"
+    );
+    // Part of it leaves: still its own bytes, still reading.
+    let n = r.conn.transmit().len() / 2;
+    r.conn.handle_written(r.now, n);
+    assert!(r.conn.wants_read());
+}
+
+#[test]
+fn replies_beyond_twice_the_mark_still_pause_reading() {
+    let mut r = rig(config(), false);
+    let big = Bytes::from(vec![2u8; 3 * config().max_queued_bytes]);
+    r.remote_call(big);
+    assert!(r.deliver());
+    r.collect_work();
+    r.run_handlers();
+    assert!(r.conn.queued_bytes() > 2 * config().max_queued_bytes);
+    r.collect_work();
+    assert!(
+        !r.conn.wants_read(),
+        "the echo's reply is not this side's own output"
+    );
+}

@@ -474,3 +474,35 @@ async fn replies_still_go_out_after_the_client_half_closes() {
     assert_eq!(seqs, vec![1, 2, 3]);
     eventually("session gone", || server.count_sessions() == 0).await;
 }
+
+#[tokio::test]
+async fn concurrent_calls_larger_than_twice_the_mark_all_complete() {
+    // Each call and each reply is one frame far above 2M (and above what the kernel
+    // buffers) on both sides: a side that counted its own calls towards the read pause
+    // stopped reading the replies, and both sides waited for each other (every call timed
+    // out).
+    let server = builder(limited())
+        .call("/echo/bytes", |_ctx: CallCtx, body: Raw| async move {
+            Ok::<_, Status>(body)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(limited()).build().unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let body = Bytes::from(vec![9u8; 16 * MARK]);
+    let calls: Vec<_> = (0..4)
+        .map(|_| {
+            let s = sess.clone();
+            let b = Raw(body.clone());
+            tokio::spawn(async move { s.call::<_, Raw>("/echo/bytes", &b).await })
+        })
+        .collect();
+    for c in calls {
+        let reply = within_for(Duration::from_secs(20), "a large call", c)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reply.0, body);
+    }
+}
