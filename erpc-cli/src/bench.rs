@@ -97,6 +97,11 @@ pub(crate) struct ServerArgs {
     /// `PeerConfig::handler_tasks`.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
+    /// Bytes queued for one connection's socket before it stops taking work
+    /// (`PeerConfig::max_queued_bytes`; K, M, G suffixes). Large bodies with many callers
+    /// need room for several.
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    max_queued: usize,
 }
 
 /// `erpc bench`.
@@ -152,6 +157,10 @@ pub(crate) struct ClientArgs {
     /// Where the in-process server's (no --addr) handlers run: adaptive, always, never.
     #[arg(long, value_name = "MODE", default_value = "adaptive", value_parser = parse_handler_tasks)]
     handler_tasks: HandlerTasks,
+    /// Bytes queued for one connection's socket before it stops taking calls (client and
+    /// in-process server; `PeerConfig::max_queued_bytes`; K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "4M", value_parser = parse_size)]
+    max_queued: usize,
 }
 
 /// `--handler-tasks` of this process's `bench-server` or in-process `bench` server.
@@ -168,11 +177,16 @@ fn bench_address(network: Network, addr: &str) -> (Network, String) {
     }
 }
 
+/// `--max-queued` of this process's `bench-server` or `bench` (none: the default).
+static MAX_QUEUED: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(None);
+
 /// `--network` of this process's `bench-server` or `bench`.
 static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
 
 fn peer_config(proto: WireProtocol) -> PeerConfig {
+    let max_queued = *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner());
     PeerConfig {
+        max_queued_bytes: max_queued.unwrap_or(PeerConfig::default().max_queued_bytes),
         network: *NETWORK.lock().unwrap_or_else(|e| e.into_inner()),
         default_body_codec: BodyCodec::Protobuf,
         protocol: proto,
@@ -390,6 +404,7 @@ fn start_blocking_server(
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
     let _ = KCP.set(args.kcp.clone());
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = Some(args.max_queued);
     let (network, addr) = bench_address(args.network, &args.addr);
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = network;
     if args.runtime == RuntimeKind::Blocking {
@@ -759,6 +774,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         );
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
+    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = Some(args.max_queued);
     let (server, addr) = match &args.addr {
         Some(a) => {
             let (network, addr) = bench_address(args.network, a);
