@@ -113,6 +113,27 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
 }
 
 impl Rig {
+    /// This side calls the remote's `/remote` with `body` (a handle's command, applied).
+    fn local_call(
+        &mut self,
+        body: Bytes,
+        deadline: Option<Instant>,
+        key: u64,
+    ) -> oneshot::Receiver<Result<Message, Status>> {
+        let (tx, rx) = oneshot::channel();
+        let mut msg = Message::new(MessageType::CALL, 0, "/remote");
+        msg.body_codec = CodecId::PLAIN;
+        msg.body = body;
+        let cmd = Command::Call {
+            msg,
+            deadline,
+            key,
+            tx,
+        };
+        self.conn.apply(self.now, cmd);
+        rx
+    }
+
     /// The remote side calls `/echo` with `body`.
     fn remote_call(&mut self, body: Bytes) {
         let mut m = Message::new(MessageType::CALL, 0, "/echo");
@@ -347,18 +368,8 @@ fn an_unauthenticated_session_closes_after_the_auth_timeout() {
 #[test]
 fn a_cancelled_call_is_forgotten_and_its_late_reply_dropped() {
     let mut r = rig(config(), false);
-    let (tx, mut rx) = oneshot::channel();
-    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
-    msg.body_codec = CodecId::PLAIN;
-    r.conn.apply(
-        r.now,
-        Command::Call {
-            msg,
-            deadline: Some(r.now + Duration::from_secs(10)),
-            key: 7,
-            tx,
-        },
-    );
+    let deadline = r.now + Duration::from_secs(10);
+    let mut rx = r.local_call(Bytes::new(), Some(deadline), 7);
     r.conn.publish_stats();
     assert_eq!(r.conn.handle.stats().calls_pending, 1);
     r.conn.cancel(7);
@@ -384,17 +395,8 @@ fn a_cancelled_call_is_forgotten_and_its_late_reply_dropped() {
 #[test]
 fn a_call_past_its_deadline_is_never_sent() {
     let mut r = rig(config(), false);
-    let (tx, mut rx) = oneshot::channel();
-    let msg = Message::new(MessageType::CALL, 0, "/remote");
-    r.conn.apply(
-        r.now,
-        Command::Call {
-            msg,
-            deadline: Some(r.now),
-            key: 1,
-            tx,
-        },
-    );
+    let now = r.now;
+    let mut rx = r.local_call(Bytes::new(), Some(now), 1);
     assert_eq!(r.conn.queued_bytes(), 0, "an expired call was written");
     let st = rx.try_recv().unwrap().unwrap().unwrap_err();
     assert_eq!(st.code(), Code::HANDLE_TIMEOUT);
@@ -436,18 +438,7 @@ fn a_connection_gives_its_buffers_back_only_after_a_quiet_spell() {
 /// The rig calls the remote, which has no such route and answers 404; the reply is read
 /// and dispatched. Returns the caller's receiver.
 fn answered_call(r: &mut Rig) -> oneshot::Receiver<Result<Message, Status>> {
-    let (tx, rx) = oneshot::channel();
-    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
-    msg.body_codec = CodecId::PLAIN;
-    r.conn.apply(
-        r.now,
-        Command::Call {
-            msg,
-            deadline: None,
-            key: 3,
-            tx,
-        },
-    );
+    let rx = r.local_call(Bytes::new(), None, 3);
     r.drain_output();
     let bytes = r.remote.poll_transmit().unwrap();
     r.rbuf.extend_from_slice(&bytes);
@@ -483,18 +474,10 @@ fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
     // A 16 MiB call on a 4 MiB mark is one frame larger than 2M: were it counted, this side
     // would stop reading the replies the peer needs to get rid of to read the call.
     let mut r = rig(config(), false);
-    let (tx, _rx) = oneshot::channel();
-    let mut msg = Message::new(MessageType::CALL, 0, "/remote");
-    msg.body_codec = CodecId::PLAIN;
-    msg.body = Bytes::from(vec![1u8; 4 * config().max_queued_bytes]);
-    r.conn.apply(
-        r.now,
-        Command::Call {
-            msg,
-            deadline: None,
-            key: 1,
-            tx,
-        },
+    let _rx = r.local_call(
+        Bytes::from(vec![1u8; 4 * config().max_queued_bytes]),
+        None,
+        1,
     );
     r.collect_work();
     assert!(r.conn.queued_bytes() > 2 * config().max_queued_bytes);
