@@ -33,6 +33,9 @@ pub(crate) struct WatchArgs {
     conn: ConnectArgs,
 }
 
+/// Pushes received and not yet printed, at most.
+const PRINT_QUEUE: usize = 256;
+
 /// One push received.
 struct Received {
     service_method: String,
@@ -59,7 +62,9 @@ pub(crate) fn run(a: WatchArgs) -> Result<(), BoxError> {
     };
     let rt = crate::client::runtime()?;
     rt.block_on(async {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Received>();
+        // Bounded: pushes that arrive faster than they are printed wait in their handlers, so
+        // the session's handler limit pauses reading and TCP holds the sender back.
+        let (tx, mut rx) = mpsc::channel::<Received>(PRINT_QUEUE);
         let verbose = c.verbose;
         let peer = c.peer(&a.addr, move |b| {
             b.unknown_push(move |ctx: PushCtx, b: Raw| {
@@ -72,12 +77,15 @@ pub(crate) fn run(a: WatchArgs) -> Result<(), BoxError> {
                         b.0.len()
                     )
                 });
-                let _ = tx.send(Received {
+                let r = Received {
                     service_method: ctx.service_method().to_owned(),
                     line: body::one_line(&b.0),
                     header,
-                });
-                std::future::ready(())
+                };
+                let tx = tx.clone();
+                async move {
+                    let _ = tx.send(r).await;
+                }
             })
         })?;
         let session = match c.dial(&peer, &a.addr).await {
