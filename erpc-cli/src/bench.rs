@@ -177,16 +177,16 @@ fn bench_address(network: Network, addr: &str) -> (Network, String) {
     }
 }
 
-/// `--max-queued` of this process's `bench-server` or `bench` (none: the default).
-static MAX_QUEUED: std::sync::Mutex<Option<usize>> = std::sync::Mutex::new(None);
+/// `--max-queued` of this process's `bench-server` or `bench`.
+static MAX_QUEUED: std::sync::Mutex<usize> =
+    std::sync::Mutex::new(erpc_peer::limits::MAX_QUEUED_BYTES);
 
 /// `--network` of this process's `bench-server` or `bench`.
 static NETWORK: std::sync::Mutex<Network> = std::sync::Mutex::new(Network::Tcp);
 
 fn peer_config(proto: WireProtocol) -> PeerConfig {
-    let max_queued = *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner());
     PeerConfig {
-        max_queued_bytes: max_queued.unwrap_or(PeerConfig::default().max_queued_bytes),
+        max_queued_bytes: *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()),
         network: *NETWORK.lock().unwrap_or_else(|e| e.into_inner()),
         default_body_codec: BodyCodec::Protobuf,
         protocol: proto,
@@ -404,7 +404,7 @@ fn start_blocking_server(
 pub(crate) fn server(args: ServerArgs) -> Result<(), BoxError> {
     let _ = KCP.set(args.kcp.clone());
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
-    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = Some(args.max_queued);
+    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = args.max_queued;
     let (network, addr) = bench_address(args.network, &args.addr);
     *NETWORK.lock().unwrap_or_else(|e| e.into_inner()) = network;
     if args.runtime == RuntimeKind::Blocking {
@@ -774,7 +774,7 @@ pub(crate) fn client(args: ClientArgs) -> Result<(), BoxError> {
         );
     }
     *HANDLER_TASKS.lock().unwrap_or_else(|e| e.into_inner()) = args.handler_tasks;
-    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = Some(args.max_queued);
+    *MAX_QUEUED.lock().unwrap_or_else(|e| e.into_inner()) = args.max_queued;
     let (server, addr) = match &args.addr {
         Some(a) => {
             let (network, addr) = bench_address(args.network, a);

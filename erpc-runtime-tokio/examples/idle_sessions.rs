@@ -123,7 +123,8 @@ async fn server(n: usize) -> Result<(), Box<dyn std::error::Error>> {
         .stdout(Stdio::piped())
         .spawn()?;
     let stdout = child.stdout.take().ok_or("no child stdout")?;
-    // Carries the few status lines of the child this example started itself (not the wire).
+    // Unbounded on purpose: it carries the status lines of the child this example started
+    // itself (a fixed handful, not the wire).
     let (line_tx, mut line_rx) = tokio::sync::mpsc::unbounded_channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
