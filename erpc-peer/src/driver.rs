@@ -476,6 +476,13 @@ impl<R: Runtime, S: Stream> Future for Driver<R, S> {
                 return Poll::Pending;
             }
         }
+        // Woken by the first of the callers this connection answered queuing its next call:
+        // put this turn off once, behind the others, so that their calls share a write.
+        if !this.deferred && this.conn.awaits_callers(this.handle.inner.queue.len()) {
+            this.deferred = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         this.deferred = false;
         this.conn.new_turn();
         for _ in 0..BUDGET {

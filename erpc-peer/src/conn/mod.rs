@@ -209,6 +209,9 @@ pub(crate) struct ConnCore {
     closed_locally: bool,
     ready: Option<oneshot::Sender<Result<(), Status>>>,
     woken: usize,
+    /// Callers answered since the driver last waited for their next calls (see
+    /// [`ConnCore::awaits_callers`]).
+    answered: usize,
     /// Results of calls, sent to their callers at the end of the driver's turn.
     deliveries: Deliveries,
     placement: Placement,
@@ -264,6 +267,7 @@ impl ConnCore {
             closed_locally: false,
             ready,
             woken: 0,
+            answered: 0,
             deliveries: Deliveries(Vec::new()),
             placement: Placement::new(limits_handler_tasks, inline_allowed),
             delta: Delta::default(),
@@ -321,6 +325,27 @@ impl ConnCore {
     /// Whether the callers woken this turn reached [`WAKE_BUDGET`] (the driver yields).
     pub(crate) fn budget_spent(&self) -> bool {
         self.woken >= WAKE_BUDGET
+    }
+
+    /// Whether the driver, woken with `queued` commands waiting, should let the callers it
+    /// answered run first: each answered caller may be about to queue its next call, and
+    /// taking the first one alone sends one call per write (100 connections with 10 callers
+    /// each wrote 0.7 times per call; waiting, 0.1: 183k -> 282k calls/s). Only while other
+    /// connections of this peer have calls in flight, so that the process has other work
+    /// meanwhile: a single busy connection would idle both sides in turn instead of
+    /// overlapping them (one connection with 10 callers lost 12 % when it waited). Says so
+    /// once per batch of answers: a caller that does not call again is not waited for twice.
+    pub(crate) fn awaits_callers(&mut self, queued: usize) -> bool {
+        let answered = std::mem::take(&mut self.answered);
+        if queued == 0 || queued >= answered {
+            return false;
+        }
+        let this = usize::from(self.published.calls_pending > 0);
+        self.peer
+            .counters
+            .calling
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > this
     }
 
     /// Sends the results of the calls completed this turn to their callers.
@@ -790,6 +815,7 @@ impl ConnCore {
                     );
                     self.deliveries.0.push((w.tx, d.result));
                     self.woken += 1;
+                    self.answered += 1;
                 }
             }
             Event::Authenticated(_) => {

@@ -68,6 +68,8 @@ pub(crate) struct SessionCounters {
 #[derive(Debug, Default)]
 pub(crate) struct PeerCounters {
     pub(crate) queued_bytes: AtomicUsize,
+    /// Connections with calls of this side in flight (as last published).
+    pub(crate) calling: AtomicUsize,
     pub(crate) bytes_in: AtomicU64,
     pub(crate) bytes_out: AtomicU64,
     pub(crate) calls_served: AtomicU64,
@@ -109,6 +111,15 @@ impl SessionCounters {
                 .store(levels.handlers_running, Ordering::Relaxed);
             self.calls_pending
                 .store(levels.calls_pending, Ordering::Relaxed);
+            match (last.calls_pending > 0, levels.calls_pending > 0) {
+                (false, true) => {
+                    peer.calling.fetch_add(1, Ordering::Relaxed);
+                }
+                (true, false) => {
+                    peer.calling.fetch_sub(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
             if levels.queued_bytes != last.queued_bytes {
                 peer.queued_bytes
                     .fetch_add(levels.queued_bytes, Ordering::Relaxed);

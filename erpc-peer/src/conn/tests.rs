@@ -506,3 +506,54 @@ fn replies_beyond_twice_the_mark_still_pause_reading() {
         "the echo's reply is not this side's own output"
     );
 }
+
+/// The rig makes `n` calls the remote answers (404), read and dispatched.
+fn answered_calls(r: &mut Rig, n: u64) {
+    for key in 1..=n {
+        drop(r.local_call(Bytes::new(), None, key));
+    }
+    r.drain_output();
+    let bytes = r.remote.poll_transmit().unwrap();
+    r.rbuf.extend_from_slice(&bytes);
+    r.conn.handle_read(r.now, bytes.len(), &mut r.rbuf);
+    r.collect_work();
+    r.conn.deliver();
+    r.conn.publish_stats();
+}
+
+#[test]
+fn answered_callers_are_awaited_once_while_other_connections_call() {
+    use std::sync::atomic::Ordering;
+    let mut r = rig(config(), false);
+    // Another connection of the peer has calls in flight.
+    r.conn.peer.counters.calling.fetch_add(1, Ordering::Relaxed);
+    answered_calls(&mut r, 3);
+    assert!(
+        r.conn.awaits_callers(1),
+        "1 of 3 answered callers called again"
+    );
+    assert!(
+        !r.conn.awaits_callers(1),
+        "the same batch is not awaited twice"
+    );
+
+    answered_calls(&mut r, 3);
+    assert!(
+        !r.conn.awaits_callers(3),
+        "every answered caller called again"
+    );
+    answered_calls(&mut r, 3);
+    assert!(!r.conn.awaits_callers(0), "woken by something else");
+}
+
+#[test]
+fn a_lone_busy_connection_does_not_await_its_callers() {
+    use std::sync::atomic::Ordering;
+    let mut r = rig(config(), false);
+    answered_calls(&mut r, 3);
+    // This connection's own call in flight is all the peer has.
+    drop(r.local_call(Bytes::new(), None, 9));
+    r.conn.publish_stats();
+    assert_eq!(r.conn.peer.counters.calling.load(Ordering::Relaxed), 1);
+    assert!(!r.conn.awaits_callers(1));
+}
