@@ -84,6 +84,38 @@ impl Completions {
     }
 }
 
+/// The most a read of a large frame's rest asks for at once: its part of the read buffer is
+/// zeroed before the read (a read needs initialized bytes), so asking for far more than the
+/// socket holds would zero memory for nothing.
+const LARGE_READ_MAX: usize = 256 * 1024;
+/// A large frame's read buffer holds at most this many times what has arrived of it (and at
+/// least [`READ_CHUNK`] more): room for the whole frame at once is a claim of the peer's, so
+/// a peer that claims 16 MiB and sends little holds little here.
+const LARGE_READ_GROWTH: usize = 8;
+
+/// Reads part of the `need` bytes a large frame still lacks straight into `rbuf`, behind the
+/// part that arrived (no copy through a scratch buffer, and room reserved for as much of the
+/// frame as [`LARGE_READ_GROWTH`] allows, so the buffer does not grow by doubling).
+fn read_into<S: Stream>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+    rbuf: &mut BytesMut,
+    need: usize,
+) -> Poll<std::io::Result<usize>> {
+    let have = rbuf.len();
+    let room = need.min(have.saturating_mul(LARGE_READ_GROWTH).max(READ_CHUNK));
+    rbuf.reserve(room);
+    let ask = room.min(LARGE_READ_MAX);
+    rbuf.resize(have + ask, 0);
+    let polled = Pin::new(stream).poll_read(cx, &mut rbuf[have..]);
+    let got = match polled {
+        Poll::Ready(Ok(n)) => n.min(ask),
+        _ => 0,
+    };
+    rbuf.truncate(have + got);
+    polled
+}
+
 /// What a first poll that started at `t0` (when measured) did.
 fn first_step<R: Runtime>(clock: Option<&R>, t0: Option<Instant>, ready: bool) -> FirstStep {
     match (clock, t0) {
@@ -352,7 +384,18 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
 
         // Bytes from the peer, when the core wants them.
-        if conn.wants_read() {
+        let large = conn
+            .wants_read()
+            .then(|| conn.input_needed(&self.rbuf))
+            .flatten()
+            .filter(|&need| need >= READ_CHUNK);
+        if let Some(need) = large {
+            // The rest of a large frame: straight into the read buffer.
+            if let Poll::Ready(r) = read_into(&mut self.stream, cx, &mut self.rbuf, need) {
+                conn.handle_read_result(now, r, &mut self.rbuf);
+                progress = true;
+            }
+        } else if conn.wants_read() {
             let want = self.read_size;
             let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
             let mut read = |buf: &mut [u8]| {
@@ -372,26 +415,12 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 })
                 // This thread's buffer is in use further up the stack: a buffer of its own.
                 .unwrap_or_else(|| read(&mut vec![0u8; want]));
-            match polled {
-                Poll::Ready(Ok(0)) => {
-                    conn.handle_eof(now);
-                    progress = true;
-                }
-                Poll::Ready(Ok(n)) => {
-                    conn.handle_read(now, n, &mut self.rbuf);
-                    if n == want && want < READ_CHUNK {
-                        self.read_size = (want * 4).min(READ_CHUNK);
-                    }
-                    progress = true;
-                }
-                Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    progress = true
-                }
-                Poll::Ready(Err(e)) => {
-                    conn.handle_transport_error(now, e);
-                    progress = true;
-                }
-                Poll::Pending => {}
+            if matches!(polled, Poll::Ready(Ok(n)) if n == want && want < READ_CHUNK) {
+                self.read_size = (want * 4).min(READ_CHUNK);
+            }
+            if let Poll::Ready(r) = polled {
+                conn.handle_read_result(now, r, &mut self.rbuf);
+                progress = true;
             }
         }
 

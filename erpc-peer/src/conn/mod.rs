@@ -529,6 +529,27 @@ impl ConnCore {
         self.pull_output(now);
     }
 
+    /// How many more bytes the frame at the front of `rbuf` needs, when the protocol says.
+    pub(crate) fn input_needed(&self, rbuf: &[u8]) -> Option<usize> {
+        self.core.input_needed(rbuf)
+    }
+
+    /// What a read into `rbuf` came to: `Ok(0)` is the peer's EOF, `Ok(n)` bytes appended to
+    /// `rbuf`, an interrupted read nothing.
+    pub(crate) fn handle_read_result(
+        &mut self,
+        now: Instant,
+        read: std::io::Result<usize>,
+        rbuf: &mut BytesMut,
+    ) {
+        match read {
+            Ok(0) => self.handle_eof(now),
+            Ok(n) => self.handle_read(now, n, rbuf),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => self.handle_transport_error(now, e),
+        }
+    }
+
     /// `n` bytes were read into `rbuf` (which may hold a partial frame from before).
     pub(crate) fn handle_read(&mut self, now: Instant, n: usize, rbuf: &mut BytesMut) {
         self.delta.bytes_in += n as u64;
@@ -644,7 +665,7 @@ impl ConnCore {
     fn pull_output(&mut self, now: Instant) {
         if self.write_failed {
             // Nothing will be written: drop what the session queues.
-            let _ = self.core.poll_transmit();
+            while self.core.poll_transmit().is_some() {}
             return;
         }
         let was_empty = self.out.is_empty();

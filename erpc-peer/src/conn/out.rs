@@ -1,9 +1,10 @@
 //! The bytes a connection has queued for its socket, in the order they go out.
 //!
-//! Frames come from the session core's output buffer. Small ones are gathered into one
-//! buffer, so that a batch of replies leaves in one write; a large one (a megabyte body)
-//! is taken over as it is, without a copy behind what is still queued — copying it would
-//! cost as much as the kernel's own copy of it.
+//! Frames come from the session core's output. Small ones are gathered into one buffer, so
+//! that a batch of replies leaves in one write; a large body (a megabyte) comes as the
+//! `Bytes` the message carried and stays a chunk of its own, and a large batch is taken
+//! over as it is, without a copy behind what is still queued — copying either would cost
+//! as much as the kernel's own copy of it.
 
 use std::collections::VecDeque;
 
@@ -48,8 +49,9 @@ impl Outgoing {
             self.sealed
                 .push_back(std::mem::take(&mut self.gather).freeze());
         }
-        // Into an empty buffer the core's output is swapped, not copied.
-        let taken = core.poll_transmit_into(&mut self.gather);
+        // Into an empty buffer the core's small frames are swapped, not copied; its large
+        // bodies come as the pieces they are.
+        let taken = core.poll_transmit_vectored(&mut self.sealed, &mut self.gather);
         self.len += taken;
         taken
     }
@@ -139,7 +141,9 @@ mod tests {
         {
             call(&mut c, len);
             call(&mut reference, len);
-            expected.extend_from_slice(&reference.poll_transmit().unwrap());
+            while let Some(piece) = reference.poll_transmit() {
+                expected.extend_from_slice(&piece);
+            }
             o.take_from(&mut c);
             if i == 3 {
                 // Part of the queue leaves between takes.
@@ -171,10 +175,14 @@ mod tests {
         call(&mut c, 100);
         o.take_from(&mut c);
         call(&mut c, 1 << 20);
-        let big = c.queued_bytes();
         o.take_from(&mut c);
-        assert_eq!(o.sealed.len(), 1, "the small frame sealed");
-        assert_eq!(o.gather.len(), big, "the large one taken over as it is");
+        assert_eq!(
+            o.sealed.len(),
+            3,
+            "the small frame sealed, then header and body"
+        );
+        assert_eq!(o.sealed.back().unwrap().len(), 1 << 20, "the body as it is");
+        assert!(o.gather.is_empty());
     }
 
     #[test]

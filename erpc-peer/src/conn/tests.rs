@@ -150,11 +150,14 @@ impl Rig {
         if !self.conn.wants_read() {
             return false;
         }
-        let Some(bytes) = self.remote.poll_transmit() else {
+        let mut n = 0;
+        while let Some(piece) = self.remote.poll_transmit() {
+            self.rbuf.extend_from_slice(&piece);
+            n += piece.len();
+        }
+        if n == 0 {
             return false;
-        };
-        self.rbuf.extend_from_slice(&bytes);
-        let n = bytes.len();
+        }
         self.conn.handle_read(self.now, n, &mut self.rbuf);
         true
     }

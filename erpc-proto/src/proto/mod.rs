@@ -51,6 +51,29 @@ pub trait Protocol: Send + Sync + fmt::Debug + 'static {
         cfg: &WireConfig,
         dst: &mut BytesMut,
     ) -> Result<(), EncodeError>;
+
+    /// The length of the frame that starts `src` (all of it, length prefix included), when
+    /// the protocol's framing says it before the frame is complete; `None` when it does not
+    /// (the default) or `src` is too short to tell. A hint for drivers that size their read
+    /// buffer; [`decode`](Protocol::decode) still checks every frame.
+    fn frame_len(&self, src: &[u8]) -> Option<usize> {
+        let _ = src;
+        None
+    }
+
+    /// Like [`encode`](Protocol::encode), but the frame may end with `msg.body` as it is: then
+    /// everything before the body is appended to `dst` and the body is returned, to be sent
+    /// right after (no copy). Protocols whose frames end with the body unchanged do so for
+    /// bodies of [`LARGE_BODY`](crate::session::LARGE_BODY) bytes or more; the default
+    /// encodes the whole frame into `dst` and returns `None`.
+    fn encode_vectored(
+        &self,
+        msg: &Message,
+        cfg: &WireConfig,
+        dst: &mut BytesMut,
+    ) -> Result<Option<bytes::Bytes>, EncodeError> {
+        self.encode(msg, cfg, dst).map(|()| None)
+    }
 }
 
 /// The protocol with this name, as eRPC and erpc-rs name them: `raw`, `json`, `protobuf` (or

@@ -68,78 +68,113 @@ impl Protocol for RawProto {
         cfg: &WireConfig,
         dst: &mut BytesMut,
     ) -> Result<(), EncodeError> {
-        let mut seq_buf = [0u8; MAX_SEQ_TEXT];
-        let seq = format_seq(msg.seq, &mut seq_buf);
-        let sm = msg.service_method.as_bytes();
-        if sm.len() > 255 {
-            return Err(EncodeError::FieldTooLong {
-                field: "service method",
-                len: sm.len(),
-                max: 255,
-            });
-        }
-        let status_len = msg.status.query_len();
-        if status_len > u16::MAX as usize {
-            return Err(EncodeError::FieldTooLong {
-                field: "status",
-                len: status_len,
-                max: u16::MAX as usize,
-            });
-        }
-        let meta_len = msg.meta.query_len();
-        if meta_len > u16::MAX as usize {
-            return Err(EncodeError::FieldTooLong {
-                field: "meta",
-                len: meta_len,
-                max: u16::MAX as usize,
-            });
-        }
-        let pipe = &msg.xfer_pipe;
-        if pipe.len() > 255 {
-            return Err(EncodeError::FieldTooLong {
-                field: "transfer pipe",
-                len: pipe.len(),
-                max: 255,
-            });
-        }
-        let header_len = 1 + seq.len() + 1 + 1 + sm.len() + 2 + status_len + 2 + meta_len + 1;
-        let plain_len = header_len + msg.body.len();
-        let write_plain = |out: &mut BytesMut| {
-            out.put_u8(seq.len() as u8);
-            out.put_slice(seq);
-            out.put_u8(msg.mtype.0);
-            out.put_u8(sm.len() as u8);
-            out.put_slice(sm);
-            out.put_u16(status_len as u16);
-            msg.status.write_query(out);
-            out.put_u16(meta_len as u16);
-            msg.meta.write_query(out);
-            out.put_u8(msg.body_codec.0);
-            out.put_slice(&msg.body);
-        };
-        let limit = cfg.max_message_size;
-        if pipe.is_empty() {
-            let total = PREFIX + plain_len;
-            check_limit(total, limit)?;
-            dst.reserve(total);
+        encode(msg, cfg, dst, false).map(|_| ())
+    }
+
+    fn frame_len(&self, src: &[u8]) -> Option<usize> {
+        let prefix: [u8; 4] = src.get(..4)?.try_into().ok()?;
+        Some(u32::from_be_bytes(prefix) as usize)
+    }
+
+    fn encode_vectored(
+        &self,
+        msg: &Message,
+        cfg: &WireConfig,
+        dst: &mut BytesMut,
+    ) -> Result<Option<Bytes>, EncodeError> {
+        encode(msg, cfg, dst, msg.body.len() >= crate::session::LARGE_BODY)
+    }
+}
+
+/// Appends `msg`'s frame to `dst`; with `split_body` and no transfer filter, all but the body,
+/// which is returned (the frame's last bytes, to be sent as they are).
+fn encode(
+    msg: &Message,
+    cfg: &WireConfig,
+    dst: &mut BytesMut,
+    split_body: bool,
+) -> Result<Option<Bytes>, EncodeError> {
+    let mut seq_buf = [0u8; MAX_SEQ_TEXT];
+    let seq = format_seq(msg.seq, &mut seq_buf);
+    let sm = msg.service_method.as_bytes();
+    if sm.len() > 255 {
+        return Err(EncodeError::FieldTooLong {
+            field: "service method",
+            len: sm.len(),
+            max: 255,
+        });
+    }
+    let status_len = msg.status.query_len();
+    if status_len > u16::MAX as usize {
+        return Err(EncodeError::FieldTooLong {
+            field: "status",
+            len: status_len,
+            max: u16::MAX as usize,
+        });
+    }
+    let meta_len = msg.meta.query_len();
+    if meta_len > u16::MAX as usize {
+        return Err(EncodeError::FieldTooLong {
+            field: "meta",
+            len: meta_len,
+            max: u16::MAX as usize,
+        });
+    }
+    let pipe = &msg.xfer_pipe;
+    if pipe.len() > 255 {
+        return Err(EncodeError::FieldTooLong {
+            field: "transfer pipe",
+            len: pipe.len(),
+            max: 255,
+        });
+    }
+    let header_len = 1 + seq.len() + 1 + 1 + sm.len() + 2 + status_len + 2 + meta_len + 1;
+    let plain_len = header_len + msg.body.len();
+    let write_header = |out: &mut BytesMut| {
+        out.put_u8(seq.len() as u8);
+        out.put_slice(seq);
+        out.put_u8(msg.mtype.0);
+        out.put_u8(sm.len() as u8);
+        out.put_slice(sm);
+        out.put_u16(status_len as u16);
+        msg.status.write_query(out);
+        out.put_u16(meta_len as u16);
+        msg.meta.write_query(out);
+        out.put_u8(msg.body_codec.0);
+    };
+    let write_plain = |out: &mut BytesMut| {
+        write_header(out);
+        out.put_slice(&msg.body);
+    };
+    let limit = cfg.max_message_size;
+    if pipe.is_empty() {
+        let total = PREFIX + plain_len;
+        check_limit(total, limit)?;
+        if split_body {
+            dst.reserve(total - msg.body.len());
             dst.put_u32(total as u32);
             dst.put_u8(0);
-            write_plain(dst);
-            return Ok(());
+            write_header(dst);
+            return Ok(Some(msg.body.clone()));
         }
-        cfg.xfer.check(pipe)?;
-        let mut plain = BytesMut::with_capacity(plain_len);
-        write_plain(&mut plain);
-        let filtered = cfg.xfer.pack(pipe, plain.freeze())?;
-        let total = PREFIX + pipe.len() + filtered.len();
-        check_limit(total, limit)?;
         dst.reserve(total);
         dst.put_u32(total as u32);
-        dst.put_u8(pipe.len() as u8);
-        dst.put_slice(pipe.ids());
-        dst.put_slice(&filtered);
-        Ok(())
+        dst.put_u8(0);
+        write_plain(dst);
+        return Ok(None);
     }
+    cfg.xfer.check(pipe)?;
+    let mut plain = BytesMut::with_capacity(plain_len);
+    write_plain(&mut plain);
+    let filtered = cfg.xfer.pack(pipe, plain.freeze())?;
+    let total = PREFIX + pipe.len() + filtered.len();
+    check_limit(total, limit)?;
+    dst.reserve(total);
+    dst.put_u32(total as u32);
+    dst.put_u8(pipe.len() as u8);
+    dst.put_slice(pipe.ids());
+    dst.put_slice(&filtered);
+    Ok(None)
 }
 
 fn check_limit(total: usize, limit: usize) -> Result<(), EncodeError> {

@@ -30,6 +30,9 @@
 
 mod config;
 mod event;
+mod output;
+
+pub use output::LARGE_BODY;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -212,7 +215,7 @@ pub struct Session {
     pending: FxHashMap<i32, Pending>,
     in_flight: FxHashMap<u64, InFlight>,
     timers: BinaryHeap<Reverse<(Instant, Timer)>>,
-    out: BytesMut,
+    out: output::Output,
     /// Frames queued while authentication is undecided.
     held: BytesMut,
     deferred: VecDeque<Message>,
@@ -253,7 +256,7 @@ impl Session {
             pending: FxHashMap::default(),
             in_flight: FxHashMap::default(),
             timers: BinaryHeap::new(),
-            out: BytesMut::new(),
+            out: output::Output::default(),
             held: BytesMut::new(),
             deferred: VecDeque::new(),
             events: VecDeque::new(),
@@ -279,7 +282,7 @@ impl Session {
             msg.body = info.clone();
             msg.meta = meta.clone();
             msg.seq = s.next_seq();
-            if let Err(e) = s.cfg.protocol.encode(&msg, &s.cfg.wire, &mut s.out) {
+            if let Err(e) = s.cfg.protocol.encode(&msg, &s.cfg.wire, s.out.tail()) {
                 let st = Status::with_cause(Code::WRITE_FAILED, e.to_string());
                 s.finish(CloseReason::AuthFailed(st));
             }
@@ -368,13 +371,22 @@ impl Session {
     /// Encodes into the output, or into the held-back buffer while authentication is
     /// undecided.
     fn encode(&mut self, msg: &Message) -> Result<(), crate::EncodeError> {
-        let buf = match self.state {
-            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict => {
-                &mut self.held
+        match self.state {
+            State::AwaitAuthReply | State::AwaitAuthCall | State::AwaitAuthVerdict => self
+                .cfg
+                .protocol
+                .encode(msg, &self.cfg.wire, &mut self.held),
+            _ => {
+                let body =
+                    self.cfg
+                        .protocol
+                        .encode_vectored(msg, &self.cfg.wire, self.out.tail())?;
+                if let Some(body) = body {
+                    self.out.push_body(body);
+                }
+                Ok(())
             }
-            _ => &mut self.out,
-        };
-        self.cfg.protocol.encode(msg, &self.cfg.wire, buf)
+        }
     }
 
     // ------------------------------------------------------------------ commands
@@ -510,7 +522,7 @@ impl Session {
         let r = self
             .cfg
             .protocol
-            .encode(&msg, &self.cfg.wire, &mut self.out);
+            .encode(&msg, &self.cfg.wire, self.out.tail());
         if let Err(e) = r {
             self.finish(CloseReason::AuthFailed(Status::with_cause(
                 Code::WRITE_FAILED,
@@ -527,7 +539,7 @@ impl Session {
         }
         self.state = State::Open;
         let held = self.held.split();
-        self.out.unsplit(held);
+        self.out.tail().unsplit(held);
         self.events.push_back(Event::Authenticated(msg));
         self.drain_deferred(now);
         Ok(())
@@ -612,30 +624,52 @@ impl Session {
 
     // ------------------------------------------------------------------ outputs
 
-    /// Everything queued for the peer, as one chunk for one write; `None` when nothing is
-    /// queued.
+    /// The next piece of what is queued for the peer, in order; `None` when nothing is
+    /// queued. Small frames come gathered into one piece (one write); a large body
+    /// ([`LARGE_BODY`] bytes or more, on a protocol that sends bodies as they are) is a piece
+    /// of its own, the very [`Bytes`] the message carried. Call again until `None`.
     #[must_use = "bytes taken from the session must be written to the transport"]
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
-        }
+        self.out.pop()
     }
 
     /// Appends everything queued for the peer to `dst` (for drivers that keep one write
-    /// buffer). Returns how many bytes were appended.
+    /// buffer; large bodies are copied). Returns how many bytes were appended.
     pub fn poll_transmit_into(&mut self, dst: &mut BytesMut) -> usize {
-        let n = self.out.len();
-        if n > 0 {
-            if dst.is_empty() {
-                std::mem::swap(dst, &mut self.out);
-            } else {
-                dst.extend_from_slice(&self.out);
-                self.out.clear();
-            }
-        }
-        n
+        self.out.copy_into(dst)
+    }
+
+    /// Takes everything queued for the peer without copying large bodies, for drivers that
+    /// write pieces in turn: the output continues `pieces` then `tail` (the driver's own
+    /// queue and its gather buffer). When large bodies are queued, `tail`'s bytes are sealed
+    /// onto `pieces`, the bodies (and the headers before them) follow as pieces; the small
+    /// frames after the last body join `tail`. Returns how many bytes were taken.
+    ///
+    /// ```
+    /// use std::collections::VecDeque;
+    /// use bytes::{Bytes, BytesMut};
+    /// use erpc_proto::session::{CallOptions, Session, SessionConfig, LARGE_BODY};
+    /// use erpc_proto::{plugin::SessionInfo, CodecId, Message, MessageType};
+    ///
+    /// let now = std::time::Instant::now();
+    /// let mut s = Session::new(SessionConfig::dialer(), SessionInfo::default(), now);
+    /// let body = Bytes::from(vec![7u8; LARGE_BODY]);
+    /// let mut m = Message::new(MessageType::CALL, 0, "/echo");
+    /// m.body_codec = CodecId::PLAIN;
+    /// m.body = body.clone();
+    /// s.call(now, m, CallOptions::no_timeout()).unwrap();
+    ///
+    /// let (mut pieces, mut tail) = (VecDeque::new(), BytesMut::new());
+    /// let n = s.poll_transmit_vectored(&mut pieces, &mut tail);
+    /// assert_eq!(n, pieces.iter().map(|p| p.len()).sum::<usize>() + tail.len());
+    /// assert_eq!(pieces.back().unwrap().as_ptr(), body.as_ptr(), "the body was not copied");
+    /// ```
+    pub fn poll_transmit_vectored(
+        &mut self,
+        pieces: &mut VecDeque<Bytes>,
+        tail: &mut BytesMut,
+    ) -> usize {
+        self.out.move_into(pieces, tail)
     }
 
     /// The next event, if any.
@@ -653,9 +687,7 @@ impl Session {
                 *v = VecDeque::new();
             }
         }
-        if self.out.is_empty() && self.out.capacity() > 0 {
-            self.out = BytesMut::new();
-        }
+        self.out.release_idle();
         if self.held.is_empty() && self.held.capacity() > 0 {
             self.held = BytesMut::new();
         }
@@ -696,6 +728,20 @@ impl Session {
     }
 
     // ------------------------------------------------------------------ inputs
+
+    /// How many more bytes the frame at the front of `src` needs before
+    /// [`handle_input`](Session::handle_input) can take it, when the protocol's framing tells
+    /// (raw does, from the length prefix); `None` when it does not, or the frame claims more
+    /// than the message size limit (`handle_input` rejects it then). Drivers may use it to
+    /// read a large frame straight into its buffer; what a peer claims is only a claim, so
+    /// size buffers by what has arrived too.
+    pub fn input_needed(&self, src: &[u8]) -> Option<usize> {
+        let len = self.cfg.protocol.frame_len(src)?;
+        if len > self.cfg.wire.max_message_size {
+            return None;
+        }
+        Some(len.saturating_sub(src.len()))
+    }
 
     /// Processes every complete frame in `src`, leaving a partial frame in place. Call after
     /// every read. A malformed frame closes the session ([`Event::Closed`]).
@@ -1047,7 +1093,7 @@ impl Session {
         }
         self.state = State::Open;
         let held = self.held.split();
-        self.out.unsplit(held);
+        self.out.tail().unsplit(held);
         self.events.push_back(Event::Authenticated(msg));
         let _ = now;
     }
@@ -1073,7 +1119,7 @@ impl Session {
             let r = self
                 .cfg
                 .protocol
-                .encode(&reply, &self.cfg.wire, &mut self.out);
+                .encode(&reply, &self.cfg.wire, self.out.tail());
             if let Err(e) = r {
                 tracing::debug!(error = %e, "the auth refusal could not be encoded");
             }
