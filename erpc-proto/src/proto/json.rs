@@ -152,13 +152,7 @@ pub(super) fn encode_prefixed(
     write: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
 ) -> Result<(), EncodeError> {
     let pipe = &msg.xfer_pipe;
-    if pipe.len() > 255 {
-        return Err(EncodeError::FieldTooLong {
-            field: "transfer pipe",
-            len: pipe.len(),
-            max: 255,
-        });
-    }
+    super::raw::field_fits("transfer pipe", pipe.len(), 255)?;
     let limit = cfg.max_message_size;
     if pipe.is_empty() {
         let start = dst.len();

@@ -97,37 +97,13 @@ fn encode(
     let mut seq_buf = [0u8; MAX_SEQ_TEXT];
     let seq = format_seq(msg.seq, &mut seq_buf);
     let sm = msg.service_method.as_bytes();
-    if sm.len() > 255 {
-        return Err(EncodeError::FieldTooLong {
-            field: "service method",
-            len: sm.len(),
-            max: 255,
-        });
-    }
+    field_fits("service method", sm.len(), 255)?;
     let status_len = msg.status.query_len();
-    if status_len > u16::MAX as usize {
-        return Err(EncodeError::FieldTooLong {
-            field: "status",
-            len: status_len,
-            max: u16::MAX as usize,
-        });
-    }
+    field_fits("status", status_len, u16::MAX as usize)?;
     let meta_len = msg.meta.query_len();
-    if meta_len > u16::MAX as usize {
-        return Err(EncodeError::FieldTooLong {
-            field: "meta",
-            len: meta_len,
-            max: u16::MAX as usize,
-        });
-    }
+    field_fits("meta", meta_len, u16::MAX as usize)?;
     let pipe = &msg.xfer_pipe;
-    if pipe.len() > 255 {
-        return Err(EncodeError::FieldTooLong {
-            field: "transfer pipe",
-            len: pipe.len(),
-            max: 255,
-        });
-    }
+    field_fits("transfer pipe", pipe.len(), 255)?;
     let header_len = 1 + seq.len() + 1 + 1 + sm.len() + 2 + status_len + 2 + meta_len + 1;
     let plain_len = header_len + msg.body.len();
     let write_header = |out: &mut BytesMut| {
@@ -175,6 +151,14 @@ fn encode(
     dst.put_slice(pipe.ids());
     dst.put_slice(&filtered);
     Ok(None)
+}
+
+/// Whether a field of `len` bytes fits the `max` its length prefix can say.
+pub(super) fn field_fits(field: &'static str, len: usize, max: usize) -> Result<(), EncodeError> {
+    if len > max {
+        return Err(EncodeError::FieldTooLong { field, len, max });
+    }
+    Ok(())
 }
 
 fn check_limit(total: usize, limit: usize) -> Result<(), EncodeError> {
