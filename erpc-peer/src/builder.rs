@@ -436,6 +436,7 @@ impl<R: Runtime> PeerBuilder<R> {
                 metrics: parts.metrics,
             }),
             session_cfg: parts.session_cfg,
+            session_cfgs: Default::default(),
             plugins: parts.plugins,
             early: self.early,
             socket: parts.socket,

@@ -189,7 +189,9 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         if !self.conn.is_quiet() || !self.finished.is_empty() || !self.commands.is_empty() {
             return;
         }
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+        // Not only when it has capacity: a read buffer whose last frame was split off whole
+        // has none left but still holds its share of that frame's allocation.
+        if self.rbuf.is_empty() {
             self.rbuf = BytesMut::new();
         }
         if self.finished.capacity() > 0 {

@@ -289,12 +289,8 @@ impl<R: Runtime> Peer<R> {
         }
         let guard = LiveGuard::new(&self.shared);
         let (conn, handle) = open_accepted(&self.shared, conn, tls, &protocol).await?;
-        let shared = Arc::clone(&self.shared);
         let session = handle.clone();
-        self.shared.rt.spawn(async move {
-            run_accepted(&shared, &protocol, conn, handle).await;
-            drop(guard);
-        });
+        run_accepted(&self.shared, &protocol, conn, handle, guard);
         Ok(session)
     }
 

@@ -303,6 +303,20 @@ pub fn session_core_at(
     remote: &str,
     now: Instant,
 ) -> Core {
+    Core::new(
+        session_config(peer, protocol, has_auth_checker, dialed),
+        SessionInfo::new(id, Some(remote.to_owned()), dialed),
+        now,
+    )
+}
+
+/// The configuration of one connection's session (see [`session_core`]).
+fn session_config(
+    peer: &SessionConfig,
+    protocol: &Arc<dyn Protocol>,
+    has_auth_checker: bool,
+    dialed: bool,
+) -> SessionConfig {
     let mut cfg = peer.clone();
     cfg.protocol = Arc::clone(protocol);
     cfg.dialed = dialed;
@@ -318,11 +332,58 @@ pub fn session_core_at(
     if !dialed {
         cfg.heartbeat_ping = None;
     }
-    Core::new(
-        cfg,
-        SessionInfo::new(id, Some(remote.to_owned()), dialed),
-        now,
-    )
+    cfg
+}
+
+/// How many session configurations a [`SessionConfigs`] keeps.
+const CONFIGS_KEPT: usize = 8;
+
+/// The session configurations of a peer's connections, made once per protocol and side and
+/// shared by the sessions ([`session_core_at`] makes one per session): a configuration is a
+/// couple of hundred bytes, an idle session a few KiB. Keeps the last [`CONFIGS_KEPT`]; a
+/// peer speaks one protocol or a handful.
+#[derive(Default)]
+pub(crate) struct SessionConfigs(std::sync::Mutex<Vec<MadeConfig>>);
+
+/// One configuration a [`SessionConfigs`] made: for this protocol, on this side (dialed).
+type MadeConfig = (Arc<dyn Protocol>, bool, Arc<SessionConfig>);
+
+impl SessionConfigs {
+    /// [`session_core_at`] with a shared configuration.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn core_at(
+        &self,
+        peer: &SessionConfig,
+        protocol: &Arc<dyn Protocol>,
+        has_auth_checker: bool,
+        dialed: bool,
+        id: &str,
+        remote: &str,
+        now: Instant,
+    ) -> Core {
+        let cfg = {
+            let mut made = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let found = made
+                .iter()
+                .position(|(p, d, _)| *d == dialed && Arc::ptr_eq(p, protocol));
+            match found {
+                Some(i) => Arc::clone(&made[i].2),
+                None => {
+                    let cfg = Arc::new(session_config(peer, protocol, has_auth_checker, dialed));
+                    if made.len() >= CONFIGS_KEPT {
+                        made.remove(0);
+                    }
+                    made.push((Arc::clone(protocol), dialed, Arc::clone(&cfg)));
+                    cfg
+                }
+            }
+        };
+        Core::new(
+            cfg,
+            SessionInfo::new(id, Some(remote.to_owned()), dialed),
+            now,
+        )
+    }
 }
 
 /// The endpoint of `addr` on the configured network (`unix`, `unixpacket`: `addr` is a path; `kcp`: UDP;
@@ -363,5 +424,48 @@ pub fn redial_interval(config: &PeerConfig) -> Duration {
         Duration::from_millis(100)
     } else {
         config.redial_interval
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use erpc_proto::proto::RawProto;
+
+    #[allow(clippy::disallowed_methods)]
+    fn origin() -> Instant {
+        Instant::now()
+    }
+
+    #[test]
+    fn sessions_of_one_protocol_and_side_share_their_configuration() {
+        let cache = SessionConfigs::default();
+        let peer = SessionConfig::acceptor();
+        let raw: Arc<dyn Protocol> = Arc::new(RawProto);
+        let other: Arc<dyn Protocol> = Arc::new(RawProto);
+        let now = origin();
+        let a = cache.core_at(&peer, &raw, true, false, "a", "r", now);
+        let b = cache.core_at(&peer, &raw, true, false, "b", "r", now);
+        let dialed = cache.core_at(&peer, &raw, true, true, "c", "r", now);
+        let elsewhere = cache.core_at(&peer, &other, true, false, "d", "r", now);
+        assert!(std::ptr::eq(a.config(), b.config()));
+        assert!(!std::ptr::eq(a.config(), dialed.config()));
+        assert!(!std::ptr::eq(a.config(), elsewhere.config()));
+        // The shared configuration is what each session would have had on its own.
+        assert!(matches!(a.config().auth, Auth::Checker) && !a.config().dialed);
+        assert!(matches!(dialed.config().auth, Auth::None) && dialed.config().dialed);
+        assert_eq!(a.info().id, "a");
+        assert_eq!(b.info().id, "b");
+    }
+
+    #[test]
+    fn the_cache_keeps_a_bounded_number_of_configurations() {
+        let cache = SessionConfigs::default();
+        let peer = SessionConfig::acceptor();
+        for _ in 0..3 * CONFIGS_KEPT {
+            let p: Arc<dyn Protocol> = Arc::new(RawProto);
+            cache.core_at(&peer, &p, false, true, "x", "r", origin());
+        }
+        assert_eq!(cache.0.lock().unwrap().len(), CONFIGS_KEPT);
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct Shared<R: Runtime> {
     pub(crate) config: PeerConfig,
     pub(crate) core: Arc<PeerCore>,
     pub(crate) session_cfg: SessionConfig,
+    /// `session_cfg` as each protocol and side runs it, shared by the sessions.
+    pub(crate) session_cfgs: crate::setup::SessionConfigs,
     pub(crate) plugins: Plugins,
     /// Early exchanges on dialed and accepted connections ([`crate::early`]).
     pub(crate) early: crate::early::EarlyHooks,

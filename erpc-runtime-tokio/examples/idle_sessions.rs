@@ -10,6 +10,10 @@
 //! numbers are its own and each process needs only N descriptors plus a few. The program
 //! raises its soft `RLIMIT_NOFILE` to the hard limit; if the hard limit is below N + 100, run
 //! `ulimit -n 20000` (or more) first. Linux only (reads `/proc/self/status`).
+//!
+//! `IDLE_SESSIONS_CLIENT_WRAP` runs the client under a tool, to see where its memory goes:
+//! `IDLE_SESSIONS_CLIENT_WRAP=heaptrack cargo run --release -p erpc-runtime-tokio --example
+//! idle_sessions` (the words of the variable come before the client's command).
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -117,8 +121,12 @@ async fn server(n: usize) -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let t = Instant::now();
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["client", &addr, &n.to_string()])
+    let exe = std::env::current_exe()?.to_string_lossy().into_owned();
+    let wrap = std::env::var("IDLE_SESSIONS_CLIENT_WRAP").unwrap_or_default();
+    let mut words: Vec<String> = wrap.split_whitespace().map(str::to_owned).collect();
+    words.extend([exe, "client".into(), addr.clone(), n.to_string()]);
+    let mut child = Command::new(&words[0])
+        .args(&words[1..])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;

@@ -152,6 +152,11 @@ impl CommandQueue {
             if st.items.len() >= self.cap {
                 return Err(Refused::Full(cmd));
             }
+            if st.items.capacity() == 0 {
+                // Room for one, not the four a first push would make: most sessions have
+                // one command queued at a time, and a command is a few hundred bytes.
+                st.items.reserve_exact(1);
+            }
             st.items.push_back(cmd);
         }
         self.driver.wake();
@@ -186,9 +191,12 @@ impl CommandQueue {
             .iter()
             .position(|c| matches!(c, Command::Call { key: k, .. } if *k == key))
         {
+            let was_full = st.items.len() >= self.cap;
             st.items.remove(i);
             drop(st);
-            self.room.notify(1);
+            if was_full {
+                self.room.notify(1);
+            }
             return;
         }
         if !st.ended {
@@ -206,6 +214,7 @@ impl CommandQueue {
     /// Takes the close request and the cancellations, and up to `max` commands into `out`.
     pub(crate) fn take(&self, max: usize, out: &mut VecDeque<Command>) -> Taken {
         let mut st = self.lock();
+        let was_full = st.items.len() >= self.cap;
         let n = max.min(st.items.len());
         out.extend(st.items.drain(..n));
         let taken = Taken {
@@ -213,7 +222,10 @@ impl CommandQueue {
             cancels: std::mem::take(&mut st.cancels),
         };
         drop(st);
-        if n > 0 {
+        // Only a full queue has callers waiting for room (they listen after finding it full
+        // and try again before they wait); notifying no one would still cost a fence, and
+        // the event's first notification allocates its state.
+        if was_full && n > 0 {
             self.room.notify(n);
         }
         taken
@@ -315,6 +327,44 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(q.try_push(call(&q, None).0).is_ok());
         assert_eq!(q.len(), 2);
+    }
+
+    /// Whether `l` has been notified (polled once with a no-op waker).
+    fn notified(l: &mut event_listener::EventListener) -> bool {
+        use std::future::Future;
+        let mut cx = std::task::Context::from_waker(Waker::noop());
+        std::pin::Pin::new(l).poll(&mut cx).is_ready()
+    }
+
+    #[test]
+    fn a_caller_waiting_for_room_is_woken_by_take_and_by_cancel() {
+        let q = CommandQueue::new(2);
+        let (c1, k1, _rx1) = call(&q, None);
+        let _ = q.try_push(c1);
+        let _ = q.try_push(call(&q, None).0);
+        // Full: a caller listens, as `enqueue` does after a refusal.
+        assert!(matches!(
+            q.try_push(call(&q, None).0),
+            Err(Refused::Full(_))
+        ));
+        let mut waiting = q.listen_room();
+        assert!(!notified(&mut waiting));
+        q.cancel(k1);
+        assert!(notified(&mut waiting), "a cancel that frees room wakes it");
+        let _ = q.try_push(call(&q, None).0);
+        let mut waiting = q.listen_room();
+        q.take(1, &mut VecDeque::new());
+        assert!(notified(&mut waiting), "a take that frees room wakes it");
+    }
+
+    #[test]
+    fn a_queue_that_was_not_full_notifies_no_one() {
+        let q = CommandQueue::new(4);
+        let _ = q.try_push(call(&q, None).0);
+        let mut early = q.listen_room();
+        q.take(1, &mut VecDeque::new());
+        // Nobody waits for room in a queue with room; the take skips the notification.
+        assert!(!notified(&mut early));
     }
 
     #[test]

@@ -206,7 +206,9 @@ struct PongRecord {
 /// The protocol state machine of one connection. See the [module docs](self).
 #[derive(Debug)]
 pub struct Session {
-    cfg: SessionConfig,
+    /// Shared: the sessions of a peer's side and protocol have the same one (a config is
+    /// a couple of hundred bytes; an idle session costs a few KiB).
+    cfg: Arc<SessionConfig>,
     info: SessionInfo,
     state: State,
     started: Instant,
@@ -239,8 +241,10 @@ pub struct Session {
 
 impl Session {
     /// A new session, started at `now`. A dialer with [`Auth::Bearer`] queues its AUTH_CALL
-    /// at once; an acceptor with [`Auth::Checker`] waits for one.
-    pub fn new(cfg: SessionConfig, info: SessionInfo, now: Instant) -> Session {
+    /// at once; an acceptor with [`Auth::Checker`] waits for one. `cfg` is a
+    /// [`SessionConfig`] or an `Arc` of one, which many sessions may share.
+    pub fn new(cfg: impl Into<Arc<SessionConfig>>, info: SessionInfo, now: Instant) -> Session {
+        let cfg = cfg.into();
         let state = match (&cfg.auth, cfg.dialed) {
             (Auth::Bearer { .. }, true) => State::AwaitAuthReply,
             (Auth::Checker, false) => State::AwaitAuthCall,
@@ -688,7 +692,9 @@ impl Session {
             }
         }
         self.out.release_idle();
-        if self.held.is_empty() && self.held.capacity() > 0 {
+        // An emptied buffer may hold its share of the allocation it was split from even
+        // with no capacity left: let go of it.
+        if self.held.is_empty() {
             self.held = BytesMut::new();
         }
         if self.pending.is_empty() && self.pending.capacity() > 0 {

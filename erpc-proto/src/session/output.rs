@@ -102,9 +102,9 @@ impl Output {
     /// Gives the memory back when nothing is queued.
     pub(crate) fn release_idle(&mut self) {
         if self.is_empty() {
-            if self.tail.capacity() > 0 {
-                self.tail = BytesMut::new();
-            }
+            // Even with no capacity left, an emptied buffer may still hold its share of
+            // the allocation it was split from: let go of it.
+            self.tail = BytesMut::new();
             if self.sealed.capacity() > 0 {
                 self.sealed = VecDeque::new();
             }
