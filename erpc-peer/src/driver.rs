@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::conn::placement::FirstStep;
 use crate::conn::queue::Command;
 use crate::conn::{ConnCore, Finished, PeerCore, Work};
+use crate::large_reads::{read_into, Spares};
 use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::Session;
 
@@ -84,38 +85,6 @@ impl Completions {
     }
 }
 
-/// The most a read of a large frame's rest asks for at once: its part of the read buffer is
-/// zeroed before the read (a read needs initialized bytes), so asking for far more than the
-/// socket holds would zero memory for nothing.
-const LARGE_READ_MAX: usize = 256 * 1024;
-/// A large frame's read buffer holds at most this many times what has arrived of it (and at
-/// least [`READ_CHUNK`] more): room for the whole frame at once is a claim of the peer's, so
-/// a peer that claims 16 MiB and sends little holds little here.
-const LARGE_READ_GROWTH: usize = 8;
-
-/// Reads part of the `need` bytes a large frame still lacks straight into `rbuf`, behind the
-/// part that arrived (no copy through a scratch buffer, and room reserved for as much of the
-/// frame as [`LARGE_READ_GROWTH`] allows, so the buffer does not grow by doubling).
-fn read_into<S: Stream>(
-    stream: &mut S,
-    cx: &mut Context<'_>,
-    rbuf: &mut BytesMut,
-    need: usize,
-) -> Poll<std::io::Result<usize>> {
-    let have = rbuf.len();
-    let room = need.min(have.saturating_mul(LARGE_READ_GROWTH).max(READ_CHUNK));
-    rbuf.reserve(room);
-    let ask = room.min(LARGE_READ_MAX);
-    rbuf.resize(have + ask, 0);
-    let polled = Pin::new(stream).poll_read(cx, &mut rbuf[have..]);
-    let got = match polled {
-        Poll::Ready(Ok(n)) => n.min(ask),
-        _ => 0,
-    };
-    rbuf.truncate(have + got);
-    polled
-}
-
 /// What a first poll that started at `t0` (when measured) did.
 fn first_step<R: Runtime>(clock: Option<&R>, t0: Option<Instant>, ready: bool) -> FirstStep {
     match (clock, t0) {
@@ -168,6 +137,8 @@ pub(crate) struct Driver<R: Runtime, S> {
     rbuf: BytesMut,
     /// How much the next read asks for (grows to [`READ_CHUNK`] while reads fill it).
     read_size: usize,
+    /// Read buffers of earlier large frames, for the next ones.
+    spares: Spares,
     timer: R::Timer,
     timer_at: Option<Instant>,
     done: Arc<Completions>,
@@ -194,6 +165,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         if self.rbuf.is_empty() {
             self.rbuf = BytesMut::new();
         }
+        self.spares.clear();
         if self.finished.capacity() > 0 {
             self.finished = VecDeque::new();
         }
@@ -221,6 +193,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             handle,
             rbuf: BytesMut::new(),
             read_size: FIRST_READ_CHUNK,
+            spares: Spares::default(),
             timer,
             timer_at: None,
             done: Arc::default(),
@@ -393,8 +366,11 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             .filter(|&need| need >= READ_CHUNK);
         if let Some(need) = large {
             // The rest of a large frame: straight into the read buffer.
-            if let Poll::Ready(r) = read_into(&mut self.stream, cx, &mut self.rbuf, need) {
+            let (rbuf, spares) = (&mut self.rbuf, &mut self.spares);
+            if let Poll::Ready(r) = read_into(&mut self.stream, cx, rbuf, need, READ_CHUNK, spares)
+            {
                 conn.handle_read_result(now, r, &mut self.rbuf);
+                self.spares.after_read(&mut self.rbuf);
                 progress = true;
             }
         } else if conn.wants_read() {
@@ -422,6 +398,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
             if let Poll::Ready(r) = polled {
                 conn.handle_read_result(now, r, &mut self.rbuf);
+                self.spares.after_read(&mut self.rbuf);
                 progress = true;
             }
         }

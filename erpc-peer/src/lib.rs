@@ -87,6 +87,7 @@ pub mod early;
 mod handler;
 #[cfg(feature = "kcp")]
 pub mod kcp;
+mod large_reads;
 mod lifecycle;
 mod log;
 mod metrics;
