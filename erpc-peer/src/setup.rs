@@ -303,8 +303,20 @@ pub fn session_core_at(
     remote: &str,
     now: Instant,
 ) -> Core {
+    let cfg = session_config(peer, protocol, has_auth_checker, dialed);
+    session_of(cfg, dialed, id, remote, now)
+}
+
+/// The session of one connection with its configuration.
+fn session_of(
+    cfg: impl Into<Arc<SessionConfig>>,
+    dialed: bool,
+    id: &str,
+    remote: &str,
+    now: Instant,
+) -> Core {
     Core::new(
-        session_config(peer, protocol, has_auth_checker, dialed),
+        cfg,
         SessionInfo::new(id, Some(remote.to_owned()), dialed),
         now,
     )

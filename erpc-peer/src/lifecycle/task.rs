@@ -68,15 +68,8 @@ impl<R: Runtime> ConnTask<R> {
         guard: LiveGuard<R>,
     ) -> Self {
         let driver = drive(shared, &protocol, conn, &handle, true, Some(ready));
-        ConnTask {
-            driver,
-            after: Some(Box::new(AfterDrive {
-                shared: Arc::clone(shared),
-                handle,
-                _guard: guard,
-                redial: Some(Redialer { endpoint, protocol }),
-            })),
-        }
+        let redial = Some(Redialer { endpoint, protocol });
+        Self::new(shared, driver, handle, guard, redial)
     }
 
     /// The task of an accepted session (its connection `conn`), which ends with it.
@@ -88,13 +81,23 @@ impl<R: Runtime> ConnTask<R> {
         guard: LiveGuard<R>,
     ) -> Self {
         let driver = drive(shared, protocol, conn, &handle, false, None);
+        Self::new(shared, driver, handle, guard, None)
+    }
+
+    fn new(
+        shared: &Arc<Shared<R>>,
+        driver: Instrumented<Driver<R, BoxedStream>>,
+        handle: Session,
+        guard: LiveGuard<R>,
+        redial: Option<Redialer>,
+    ) -> Self {
         ConnTask {
             driver,
             after: Some(Box::new(AfterDrive {
                 shared: Arc::clone(shared),
                 handle,
                 _guard: guard,
-                redial: None,
+                redial,
             })),
         }
     }
