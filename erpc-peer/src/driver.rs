@@ -18,12 +18,10 @@ use tracing::Instrument;
 use crate::conn::placement::FirstStep;
 use crate::conn::queue::Command;
 use crate::conn::{ConnCore, Finished, PeerCore, Work};
-use crate::large_reads::{read_into, Spares};
+use crate::large_reads::{read_into, Spares, READ_CHUNK};
 use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::Session;
 
-/// Largest single read; reads start small and grow to this when they fill what they asked for.
-const READ_CHUNK: usize = 64 * 1024;
 /// First size of a connection's reads.
 const FIRST_READ_CHUNK: usize = 4 * 1024;
 
@@ -367,8 +365,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         if let Some(need) = large {
             // The rest of a large frame: straight into the read buffer.
             let (rbuf, spares) = (&mut self.rbuf, &mut self.spares);
-            if let Poll::Ready(r) = read_into(&mut self.stream, cx, rbuf, need, READ_CHUNK, spares)
-            {
+            if let Poll::Ready(r) = read_into(&mut self.stream, cx, rbuf, need, spares) {
                 conn.handle_read_result(now, r, &mut self.rbuf);
                 self.spares.after_read(&mut self.rbuf);
                 progress = true;

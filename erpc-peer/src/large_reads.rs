@@ -13,26 +13,29 @@ use bytes::BytesMut;
 
 use crate::runtime::Stream;
 
+/// Largest single read; reads start small and grow to this when they fill what they asked
+/// for. A frame whose rest is at least this long is read by [`read_into`].
+pub(crate) const READ_CHUNK: usize = 64 * 1024;
+
 /// The most a read of a large frame's rest asks for at once: its part of the read buffer is
 /// zeroed before the read (a read needs initialized bytes), so asking for far more than the
 /// socket holds would zero memory for nothing.
 pub(crate) const LARGE_READ_MAX: usize = 256 * 1024;
 /// A large frame's read buffer holds at most this many times what has arrived of it (and at
-/// least `floor` more): room for the whole frame at once is a claim of the peer's, so a peer
+/// least [`READ_CHUNK`] more): room for the whole frame at once is a claim of the peer's, so a peer
 /// that claims 16 MiB and sends little holds little here. A spare buffer is exempt: it is
 /// memory this connection holds already.
 pub(crate) const LARGE_READ_GROWTH: usize = 8;
 
 /// Reads part of the `need` bytes a large frame still lacks straight into `rbuf`, behind the
 /// part that arrived (no copy through a scratch buffer, and room reserved for as much of the
-/// frame as [`LARGE_READ_GROWTH`] allows, at least `floor`, so the buffer does not grow by
+/// frame as [`LARGE_READ_GROWTH`] allows, at least [`READ_CHUNK`], so the buffer does not grow by
 /// doubling). A spare from `spares` with room for the whole frame is taken instead of growing.
 pub(crate) fn read_into<S: Stream>(
     stream: &mut S,
     cx: &mut Context<'_>,
     rbuf: &mut BytesMut,
     need: usize,
-    floor: usize,
     spares: &mut Spares,
 ) -> Poll<std::io::Result<usize>> {
     let have = rbuf.len();
@@ -42,7 +45,7 @@ pub(crate) fn read_into<S: Stream>(
             *rbuf = spare;
         }
     }
-    let room = need.min(have.saturating_mul(LARGE_READ_GROWTH).max(floor));
+    let room = need.min(have.saturating_mul(LARGE_READ_GROWTH).max(READ_CHUNK));
     rbuf.reserve(room);
     let ask = room.min(LARGE_READ_MAX);
     rbuf.resize(have + ask, 0);
@@ -117,9 +120,7 @@ impl Spares {
 
     /// Drops them all (the connection is quiet; its read buffer was let go too).
     pub(crate) fn clear(&mut self) {
-        if !self.kept.is_empty() || self.filling.is_some() {
-            *self = Spares::default();
-        }
+        *self = Spares::default();
     }
 }
 

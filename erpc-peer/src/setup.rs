@@ -444,10 +444,7 @@ mod tests {
     use super::*;
     use erpc_proto::proto::RawProto;
 
-    #[allow(clippy::disallowed_methods)]
-    fn origin() -> Instant {
-        Instant::now()
-    }
+    use crate::conn::tests::origin;
 
     #[test]
     fn sessions_of_one_protocol_and_side_share_their_configuration() {

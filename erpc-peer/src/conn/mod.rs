@@ -902,4 +902,4 @@ impl ConnCore {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
