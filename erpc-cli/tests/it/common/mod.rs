@@ -288,3 +288,18 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The output of `watch ADDR ROUTE BODY -n 2` against a server that echoes the push back and
+/// also broadcasts: `echo` is one of the two lines (a broadcast may come in before it), and
+/// the other is a `/push/status` broadcast.
+pub fn assert_echo_among_broadcasts(out: &str, echo: &str) {
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.contains(&echo), "no {echo:?} in {lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| *l == echo || l.starts_with("/push/status ")),
+        "{lines:?}"
+    );
+}
