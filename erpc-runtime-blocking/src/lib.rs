@@ -42,17 +42,18 @@
 //!   own and runs there under a small `block_on`: poll, park until woken, poll again (one
 //!   unpark per wakeup). Blocking calls ([`Session::call`], [`Peer::dial`], ...) run the
 //!   async method the same way on the calling thread.
-//! * Every connection has a **reader thread** that blocks in `read` (64 KiB at a time) and
-//!   hands what it read to the connection's thread through a queue of a few chunks; when the
-//!   queue is full the reader waits, the socket's receive buffer fills and TCP pushes back on
-//!   the sender. **Writes** go straight to the socket from the connection's thread without
-//!   blocking (`MSG_DONTWAIT`): when the socket's buffer is full the write is pending, a
-//!   helper thread of that connection (started at the first such write) waits in `poll`
-//!   for room and wakes the connection, and the connection goes on reading meanwhile, so two
-//!   peers that both send far more than their socket buffers at the same moment keep
-//!   moving. A peer that stops reading fails its connection after
-//!   [`PeerConfig::write_timeout`] without progress, as on every runtime. (On non-unix
-//!   platforms writes block, at most `write_timeout` each.)
+//! * On unix a connection's thread **reads and writes its socket itself**, without blocking
+//!   (`MSG_DONTWAIT`). When the socket has nothing to read, or its send buffer is full, the
+//!   connection's `block_on` waits in `poll` on the socket and on a wake descriptor (an
+//!   eventfd on Linux) that its wakers write to, instead of parking: the thread wakes the
+//!   moment bytes arrive, room frees, or a caller, handler or timer needs it, and goes on
+//!   reading while a write is pending, so two peers that both send far more than their
+//!   socket buffers at the same moment keep moving. What it does not read stays in the
+//!   socket's receive buffer, and TCP pushes back on the sender. A peer that stops reading
+//!   fails its connection after [`PeerConfig::write_timeout`] without progress, as on every
+//!   runtime. (On other platforms a **reader thread** per connection blocks in `read` and
+//!   hands what it read to the connection's thread through a queue of a few chunks, and
+//!   writes block, at most `write_timeout` each.)
 //! * **Connects** run on a helper thread, so that a redial stuck in `connect` still hears a
 //!   close (and `Peer::close` returns); **accepts** run on a thread per listener, stopped
 //!   (and the port freed) when the listener is dropped.
@@ -101,7 +102,7 @@ mod session;
 mod socket;
 mod stream;
 #[cfg(unix)]
-mod writable;
+mod wait;
 
 pub use builder::{PeerBuilder, Service, SubRoute};
 pub use erpc_peer::multiclient::{MultiClientConfig, MultiClientStats};

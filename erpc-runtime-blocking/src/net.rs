@@ -1,12 +1,15 @@
-//! Std sockets as the futures-io streams erpc-peer drives: [`SocketStream`] (a reader thread
-//! per connection feeding a bounded queue; writes straight to the socket, without blocking
-//! where the platform allows) and
+//! Std sockets as the futures-io streams erpc-peer drives: [`SocketStream`] (on unix read and
+//! written without blocking by the thread that polls it, which waits in `poll` when the socket
+//! has nothing or takes nothing; elsewhere a reader thread per connection feeding a bounded
+//! queue, and writes that block) and
 //! [`SocketListener`] (an accept thread), plus connecting on a helper thread.
 
 use std::collections::HashMap;
+use std::io;
+#[cfg(not(unix))]
+use std::io::Read;
 #[cfg(not(unix))]
 use std::io::Write;
-use std::io::{self, Read};
 use std::net::Shutdown;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,11 +22,12 @@ use erpc_peer::{Connected, Endpoint, SocketOptions};
 use futures_io::{AsyncRead, AsyncWrite};
 
 use crate::pipe::{self, pipe};
+#[cfg(not(unix))]
 use crate::reader::ReadQueue;
 use crate::rt::lock;
 use crate::socket::{self, Listener, Socket};
 #[cfg(unix)]
-use crate::writable::Writable;
+use crate::wait::{self, Ready};
 
 /// The open connections of a runtime, to cut those a graceful close left behind.
 #[derive(Clone, Debug)]
@@ -74,44 +78,75 @@ impl Conns {
     }
 }
 
-/// A connection's stream: reads come from its reader thread, writes go to the socket.
+/// A connection's stream.
 ///
-/// On unix a write never blocks the connection's thread: when the socket takes nothing it
-/// is pending until a helper thread sees room, and the connection goes on reading
-/// meanwhile (erpc-peer's `write_timeout` closes a connection whose bytes stop moving).
-/// Elsewhere a write blocks until the kernel takes it, at most the peer's `write_timeout`.
+/// On unix the thread that polls it reads and writes the socket without blocking
+/// (`MSG_DONTWAIT`); when the socket has nothing to read or takes nothing, the stream asks
+/// that thread's `block_on` to wait in `poll` on the socket (`crate::wait`), so a connection's
+/// thread sleeps on its socket and its wakers at once, and goes on reading while a write is
+/// pending (erpc-peer's `write_timeout` closes a connection whose bytes stop moving).
+/// Elsewhere a reader thread feeds a bounded queue and a write blocks until the kernel takes
+/// it, at most the peer's `write_timeout`.
 #[derive(Debug)]
 pub(crate) struct SocketStream {
     socket: Arc<Socket>,
+    #[cfg(not(unix))]
     read: ReadQueue,
-    /// Started at the first write that would block.
-    #[cfg(unix)]
-    writable: Option<Writable>,
     conns: Conns,
     id: u64,
 }
 
+/// How long a stream polled outside this crate's `block_on` (nothing in this crate does that)
+/// waits for its socket inside one poll before it asks to be polled again.
+#[cfg(unix)]
+const OUTSIDE_SLICE: Duration = Duration::from_millis(10);
+
 impl SocketStream {
-    /// Starts the reader thread of `socket`.
+    /// Adopts `socket` (on non-unix platforms: starts its reader thread).
     fn start(socket: Socket, conns: Conns) -> io::Result<SocketStream> {
         socket.set_write_timeout(conns.inner.write_timeout)?;
         let socket = Arc::new(socket);
+        #[cfg(not(unix))]
         let read = ReadQueue::start("erpc-reader", SharedSocket(Arc::clone(&socket)))?;
         let id = conns.add(&socket);
         Ok(SocketStream {
             socket,
+            #[cfg(not(unix))]
             read,
-            #[cfg(unix)]
-            writable: None,
             conns,
             id,
         })
     }
+
+    /// One read or write that does not block: pending (with the polling `block_on` told to
+    /// wait for the socket) when the socket has nothing or takes nothing.
+    #[cfg(unix)]
+    fn poll_io(
+        &mut self,
+        cx: &mut Context<'_>,
+        what: Ready,
+        mut op: impl FnMut(&Socket) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            match op(&self.socket) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                r => return Poll::Ready(r),
+            }
+        }
+        if !wait::wait_for(&self.socket, what) {
+            wait::wait_slice(&self.socket, what, OUTSIDE_SLICE);
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
 }
 
 /// The reader thread's handle on the socket the connection writes to.
+#[cfg(not(unix))]
 struct SharedSocket(Arc<Socket>);
 
+#[cfg(not(unix))]
 impl Read for SharedSocket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         (&mut &*self.0).read(buf)
@@ -119,41 +154,23 @@ impl Read for SharedSocket {
 }
 
 impl AsyncRead for SocketStream {
+    #[cfg(unix)]
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.get_mut()
+            .poll_io(cx, Ready::Read, |s| s.try_read(&mut *buf))
+    }
+
+    #[cfg(not(unix))]
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.get_mut().read.poll_read(cx, buf)
-    }
-}
-
-#[cfg(unix)]
-impl SocketStream {
-    /// One write that does not block: pending (with the task woken once the socket takes
-    /// bytes again) when the socket takes nothing.
-    fn poll_try_write(
-        &mut self,
-        cx: &mut Context<'_>,
-        mut write: impl FnMut(&Socket) -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        loop {
-            match write(&self.socket) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                r => return Poll::Ready(r),
-            }
-        }
-        if self.writable.is_none() {
-            match Writable::start(Arc::clone(&self.socket)) {
-                Ok(w) => self.writable = Some(w),
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-        if let Some(w) = &self.writable {
-            w.wake_when_writable(cx);
-        }
-        Poll::Pending
     }
 }
 
@@ -164,7 +181,8 @@ impl AsyncWrite for SocketStream {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.get_mut().poll_try_write(cx, |s| s.try_write(buf))
+        self.get_mut()
+            .poll_io(cx, Ready::Write, |s| s.try_write(buf))
     }
 
     #[cfg(unix)]
@@ -174,7 +192,7 @@ impl AsyncWrite for SocketStream {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.get_mut()
-            .poll_try_write(cx, |s| s.try_write_vectored(bufs))
+            .poll_io(cx, Ready::Write, |s| s.try_write_vectored(bufs))
     }
 
     #[cfg(not(unix))]
@@ -222,8 +240,11 @@ fn timed_out(r: io::Result<usize>) -> io::Result<usize> {
 
 impl Drop for SocketStream {
     fn drop(&mut self) {
-        // Ends the reader thread: its read returns, or its send fails.
+        // Ends the connection now, even while a `block_on` still holds the socket among the
+        // ones it waits on (and, off unix, ends the reader thread: its read returns, or its
+        // send fails).
         let _ = self.socket.shutdown(Shutdown::Both);
+        #[cfg(not(unix))]
         self.read.close();
         self.conns.remove(self.id);
     }

@@ -19,10 +19,24 @@ use crate::net::Conns;
 use crate::pool::{Pool, PoolConfig, PoolStats};
 use crate::stream::{self, ThreadListener, ThreadStream};
 
-/// Wakes one parked thread; the flag makes a wake that comes before the park count.
+/// Wakes one parked thread (or one waiting in `poll` on its sockets); the flag makes a wake
+/// that comes before the wait count.
 struct Signal {
     thread: Thread,
     notified: AtomicBool,
+    #[cfg(unix)]
+    poller: crate::wait::Poller,
+}
+
+impl Signal {
+    fn new() -> Arc<Signal> {
+        Arc::new(Signal {
+            thread: std::thread::current(),
+            notified: AtomicBool::new(false),
+            #[cfg(unix)]
+            poller: crate::wait::Poller::default(),
+        })
+    }
 }
 
 impl Wake for Signal {
@@ -31,8 +45,13 @@ impl Wake for Signal {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        // One unpark per wakeup: a thread already notified is not unparked again.
-        if !self.notified.swap(true, Ordering::AcqRel) {
+        // One unpark per wakeup: a thread already notified is not unparked again. Sequentially
+        // consistent, against the waiting thread's "I am in poll" (see `crate::wait`).
+        if !self.notified.swap(true, Ordering::SeqCst) {
+            #[cfg(unix)]
+            if self.poller.wake() {
+                return;
+            }
             self.thread.unpark();
         }
     }
@@ -42,28 +61,25 @@ thread_local! {
     /// This thread's waker, made once (no allocation per `block_on`), with whether a
     /// `block_on` is using it (a nested one makes its own).
     static PARKER: (Arc<Signal>, Waker, Cell<bool>) = {
-        let signal = Arc::new(Signal {
-            thread: std::thread::current(),
-            notified: AtomicBool::new(false),
-        });
+        let signal = Signal::new();
         let waker = Waker::from(Arc::clone(&signal));
         (signal, waker, Cell::new(false))
     };
 }
 
-/// Runs `fut` to completion on the calling thread: polls it, parks until its waker is woken,
+/// Runs `fut` to completion on the calling thread: polls it, parks until its waker is woken
+/// (or, when it waits on sockets, waits in `poll` on them and on its wakers: `crate::wait`),
 /// polls again.
 pub(crate) fn block_on<F: Future>(fut: F) -> F::Output {
     let mut fut = std::pin::pin!(fut);
+    #[cfg(unix)]
+    let _sockets = crate::wait::Frame::enter();
     let cached = PARKER.with(|(signal, waker, busy)| {
         (!busy.replace(true)).then(|| (Arc::clone(signal), waker.clone()))
     });
     let nested = cached.is_none();
     let (signal, waker) = cached.unwrap_or_else(|| {
-        let signal = Arc::new(Signal {
-            thread: std::thread::current(),
-            notified: AtomicBool::new(false),
-        });
+        let signal = Signal::new();
         let waker = Waker::from(Arc::clone(&signal));
         (signal, waker)
     });
@@ -105,7 +121,8 @@ thread_local! {
     static TASK_THREAD: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Waits for the signal, yielding [`CALLER_YIELDS`] or [`TASK_YIELDS`] times before it parks.
+/// Waits for the signal, yielding [`CALLER_YIELDS`] or [`TASK_YIELDS`] times before it parks
+/// (or waits in `poll` on the sockets the future waits on).
 fn wait(signal: &Signal) {
     if signal.notified.swap(false, Ordering::AcqRel) {
         return;
@@ -120,6 +137,10 @@ fn wait(signal: &Signal) {
         if signal.notified.swap(false, Ordering::AcqRel) {
             return;
         }
+    }
+    #[cfg(unix)]
+    if signal.poller.wait(&signal.notified) {
+        return;
     }
     while !signal.notified.swap(false, Ordering::AcqRel) {
         std::thread::park();
@@ -147,7 +168,8 @@ pub(crate) fn refusing() -> bool {
 ///   with 500 `worker pool overload`, a push is dropped and counted) without running the
 ///   user's function;
 /// * timers are served by one timer thread per process;
-/// * streams are std sockets with a reader thread each (see the crate docs).
+/// * streams are std sockets, read and written by the thread that polls them (see the crate
+///   docs).
 #[derive(Clone, Debug)]
 pub struct Threads {
     inner: Arc<Inner>,

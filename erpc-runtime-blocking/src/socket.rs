@@ -1,6 +1,8 @@
 //! Plain std sockets: TCP and unix streams and listeners behind one type each.
 
-use std::io::{self, Read, Write};
+#[cfg(not(unix))]
+use std::io::Read;
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 #[cfg(unix)]
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -16,7 +18,8 @@ pub(crate) enum Socket {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(UnixStream),
-    /// Unix seqpacket, with the rest of the last packet read (only the reader thread reads).
+    /// Unix seqpacket, with the rest of the last packet read (only the connection's thread
+    /// reads).
     #[cfg(all(
         feature = "unixpacket",
         any(target_os = "linux", target_os = "android")
@@ -76,18 +79,24 @@ impl Socket {
             .send_vectored_with_flags(bufs, nonblocking_send())
     }
 
-    /// Waits until the socket can take bytes, has hung up or failed (`true`), or `timeout`
-    /// passed (`false`).
+    /// Reads what the socket holds without blocking: `WouldBlock` when it holds nothing.
     #[cfg(unix)]
-    pub(crate) fn wait_writable(&self, timeout: Duration) -> io::Result<bool> {
-        use rustix::event::{poll, PollFd, PollFlags, Timespec};
-        let fd = self.sock_ref();
-        let mut fds = [PollFd::new(&*fd, PollFlags::OUT)];
-        let t = Timespec {
-            tv_sec: timeout.as_secs() as _,
-            tv_nsec: timeout.subsec_nanos() as _,
-        };
-        Ok(poll(&mut fds, Some(&t))? > 0)
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        #[cfg(all(
+            feature = "unixpacket",
+            any(target_os = "linux", target_os = "android")
+        ))]
+        if let Socket::Unixpacket(fd, reader) = self {
+            return reader
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .read(fd, buf, true);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let (n, _) = rustix::net::recv(self, buf, rustix::net::RecvFlags::DONTWAIT)?;
+        Ok(n)
     }
 
     #[cfg(unix)]
@@ -134,7 +143,23 @@ fn nonblocking_send() -> std::ffi::c_int {
     flags.bits() as std::ffi::c_int
 }
 
+#[cfg(unix)]
+impl std::os::fd::AsFd for Socket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Socket::Tcp(s) => s.as_fd(),
+            Socket::Unix(s) => s.as_fd(),
+            #[cfg(all(
+                feature = "unixpacket",
+                any(target_os = "linux", target_os = "android")
+            ))]
+            Socket::Unixpacket(fd, _) => fd.as_fd(),
+        }
+    }
+}
+
 // Shared by reference: the reader thread reads while the connection's thread writes.
+#[cfg(not(unix))]
 impl Read for &Socket {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
