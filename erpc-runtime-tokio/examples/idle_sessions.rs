@@ -11,6 +11,13 @@
 //! raises its soft `RLIMIT_NOFILE` to the hard limit; if the hard limit is below N + 100, run
 //! `ulimit -n 20000` (or more) first. Linux only (reads `/proc/self/status`).
 //!
+//! The client makes one call on each session, all at the same time, before the sessions go
+//! idle. With glibc's allocator its resident memory then keeps part of that burst's peak
+//! (the freed memory stays in the allocator's caches, below chunks its per-thread caches
+//! hold, so it cannot be given back): `IDLE_SESSIONS_CALL_WAVE=256` makes the calls 256 at
+//! a time instead (as the dials are), which measures what the idle sessions themselves
+//! hold.
+//!
 //! `IDLE_SESSIONS_CLIENT_WRAP` runs the client under a tool, to see where its memory goes:
 //! `IDLE_SESSIONS_CLIENT_WRAP=heaptrack cargo run --release -p erpc-runtime-tokio --example
 //! idle_sessions` (the words of the variable come before the client's command).
@@ -225,14 +232,22 @@ async fn client(addr: String, n: usize) -> Result<(), Box<dyn std::error::Error>
         }
         start = end;
     }
-    // Each session works (one call each), then goes idle.
-    let calls = sessions.iter().enumerate().map(|(i, s)| async move {
-        let v: i64 = s.call("/echo", &(i as i64)).await?;
-        assert_eq!(v, i as i64);
-        Ok::<_, Status>(())
-    });
-    for r in futures_util::future::join_all(calls).await {
-        r?;
+    // Each session works (one call each), then goes idle: all at once, or in waves.
+    let call_wave = std::env::var("IDLE_SESSIONS_CALL_WAVE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&w| w > 0)
+        .unwrap_or(n.max(1));
+    for (w, wave) in sessions.chunks(call_wave).enumerate() {
+        let calls = wave.iter().enumerate().map(|(i, s)| async move {
+            let i = (w * call_wave + i) as i64;
+            let v: i64 = s.call("/echo", &i).await?;
+            assert_eq!(v, i);
+            Ok::<_, Status>(())
+        });
+        for r in futures_util::future::join_all(calls).await {
+            r?;
+        }
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let after = rss_kib();

@@ -834,6 +834,11 @@ impl ConnCore {
                         Some(d.elapsed),
                         d.result.as_ref().map(|_| ()),
                     );
+                    if self.deliveries.0.capacity() == 0 {
+                        // Room for one, not four: most connections deliver one reply at a
+                        // time, and the list is let go when the connection is idle.
+                        self.deliveries.0.reserve_exact(1);
+                    }
                     self.deliveries.0.push((w.tx, d.result));
                     self.woken += 1;
                     self.answered += 1;

@@ -216,7 +216,13 @@ impl CommandQueue {
         let mut st = self.lock();
         let was_full = st.items.len() >= self.cap;
         let n = max.min(st.items.len());
-        out.extend(st.items.drain(..n));
+        if out.is_empty() && n == st.items.len() {
+            // All of them: trade buffers instead of moving commands (no allocation; the
+            // queue goes on with the one `out` emptied last time).
+            std::mem::swap(&mut st.items, out);
+        } else {
+            out.extend(st.items.drain(..n));
+        }
         let taken = Taken {
             close: st.close.take(),
             cancels: std::mem::take(&mut st.cancels),
@@ -327,6 +333,45 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert!(q.try_push(call(&q, None).0).is_ok());
         assert_eq!(q.len(), 2);
+    }
+
+    /// Taking everything trades buffers, taking part moves commands; either way the
+    /// commands come out in order, behind what `out` held, and a full queue's waiters hear it.
+    #[test]
+    fn take_keeps_order_whether_it_trades_buffers_or_moves() {
+        let q = CommandQueue::new(4);
+        let key_of = |c: &Command| match c {
+            Command::Call { key, .. } => *key,
+            _ => unreachable!("only calls are queued here"),
+        };
+        let mut keys = Vec::new();
+        for _ in 0..4 {
+            let (cmd, key, _) = call(&q, None);
+            keys.push(key);
+            assert!(q.try_push(cmd).is_ok());
+        }
+        let mut room = q.listen_room();
+        let mut out = VecDeque::new();
+        q.take(2, &mut out);
+        assert!(
+            notified(&mut room),
+            "a full queue's waiters hear the first take"
+        );
+        q.take(usize::MAX, &mut out);
+        assert_eq!(out.iter().map(key_of).collect::<Vec<_>>(), keys);
+        assert_eq!(q.len(), 0);
+
+        // An empty `out` and everything queued: the buffers trade.
+        let (cmd, key, _) = call(&q, None);
+        assert!(q.try_push(cmd).is_ok());
+        let mut empty = VecDeque::new();
+        q.take(usize::MAX, &mut empty);
+        assert_eq!(empty.iter().map(key_of).collect::<Vec<_>>(), vec![key]);
+        assert_eq!(q.len(), 0);
+        assert!(
+            q.try_push(call(&q, None).0).is_ok(),
+            "the queue takes more after a trade"
+        );
     }
 
     /// Whether `l` has been notified (polled once with a no-op waker).

@@ -140,6 +140,12 @@ impl CodecRegistry {
             Some(builtin) => builtin.encode(value, &mut out)?,
             None => entry.codec.encode(&value, &mut out)?,
         }
+        if out.len() < out.capacity() / 2 {
+            // A small body gives back the rest of its buffer (which would otherwise stay
+            // allocated until the frame is written, with the `Bytes` header a shorter `Vec`
+            // needs on top).
+            out.shrink_to_fit();
+        }
         Ok(Bytes::from(out))
     }
 

@@ -436,7 +436,7 @@ impl Session {
         );
         // A deadline past what `Instant` represents is no deadline.
         if let Some(t) = timeout.and_then(|d| now.checked_add(d)) {
-            self.timers.push(Reverse((t, Timer::Call(msg.seq, serial))));
+            push_timer(&mut self.timers, Reverse((t, Timer::Call(msg.seq, serial))));
         }
         Ok(CallId {
             seq: msg.seq,
@@ -544,7 +544,7 @@ impl Session {
         self.state = State::Open;
         let held = self.held.split();
         self.out.tail().unsplit(held);
-        self.events.push_back(Event::Authenticated(msg));
+        push_one(&mut self.events, Event::Authenticated(msg));
         self.drain_deferred(now);
         Ok(())
     }
@@ -1100,7 +1100,7 @@ impl Session {
         self.state = State::Open;
         let held = self.held.split();
         self.out.tail().unsplit(held);
-        self.events.push_back(Event::Authenticated(msg));
+        push_one(&mut self.events, Event::Authenticated(msg));
         let _ = now;
     }
 
@@ -1132,7 +1132,7 @@ impl Session {
             return self.finish(CloseReason::AuthFailed(st));
         }
         self.state = State::AwaitAuthVerdict;
-        self.events.push_back(Event::AuthRequest(msg));
+        push_one(&mut self.events, Event::AuthRequest(msg));
     }
 
     fn touch_pong(&mut self, now: Instant) {
@@ -1200,18 +1200,21 @@ impl Session {
         let reply_codec = f.reply_codec;
         self.in_flight.insert(serial, f);
         if let Some(t) = self.cfg.context_age.and_then(|a| now.checked_add(a)) {
-            self.timers.push(Reverse((t, Timer::Handler(serial))));
+            push_timer(&mut self.timers, Reverse((t, Timer::Handler(serial))));
         }
-        self.events.push_back(Event::Call(IncomingCall {
-            token: ReplyToken {
-                serial,
-                seq: msg.seq,
-            },
-            route: route_id,
-            unknown,
-            message: msg,
-            reply_codec,
-        }));
+        push_one(
+            &mut self.events,
+            Event::Call(IncomingCall {
+                token: ReplyToken {
+                    serial,
+                    seq: msg.seq,
+                },
+                route: route_id,
+                unknown,
+                message: msg,
+                reply_codec,
+            }),
+        );
     }
 
     /// eRPC's reply codec negotiation: the first `X-Accept-Body-Codec` value when it is 1-3
@@ -1367,11 +1370,14 @@ impl Session {
             tracing::warn!(status = %st, service_method = %msg.service_method, "push dropped by plugin");
             return;
         }
-        self.events.push_back(Event::Push(IncomingPush {
-            route: route_id,
-            unknown,
-            message: msg,
-        }));
+        push_one(
+            &mut self.events,
+            Event::Push(IncomingPush {
+                route: route_id,
+                unknown,
+                message: msg,
+            }),
+        );
     }
 
     fn on_reply(&mut self, now: Instant, mut msg: Message) {
@@ -1406,14 +1412,17 @@ impl Session {
         if p.heartbeat {
             return;
         }
-        self.events.push_back(Event::CallDone(CallDone {
-            id: CallId {
-                seq,
-                serial: p.serial,
-            },
-            result,
-            elapsed: now.saturating_duration_since(p.started),
-        }));
+        push_one(
+            &mut self.events,
+            Event::CallDone(CallDone {
+                id: CallId {
+                    seq,
+                    serial: p.serial,
+                },
+                result,
+                elapsed: now.saturating_duration_since(p.started),
+            }),
+        );
     }
 
     fn maybe_finish_close(&mut self) {
@@ -1440,14 +1449,17 @@ impl Session {
             if p.heartbeat {
                 continue;
             }
-            self.events.push_back(Event::CallDone(CallDone {
-                id: CallId {
-                    seq,
-                    serial: p.serial,
-                },
-                result: Err(status.clone()),
-                elapsed: self.now.saturating_duration_since(p.started),
-            }));
+            push_one(
+                &mut self.events,
+                Event::CallDone(CallDone {
+                    id: CallId {
+                        seq,
+                        serial: p.serial,
+                    },
+                    result: Err(status.clone()),
+                    elapsed: self.now.saturating_duration_since(p.started),
+                }),
+            );
         }
     }
 
@@ -1473,7 +1485,7 @@ impl Session {
         self.close_deadline = None;
         self.goaway_wait = None;
         self.pong = None;
-        self.events.push_back(Event::Closed(reason));
+        push_one(&mut self.events, Event::Closed(reason));
     }
 }
 
@@ -1499,6 +1511,24 @@ fn clamp_ping_rate(rate: Duration) -> Duration {
 /// A pinger's announced rate (`hb_`, whole seconds, > 0), lowered to [`MAX_HEARTBEAT_RATE`].
 fn pong_rate(secs: i64) -> Duration {
     Duration::from_secs(secs.unsigned_abs()).min(MAX_HEARTBEAT_RATE)
+}
+
+/// Pushes `item`, with room for just it when `q` has none: a session mostly holds one event at
+/// a time and lets the queue go when it is idle, and a first `push_back` makes room for four
+/// (an event is a few hundred bytes).
+fn push_one<T>(q: &mut VecDeque<T>, item: T) {
+    if q.capacity() == 0 {
+        q.reserve_exact(1);
+    }
+    q.push_back(item);
+}
+
+/// [`push_one`] for the timer heap.
+fn push_timer<T: Ord>(heap: &mut BinaryHeap<T>, item: T) {
+    if heap.capacity() == 0 {
+        heap.reserve_exact(1);
+    }
+    heap.push(item);
 }
 
 #[cfg(test)]
