@@ -1,7 +1,8 @@
-//! The read side of a blocking connection: a reader thread that blocks in `read` (64 KiB at a
-//! time) and hands what it read to the connection's thread through a bounded queue of a few
-//! chunks ([`ReadQueue`]). When the queue is full the reader waits, and what the other side
-//! sends backs up (a socket's receive buffer fills and TCP pushes back on the sender).
+//! The read side of a connection over a std reader ([`Peer::serve_io`](crate::Peer::serve_io);
+//! off unix every socket's): a reader thread that blocks in `read` (64 KiB at a time) and
+//! hands what it read to the connection's thread through a bounded queue of a few chunks
+//! ([`ReadQueue`]). When the queue is full the reader waits, and what the other side sends
+//! backs up (a socket's receive buffer fills and TCP pushes back on the sender).
 
 use std::io::{self, Read};
 use std::task::{Context, Poll};

@@ -13,7 +13,8 @@ use futures_io::{AsyncRead, AsyncWrite};
 use crate::net::{self, Conns, SocketListener, SocketStream};
 use crate::rt::Threads;
 
-/// A connection of the blocking runtime (a socket with its reader thread, or a KCP session).
+/// A connection of the blocking runtime (a socket, a std reader and writer, a KCP session, a
+/// websocket).
 #[derive(Debug)]
 pub struct ThreadStream(StreamKind);
 
@@ -42,8 +43,8 @@ enum ListenerKind {
 }
 
 impl ThreadStream {
-    /// A connected std TCP stream, read by a reader thread and written without blocking as
-    /// the runtime's own connections (for [`Peer::serve_conn`](crate::Peer::serve_conn)).
+    /// A connected std TCP stream, read and written as the runtime's own connections (for
+    /// [`Peer::serve_conn`](crate::Peer::serve_conn)).
     pub(crate) fn from_tcp(
         conns: &Conns,
         stream: std::net::TcpStream,
