@@ -1446,20 +1446,7 @@ impl Session {
         let mut pending: Vec<(i32, Pending)> = self.pending.drain().collect();
         pending.sort_by_key(|(_, p)| p.serial);
         for (seq, p) in pending {
-            if p.heartbeat {
-                continue;
-            }
-            push_one(
-                &mut self.events,
-                Event::CallDone(CallDone {
-                    id: CallId {
-                        seq,
-                        serial: p.serial,
-                    },
-                    result: Err(status.clone()),
-                    elapsed: self.now.saturating_duration_since(p.started),
-                }),
-            );
+            self.complete(self.now, seq, p, Err(status.clone()));
         }
     }
 
