@@ -97,9 +97,11 @@ pub struct PeerConfig {
     pub write_buffer: usize,
     /// erpc-rs: the high-water mark of bytes queued for a session's socket (default 4 MiB).
     /// At the mark the session stops taking calls and pushes from its handles (they wait)
-    /// and stops starting handlers, until the queue drains below half the mark; reading
-    /// pauses while incoming work waits or the queue holds twice the mark, so a peer that
-    /// sends without reading is held back by its own TCP window. 0: the default.
+    /// until the queue drains below half the mark; when the bytes queued beyond its own calls
+    /// and pushes (its handlers' replies) reach the mark, it stops starting handlers until
+    /// those drain below half of it. Reading pauses while incoming work waits or the queue
+    /// holds twice the mark beyond its own calls and pushes, so a peer that sends without
+    /// reading is held back by its own TCP window. 0: the default.
     pub max_queued_bytes: usize,
     /// erpc-rs: handlers (call, push, auth) running at once per session (default 1024). At
     /// the limit the session stops reading until one finishes. 0: the default.

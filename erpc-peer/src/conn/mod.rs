@@ -10,7 +10,13 @@
 //!
 //! * **Output mark** (`max_queued_bytes`, *M*): when the bytes queued for the socket reach
 //!   *M*, the connection takes no more commands from its handles (callers wait in the bounded
-//!   [`CommandQueue`]) and starts no more handlers, until the queue drains to *M*/2.
+//!   [`CommandQueue`]) until the queue drains to *M*/2; when the bytes queued beyond this
+//!   side's own calls and pushes (handlers' replies, mostly) reach *M*, it starts no more
+//!   handlers until those drain to *M*/2. Its own pushes do not stop its handlers: two peers
+//!   that both push more than the other reads at the same moment would otherwise each stop
+//!   handling (and so reading) what the other sends, and neither would drain. The output
+//!   thus holds at most about *2M* of both kinds, plus the replies of the handlers that were
+//!   running when the mark was reached.
 //! * **Reading** pauses while decoded incoming work waits to start (a handler limit or the
 //!   output mark), or while *2M* bytes are queued beyond this side's own calls and pushes
 //!   (replies the session writes by itself: 404s, heartbeat answers). A peer that sends without reading is thus held back by its own TCP
@@ -188,7 +194,11 @@ pub(crate) struct ConnCore {
     /// `out.len()`; see [`wants_read`](ConnCore::wants_read)).
     own_queued: usize,
     running: usize,
+    /// The output reached the mark: no commands are taken until it drains to half of it.
     output_paused: bool,
+    /// The output beyond this side's own calls and pushes reached the mark: no handler
+    /// starts until that part drains to half of it.
+    handlers_paused: bool,
     /// See [`ConnCore::hold_commands_on_goaway`].
     hold_on_goaway: bool,
     events_drained: bool,
@@ -252,6 +262,7 @@ impl ConnCore {
             own_queued: 0,
             running: 0,
             output_paused: false,
+            handlers_paused: false,
             hold_on_goaway: false,
             events_drained: false,
             blocked_on_peer: false,
@@ -677,12 +688,21 @@ impl ConnCore {
 
     fn update_pause(&mut self) {
         let mark = self.peer.limits.max_queued_bytes;
-        let q = self.out.len();
-        if q >= mark {
-            self.output_paused = true;
-        } else if q <= mark / 2 {
-            self.output_paused = false;
-        }
+        let pause = |paused: &mut bool, q: usize| {
+            if q >= mark {
+                *paused = true;
+            } else if q <= mark / 2 {
+                *paused = false;
+            }
+        };
+        pause(&mut self.output_paused, self.out.len());
+        // This side's own pushes and calls do not hold back the handlers: when both peers
+        // send more than the other reads at the same moment, each must go on starting the
+        // handlers of what it reads (and so go on reading), or neither drains.
+        pause(
+            &mut self.handlers_paused,
+            self.out.len().saturating_sub(self.own_queued),
+        );
     }
 
     /// The next incoming work to spawn, if any may start now. Completes the callers of the
@@ -720,7 +740,7 @@ impl ConnCore {
 
     /// Whether one more handler may start; takes a peer-wide slot when it may.
     fn may_start(&mut self) -> bool {
-        if self.output_paused || self.running >= self.peer.limits.max_handlers {
+        if self.handlers_paused || self.running >= self.peer.limits.max_handlers {
             return false;
         }
         if !self.peer.slots.try_acquire() {

@@ -495,6 +495,28 @@ fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
 }
 
 #[test]
+fn own_output_over_the_mark_stops_commands_not_handlers() {
+    // Two peers that both push more than the other reads: were this side's own bytes to stop
+    // its handlers, it would stop reading what the other sends, and neither would drain.
+    let mut r = rig(config(), false);
+    let _rx = r.local_call(
+        Bytes::from(vec![1u8; 2 * config().max_queued_bytes]),
+        None,
+        1,
+    );
+    r.collect_work();
+    assert!(r.conn.queued_bytes() >= config().max_queued_bytes);
+    assert!(!r.conn.wants_commands(), "commands stop at the mark");
+    r.remote_call(Bytes::from_static(b"x"));
+    assert!(r.deliver(), "reads the remote's call");
+    r.collect_work();
+    assert_eq!(r.work.len(), 1, "the remote's call starts its handler");
+    r.run_handlers();
+    r.collect_work();
+    assert!(r.conn.wants_read(), "and reading goes on");
+}
+
+#[test]
 fn replies_beyond_twice_the_mark_still_pause_reading() {
     let mut r = rig(config(), false);
     let big = Bytes::from(vec![2u8; 3 * config().max_queued_bytes]);

@@ -182,3 +182,70 @@ fn arguments_are_decoded_on_the_worker_that_runs_the_handler() {
         server.close();
     });
 }
+
+/// Both peers push far more than their socket buffers hold, at the same moment, over one TCP
+/// connection: each connection's thread goes on reading while its own writes wait for room
+/// (it waits in `poll` for either), so both floods arrive whole and neither side stalls.
+#[test]
+fn two_peers_that_both_send_more_than_their_buffers_hold_keep_moving() {
+    use erpc_runtime_blocking::PushCtx;
+    use std::sync::{mpsc, Mutex};
+
+    // 8 MiB each way, through 64 KiB socket buffers.
+    const PUSHES: usize = 16;
+    const BODY: usize = 512 << 10;
+    let small = |c: PeerConfig| PeerConfig {
+        read_buffer: 64 << 10,
+        write_buffer: 64 << 10,
+        ..c
+    };
+    let body = || Raw(vec![7u8; BODY].into());
+
+    let (server_tx, server_got) = mpsc::channel::<usize>();
+    let server_tx = Mutex::new(server_tx);
+    let server = builder(small(local()))
+        .push("/sink", move |_: PushCtx, b: Raw| {
+            let _ = server_tx.lock().unwrap().send(b.len());
+        })
+        .call("/flood", move |ctx: CallCtx, n: i64| {
+            for _ in 0..n {
+                ctx.session().push("/sink", &body())?;
+            }
+            Ok::<_, Status>(n)
+        })
+        .build()
+        .unwrap();
+    let addr = server.listen().unwrap();
+    let (client_tx, client_got) = mpsc::channel::<usize>();
+    let client_tx = Mutex::new(client_tx);
+    let client = builder(small(common::client()))
+        .push("/sink", move |_: PushCtx, b: Raw| {
+            let _ = client_tx.lock().unwrap().send(b.len());
+        })
+        .build()
+        .unwrap();
+    let sess = client.dial(&addr).unwrap();
+
+    let flood = {
+        let sess = sess.clone();
+        common::background(move || sess.call::<_, i64>("/flood", &(PUSHES as i64)))
+    };
+    let pushing = {
+        let sess = sess.clone();
+        common::background(move || {
+            for _ in 0..PUSHES {
+                sess.push("/sink", &body())?;
+            }
+            Ok::<_, Status>(())
+        })
+    };
+    for i in 0..PUSHES {
+        let got = server_got.recv_timeout(common::STEP);
+        assert_eq!(got, Ok(BODY), "the server's push {i}");
+        let got = client_got.recv_timeout(common::STEP);
+        assert_eq!(got, Ok(BODY), "the client's push {i}");
+    }
+    wait("the client's pushes", &pushing).unwrap();
+    assert_eq!(wait("the flood call", &flood).unwrap(), PUSHES as i64);
+    common::close_all(vec![client, server]);
+}

@@ -101,6 +101,7 @@ runtimes!(matrix!(
         oversized_frame,
         garbage_input,
         never_reading_client,
+        push_floods_both_ways,
         timed_out_during_redial_never_runs,
         close_during_a_stuck_dial,
     }

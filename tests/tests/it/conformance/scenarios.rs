@@ -665,6 +665,66 @@ pub(crate) fn garbage_input(p: &Pair<'_>) {
     p.shutdown(client, server);
 }
 
+/// Both sides push more than the other reads, at the same moment, through 64 KiB socket
+/// buffers and a 256 KiB output mark: the client pushes 16 texts of 512 KiB to `/push/echo`
+/// while the server's handler pushes each one back. Each side goes on handling (and so
+/// reading) what the other sends while its own pushes wait for room, so every push arrives,
+/// both ways.
+pub(crate) fn push_floods_both_ways(p: &Pair<'_>) {
+    const PUSHES: usize = 16;
+    let small = |config: PeerConfig| PeerConfig {
+        read_buffer: 64 << 10,
+        write_buffer: 64 << 10,
+        max_queued_bytes: 256 << 10,
+        ..config
+    };
+    let (server, client, conn) = p.connect(
+        ServerOpts {
+            config: small(server_config()),
+            tls: None,
+        },
+        ClientOpts {
+            config: small(client_config()),
+            tls: None,
+        },
+    );
+    let body = "x".repeat(512 << 10);
+    let sent = {
+        let body = body.clone();
+        within(p.label(), "push 8 MiB", move || {
+            for i in 0..PUSHES {
+                if let Err(e) = conn.push(ECHO, &text(&body)) {
+                    return (conn, Err(format!("push {i}: {e}")));
+                }
+            }
+            (conn, Ok(()))
+        })
+    };
+    let (conn, pushed) = sent;
+    if let Err(e) = pushed {
+        panic!("{}: {e}", p.label());
+    }
+    for i in 0..PUSHES {
+        let got = server.probe().pushes.take(STEP).map(|t| t.len());
+        assert_eq!(
+            got,
+            Some(body.len()),
+            "{}: the server's push {i}",
+            p.label()
+        );
+        let got = client.inbox().pushes.take(STEP);
+        let got = got.map(|(route, t)| (route, t.len()));
+        assert_eq!(
+            got,
+            Some((ECHO_BACK.to_owned(), body.len())),
+            "{}: the echo {i}",
+            p.label()
+        );
+    }
+    drop(conn);
+    p.shutdown(client, server);
+}
+
 /// A raw client writes 16 KiB CALLs as fast as it can and never reads: the server stops
 /// reading (its TCP window closes), its queue stays within its marks, it keeps serving
 /// others, and it frees everything when that client goes.
