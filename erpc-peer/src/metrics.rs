@@ -10,10 +10,15 @@ use std::time::Duration;
 
 use erpc_proto::{ServiceMethod, Status};
 
-/// Service methods whose handles one connection keeps for the calls and pushes it makes;
-/// further ones are registered on each use.
+/// Service methods whose handles a peer keeps for the calls and pushes its connections make
+/// (shared by its connections); further ones are registered on each use.
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
 pub(crate) const MADE_CACHE: usize = 256;
+
+/// Of those, how many one connection keeps at hand (looked up without a lock); a connection
+/// that calls more service methods takes the others from the peer's shared ones.
+#[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+pub(crate) const MADE_LOCAL: usize = 8;
 
 /// The route label of the unknown-call and unknown-push handlers.
 #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
@@ -40,11 +45,15 @@ mod imp {
 
     /// Which service method an outgoing call or push went to, kept for its metrics until it
     /// completes: the slot of its handles in the connection's [`MadeCache`] (no copy of the
-    /// name per call), or the name itself once the cache is full.
+    /// name per call), the peer's handles beyond the connection's, or the name itself once
+    /// the peer's are full.
     pub(crate) enum RouteLabel {
         Cached(u32),
+        Shared(Arc<MadeHandles>),
         Uncached(ServiceMethod),
     }
+    use std::sync::{Arc, Mutex};
+
     use metrics::{Counter, Gauge, Histogram, Label};
     use rustc_hash::FxHashMap;
 
@@ -67,6 +76,9 @@ mod imp {
         queued_bytes: Gauge,
         handlers_running: Gauge,
         calls_pending: Gauge,
+        /// The handles of the service methods the peer's connections call and push to (at
+        /// most [`MADE_CACHE`]), made once per peer: a connection only holds pointers to them.
+        made: Mutex<FxHashMap<String, Arc<MadeHandles>>>,
     }
 
     impl std::fmt::Debug for PeerMetrics {
@@ -118,8 +130,40 @@ mod imp {
                 queued_bytes: metrics::gauge!("erpc_queued_bytes", p()),
                 handlers_running: metrics::gauge!("erpc_handlers_running", p()),
                 calls_pending: metrics::gauge!("erpc_calls_pending", p()),
+                made: Mutex::default(),
                 peer,
             }
+        }
+
+        /// The handles of calls and pushes to `route`, made at its first use (`None` once
+        /// [`MADE_CACHE`] service methods have theirs).
+        fn made_handles(&self, route: &str) -> Option<Arc<MadeHandles>> {
+            let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(h) = made.get(route) {
+                return Some(Arc::clone(h));
+            }
+            if made.len() >= MADE_CACHE {
+                return None;
+            }
+            let labels = || {
+                vec![
+                    Label::new("peer", self.peer.clone()),
+                    Label::new("route", route.to_owned()),
+                ]
+            };
+            let ok = || {
+                let mut l = labels();
+                l.push(Label::new("code", "0"));
+                l
+            };
+            let h = Arc::new(MadeHandles {
+                route: route.to_owned(),
+                calls_ok: metrics::counter!("erpc_calls_made_total", ok()),
+                seconds: metrics::histogram!("erpc_call_made_seconds", labels()),
+                pushes_ok: metrics::counter!("erpc_pushes_made_total", ok()),
+            });
+            made.insert(route.to_owned(), Arc::clone(&h));
+            Some(h)
         }
 
         /// An incoming call on route `route` was answered after `cost`.
@@ -197,55 +241,44 @@ mod imp {
         }
     }
 
-    /// The handles of one service method a connection calls and pushes to.
-    struct MadeHandles {
+    /// The handles of one service method a peer's connections call and push to.
+    pub(crate) struct MadeHandles {
         route: String,
         calls_ok: Counter,
         seconds: Histogram,
         pushes_ok: Counter,
     }
 
-    /// A connection's handles for the service methods it calls (bounded: [`MADE_CACHE`]).
+    /// A connection's pointers to the handles of the service methods it calls (the first
+    /// [`MADE_LOCAL`]; the peer holds the handles themselves). Empty until the first call, and
+    /// one pointer for a connection that calls one service method.
     #[derive(Default)]
     pub(crate) struct MadeCache {
-        slots: FxHashMap<String, u32>,
-        handles: Vec<MadeHandles>,
+        handles: Vec<Arc<MadeHandles>>,
     }
 
     impl MadeCache {
-        /// The label of a call or push to `service_method` (its handles made on first use).
+        /// The label of a call or push to `service_method`.
         pub(crate) fn label(
             &mut self,
             m: &PeerMetrics,
             service_method: &ServiceMethod,
         ) -> RouteLabel {
             let route = service_method.as_str();
-            if let Some(&slot) = self.slots.get(route) {
-                return RouteLabel::Cached(slot);
+            if let Some(slot) = self.handles.iter().position(|h| h.route == route) {
+                return RouteLabel::Cached(slot as u32);
             }
-            if self.handles.len() >= MADE_CACHE {
+            let Some(h) = m.made_handles(route) else {
                 return RouteLabel::Uncached(service_method.clone());
+            };
+            if self.handles.len() >= MADE_LOCAL {
+                return RouteLabel::Shared(h);
             }
-            let labels = || {
-                vec![
-                    Label::new("peer", m.peer.clone()),
-                    Label::new("route", route.to_owned()),
-                ]
-            };
-            let ok = || {
-                let mut l = labels();
-                l.push(Label::new("code", "0"));
-                l
-            };
-            let slot = self.handles.len() as u32;
-            self.handles.push(MadeHandles {
-                route: route.to_owned(),
-                calls_ok: metrics::counter!("erpc_calls_made_total", ok()),
-                seconds: metrics::histogram!("erpc_call_made_seconds", labels()),
-                pushes_ok: metrics::counter!("erpc_pushes_made_total", ok()),
-            });
-            self.slots.insert(route.to_owned(), slot);
-            RouteLabel::Cached(slot)
+            if self.handles.capacity() == 0 {
+                self.handles.reserve_exact(1);
+            }
+            self.handles.push(h);
+            RouteLabel::Cached(self.handles.len() as u32 - 1)
         }
 
         /// The handles and the name of `route`.
@@ -255,6 +288,7 @@ mod imp {
                     Some(h) => (Some(h), &h.route),
                     None => (None, "?"),
                 },
+                RouteLabel::Shared(h) => (Some(h), &h.route),
                 RouteLabel::Uncached(name) => (None, name.as_str()),
             }
         }

@@ -119,6 +119,14 @@ async fn both_sides_count_calls_pushes_and_bytes_per_route() {
     assert_eq!(st.code(), Code::NOT_FOUND);
     sess.push("/note", &7i64).await.unwrap();
     assert_eq!(within("push", rx.recv()).await, Some(7));
+    // More service methods than a connection keeps handles for at hand (8): the rest count
+    // through the peer's shared handles, twice each.
+    for round in 0..2 {
+        for i in 0..12 {
+            let route = format!("/spread/{i}");
+            within("push", sess.push(&route, &round)).await.unwrap();
+        }
+    }
 
     // A single snapshot: the recorder's counters count from the previous one.
     let snap = Snapshot::take();
@@ -170,6 +178,18 @@ async fn both_sides_count_calls_pushes_and_bytes_per_route() {
         ),
         1
     );
+    for i in 0..12 {
+        let route = format!("/spread/{i}");
+        assert_eq!(
+            snap.counter(
+                "erpc_pushes_made_total",
+                c,
+                &[("route", route.as_str()), ("code", "0")]
+            ),
+            2,
+            "{route}"
+        );
+    }
     for peer in [s, c] {
         assert!(
             snap.counter("erpc_bytes_sent_total", peer, &[]) > 0,
