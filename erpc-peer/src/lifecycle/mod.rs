@@ -97,9 +97,10 @@ async fn secure_client<R: Runtime, S: Stream>(
                 .connect(name.clone(), conn.stream)
                 .await
                 .map_err(|e| io_status(Code::DIAL_FAILED, "TLS handshake", e))?;
-            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
-                .with_session_id(conn.session_id)
-                .map(|s| Box::new(s) as BoxedStream))
+            Ok(boxed(
+                Connected::new(stream, conn.local_addr, conn.remote_addr)
+                    .with_session_id(conn.session_id),
+            ))
         }
         _ => Ok(boxed(conn)),
     }
@@ -284,9 +285,10 @@ async fn secure_server<R: Runtime, S: Stream>(
                     ))
                 }
             };
-            Ok(Connected::new(stream, conn.local_addr, conn.remote_addr)
-                .with_session_id(conn.session_id)
-                .map(|s| Box::new(s) as BoxedStream))
+            Ok(boxed(
+                Connected::new(stream, conn.local_addr, conn.remote_addr)
+                    .with_session_id(conn.session_id),
+            ))
         }
         _ => Ok(boxed(conn)),
     }
