@@ -9,6 +9,7 @@ mod config;
 mod early;
 mod flow_control;
 mod go_wire;
+mod handler_panics;
 mod handler_tasks;
 mod hostile;
 #[cfg(feature = "kcp")]

@@ -3,7 +3,6 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -11,9 +10,12 @@ use bytes::Bytes;
 use erpc_proto::codec::{CodecRegistry, DecodeBody, EncodeBody};
 use erpc_proto::session::Reply;
 use erpc_proto::{Code, CodecId, Message, Meta, Status};
-use futures_util::FutureExt;
 
 use crate::context::{CallCtx, PushCtx};
+
+mod run;
+
+use run::{CallRun, PushRun};
 
 /// A boxed, sendable future.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -155,31 +157,14 @@ where
     Fut::Output: IntoReply,
 {
     // The function and the codecs travel with each handler run (one `Arc` clone): the
-    // arguments are decoded inside the handler's future, so that decoding runs wherever the
-    // handler runs (its own task, a worker thread) instead of on the connection's task.
+    // arguments are decoded inside the run, so that decoding runs wherever the handler runs
+    // (its own task, a worker thread) instead of on the connection's task.
     let shared = Arc::new((f, codecs));
     Arc::new(move |ctx: CallCtx, msg: Message| -> BoxFuture<Reply> {
         // The handler's span (feature `opentelemetry`; none otherwise).
         let span = crate::trace::handler_span(&msg, false);
-        let shared = Arc::clone(&shared);
-        Box::pin(crate::trace::instrumented(
-            async move {
-                let (f, codecs) = &*shared;
-                let reply_codec = ctx.reply_codec;
-                let fut = call_args(msg, codecs).and_then(|args| {
-                    std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args)))
-                        .map_err(|p| panic_reply(&*p))
-                });
-                match fut {
-                    Ok(fut) => match AssertUnwindSafe(fut).catch_unwind().await {
-                        Ok(out) => out.into_reply(reply_codec, codecs),
-                        Err(p) => panic_reply(&*p),
-                    },
-                    Err(reply) => reply,
-                }
-            },
-            span,
-        ))
+        let run = CallRun::<F, A, Fut>::new(Arc::clone(&shared), ctx, msg);
+        Box::pin(crate::trace::instrumented(run, span))
     })
 }
 
@@ -189,27 +174,11 @@ where
     F: Fn(PushCtx, A) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    // As in `call_fn`: decoding runs inside the handler's future.
+    // As in `call_fn`: decoding runs inside the run.
     let shared = Arc::new((f, codecs));
     Arc::new(move |ctx: PushCtx, msg: Message| -> BoxFuture<()> {
         let span = crate::trace::handler_span(&msg, true);
-        let shared = Arc::clone(&shared);
-        Box::pin(crate::trace::instrumented(
-            async move {
-                let (f, codecs) = &*shared;
-                let Some(args) = push_args(msg, codecs) else {
-                    return;
-                };
-                let sm = ctx.service_method.clone();
-                let fut = match std::panic::catch_unwind(AssertUnwindSafe(|| f(ctx, args))) {
-                    Ok(fut) => fut,
-                    Err(p) => return log_push_panic(&sm, &*p),
-                };
-                if let Err(p) = AssertUnwindSafe(fut).catch_unwind().await {
-                    log_push_panic(&sm, &*p);
-                }
-            },
-            span,
-        ))
+        let run = PushRun::<F, A, Fut>::new(Arc::clone(&shared), ctx, msg);
+        Box::pin(crate::trace::instrumented(run, span))
     })
 }
