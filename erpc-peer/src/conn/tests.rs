@@ -472,17 +472,24 @@ fn results_not_yet_delivered_are_sent_when_the_core_is_dropped() {
     assert_eq!(st.code(), Code::NOT_FOUND, "the remote's answer");
 }
 
-#[test]
-fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
-    // A 16 MiB call on a 4 MiB mark is one frame larger than 2M: were it counted, this side
-    // would stop reading the replies the peer needs to get rid of to read the call.
+/// A rig whose side has queued one call of `marks` times the output mark (its own bytes),
+/// with the receiver of that call's result.
+fn rig_with_own_call(marks: usize) -> (Rig, oneshot::Receiver<Result<Message, Status>>) {
     let mut r = rig(config(), false);
-    let _rx = r.local_call(
-        Bytes::from(vec![1u8; 4 * config().max_queued_bytes]),
+    let rx = r.local_call(
+        Bytes::from(vec![1u8; marks * config().max_queued_bytes]),
         None,
         1,
     );
     r.collect_work();
+    (r, rx)
+}
+
+#[test]
+fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
+    // A 16 MiB call on a 4 MiB mark is one frame larger than 2M: were it counted, this side
+    // would stop reading the replies the peer needs to get rid of to read the call.
+    let (mut r, _rx) = rig_with_own_call(4);
     assert!(r.conn.queued_bytes() > 2 * config().max_queued_bytes);
     assert!(
         r.conn.wants_read(),
@@ -498,13 +505,7 @@ fn a_caller_keeps_reading_while_its_own_frame_exceeds_twice_the_mark() {
 fn own_output_over_the_mark_stops_commands_not_handlers() {
     // Two peers that both push more than the other reads: were this side's own bytes to stop
     // its handlers, it would stop reading what the other sends, and neither would drain.
-    let mut r = rig(config(), false);
-    let _rx = r.local_call(
-        Bytes::from(vec![1u8; 2 * config().max_queued_bytes]),
-        None,
-        1,
-    );
-    r.collect_work();
+    let (mut r, _rx) = rig_with_own_call(2);
     assert!(r.conn.queued_bytes() >= config().max_queued_bytes);
     assert!(!r.conn.wants_commands(), "commands stop at the mark");
     r.remote_call(Bytes::from_static(b"x"));

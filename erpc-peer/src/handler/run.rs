@@ -8,7 +8,7 @@
 //! that carried the function's future out of `catch_unwind` and the future itself — 1,328
 //! bytes for Go's benchmark handler, whose own future is 504. Past glibc's per-thread cache
 //! (1,032 bytes) every such box is a slow allocation that also sweeps the fast bins. Here a
-//! run holds either what it starts from or the running future (528 bytes for the same
+//! run holds either what it starts from or the running future (520 bytes for the same
 //! handler).
 
 use std::future::Future;
@@ -27,18 +27,18 @@ use super::{call_args, log_push_panic, panic_reply, push_args, IntoReply};
 use crate::context::{CallCtx, PushCtx};
 
 /// The user's function and the codecs its arguments and answers use, shared by every run.
-pub(crate) type Shared<F> = Arc<(F, CodecRegistry)>;
+pub(crate) type Registered<F> = Arc<(F, CodecRegistry)>;
 
 pin_project! {
     /// One run of a call handler (see the [module docs](self)).
     #[project = CallRunProj]
     pub(crate) enum CallRun<F, A, Fut> {
         Start {
-            start: Option<(Shared<F>, CallCtx, Message)>,
+            start: Option<(Registered<F>, CallCtx, Message)>,
             args: PhantomData<fn() -> A>,
         },
         Running {
-            shared: Shared<F>,
+            shared: Registered<F>,
             reply_codec: CodecId,
             #[pin]
             fut: Fut,
@@ -49,7 +49,7 @@ pin_project! {
 
 impl<F, A, Fut> CallRun<F, A, Fut> {
     /// The run of the call `msg` (its context `ctx`) by `shared`'s function.
-    pub(crate) fn new(shared: Shared<F>, ctx: CallCtx, msg: Message) -> Self {
+    pub(crate) fn new(shared: Registered<F>, ctx: CallCtx, msg: Message) -> Self {
         CallRun::Start {
             start: Some((shared, ctx, msg)),
             args: PhantomData,
@@ -123,7 +123,7 @@ pin_project! {
     #[project = PushRunProj]
     pub(crate) enum PushRun<F, A, Fut> {
         Start {
-            start: Option<(Shared<F>, PushCtx, Message)>,
+            start: Option<(Registered<F>, PushCtx, Message)>,
             args: PhantomData<fn() -> A>,
         },
         Running {
@@ -138,7 +138,7 @@ pin_project! {
 
 impl<F, A, Fut> PushRun<F, A, Fut> {
     /// The run of the push `msg` (its context `ctx`) by `shared`'s function.
-    pub(crate) fn new(shared: Shared<F>, ctx: PushCtx, msg: Message) -> Self {
+    pub(crate) fn new(shared: Registered<F>, ctx: PushCtx, msg: Message) -> Self {
         PushRun::Start {
             start: Some((shared, ctx, msg)),
             args: PhantomData,
