@@ -293,6 +293,8 @@ pub fn check(data: &[u8]) {
             extended_op(&mut pair, &mut books, &mut sc, op, arg);
             drain(&mut pair, &mut books);
             check_timers(&mut pair, flags);
+            // What the timers completed is booked before the next op looks at the books.
+            drain(&mut pair, &mut books);
             continue;
         }
         match op % 10 {
@@ -351,6 +353,7 @@ pub fn check(data: &[u8]) {
         }
         drain(&mut pair, &mut books);
         check_timers(&mut pair, flags);
+        drain(&mut pair, &mut books);
     }
     // Finish: every call must complete once both sessions are closed.
     pair.settle();
