@@ -583,3 +583,5 @@ fn a_lone_busy_connection_does_not_await_its_callers() {
     assert_eq!(r.conn.peer.counters.calling.load(Ordering::Relaxed), 1);
     assert!(!r.conn.awaits_callers(1));
 }
+
+mod random;
