@@ -101,7 +101,8 @@ pub struct PeerConfig {
     /// and pushes (its handlers' replies) reach the mark, it stops starting handlers until
     /// those drain below half of it. Reading pauses while incoming work waits or the queue
     /// holds twice the mark beyond its own calls and pushes, so a peer that sends without
-    /// reading is held back by its own TCP window. 0: the default.
+    /// reading is held back by its own TCP window. Calls and pushes made before the
+    /// authentication handshake ends, which wait for it, count as queued. 0: the default.
     pub max_queued_bytes: usize,
     /// erpc-rs: handlers (call, push, auth) running at once per session (default 1024). At
     /// the limit the session stops reading until one finishes. 0: the default.

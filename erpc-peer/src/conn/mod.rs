@@ -190,8 +190,9 @@ pub(crate) struct ConnCore {
     keys: FxHashMap<u64, CallId>,
     waiting: VecDeque<Pending>,
     out: out::Outgoing,
-    /// How much of `out` this side's own calls and pushes may account for (at most
-    /// `out.len()`; see [`wants_read`](ConnCore::wants_read)).
+    /// How much of the output (`out` and the frames the session holds until the handshake
+    /// ends) this side's own calls and pushes may account for (at most all of it; see
+    /// [`wants_read`](ConnCore::wants_read)).
     own_queued: usize,
     running: usize,
     /// The output reached the mark: no commands are taken until it drains to half of it.
@@ -301,7 +302,13 @@ impl ConnCore {
 
     /// Bytes queued for the socket.
     pub(crate) fn queued_bytes(&self) -> usize {
-        self.out.len()
+        self.output_len()
+    }
+
+    /// What this connection holds for the peer: the bytes to write, and the frames the
+    /// session holds back until the authentication handshake ends.
+    fn output_len(&self) -> usize {
+        self.out.len() + self.core.held_bytes()
     }
 
     /// Whether the driver should read from the socket now.
@@ -310,7 +317,7 @@ impl ConnCore {
             && self.reason.is_none()
             && self.events_drained
             && self.waiting.is_empty()
-            && self.out.len().saturating_sub(self.own_queued)
+            && self.output_len().saturating_sub(self.own_queued)
                 < self.peer.limits.max_queued_bytes.saturating_mul(2)
     }
 
@@ -474,7 +481,7 @@ impl ConnCore {
     pub(crate) fn apply(&mut self, now: Instant, cmd: Command) {
         self.events_drained = false;
         self.activity(now);
-        let before = self.core.queued_bytes();
+        let before = self.core.queued_bytes() + self.core.held_bytes();
         match cmd {
             Command::Call {
                 msg,
@@ -518,7 +525,8 @@ impl ConnCore {
                 let _ = tx.send(r);
             }
         }
-        self.own_queued += self.core.queued_bytes().saturating_sub(before);
+        let after = self.core.queued_bytes() + self.core.held_bytes();
+        self.own_queued += after.saturating_sub(before);
         self.pull_output(now);
     }
 
@@ -666,7 +674,7 @@ impl ConnCore {
         self.out.advance(n);
         // Which bytes left is not known: the own share is kept as large as it can be, which
         // overstates it by at most the own bytes queued (below the mark plus one frame).
-        self.own_queued = self.own_queued.min(self.out.len());
+        self.own_queued = self.own_queued.min(self.output_len());
         self.delta.bytes_out += n as u64;
         self.last_progress = now;
         self.update_pause();
@@ -695,13 +703,14 @@ impl ConnCore {
                 *paused = false;
             }
         };
-        pause(&mut self.output_paused, self.out.len());
+        let output = self.output_len();
+        pause(&mut self.output_paused, output);
         // This side's own pushes and calls do not hold back the handlers: when both peers
         // send more than the other reads at the same moment, each must go on starting the
         // handlers of what it reads (and so go on reading), or neither drains.
         pause(
             &mut self.handlers_paused,
-            self.out.len().saturating_sub(self.own_queued),
+            output.saturating_sub(self.own_queued),
         );
     }
 

@@ -584,4 +584,29 @@ fn a_lone_busy_connection_does_not_await_its_callers() {
     assert!(!r.conn.awaits_callers(1));
 }
 
+#[test]
+fn calls_held_for_the_handshake_count_against_the_mark() {
+    // Until the peer authenticates, this side's calls wait inside the session; were they not
+    // counted, a caller could queue there without bound.
+    let mut r = rig(config(), true);
+    let mark = config().max_queued_bytes;
+    let mut made = 0;
+    while r.conn.wants_commands() {
+        let _rx = r.local_call(Bytes::from(vec![7u8; 16 * 1024]), None, made + 1);
+        made += 1;
+        assert!(
+            made < 1_000,
+            "commands never stopped: {} bytes held",
+            r.conn.queued_bytes()
+        );
+    }
+    assert!(!r.conn.opened());
+    assert!(
+        r.conn.transmit().is_empty(),
+        "nothing goes out before the handshake"
+    );
+    let held = r.conn.queued_bytes();
+    assert!(held >= mark && held < mark + 17 * 1024, "{held} bytes held");
+}
+
 mod random;

@@ -336,6 +336,15 @@ impl Session {
         self.out.len()
     }
 
+    /// The bytes of frames held back while authentication is undecided (commands made before
+    /// the handshake ends): sent after [`queued_bytes`](Session::queued_bytes)' frames when
+    /// it succeeds, dropped when it fails. Memory the session holds for the peer as much as
+    /// the queued bytes, so flow control counts both (or a caller calling before the
+    /// handshake ends could queue without bound).
+    pub fn held_bytes(&self) -> usize {
+        self.held.len()
+    }
+
     /// Whether the session has closed ([`Event::Closed`] was queued).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed

@@ -74,6 +74,8 @@ struct Run {
     remote_closed: bool,
     /// The stream was corrupted or a side closed: the remote's calls may go unanswered.
     broken: bool,
+    /// The auth checker refused the remote.
+    auth_refused: bool,
     /// A write timeout dropped what was queued.
     write_timed_out: bool,
     /// The remote shut its write side; this side has not read the EOF yet.
@@ -113,18 +115,28 @@ impl Run {
         } else {
             PeerConfig::default().max_message_size
         };
+        // Sometimes the remote must authenticate first (and may be refused, or be too slow).
+        let auth = rng.chance(30);
         let config = PeerConfig {
+            auth_timeout: Duration::from_millis(500 + rng.below(3000)),
             max_message_size,
             max_queued_bytes: marks[rng.below(3) as usize],
             max_handlers: handlers[rng.below(3) as usize],
             ..config()
         };
-        let mut r = rig(config.clone(), false);
+        let mut r = rig(config.clone(), auth);
         // The remote serves `/remote`, which this side calls.
         let mut router = erpc_proto::router::Router::new(erpc_proto::router::Mapper::Http);
         router.add_call("/remote").expect("a new route");
         let mut remote_cfg = SessionConfig::dialer();
         remote_cfg.router = Arc::new(router);
+        if auth {
+            remote_cfg.auth = erpc_proto::session::Auth::Bearer {
+                codec: CodecId::PLAIN,
+                info: Bytes::from_static(b"token"),
+                meta: erpc_proto::Meta::default(),
+            };
+        }
         r.remote = Core::new(remote_cfg, SessionInfo::default(), r.now);
         Run {
             limits: (config.max_queued_bytes, config.max_handlers),
@@ -140,6 +152,7 @@ impl Run {
             remote_replies: 0,
             remote_closed: false,
             broken: false,
+            auth_refused: false,
             write_timed_out: false,
             eof_pending: false,
             garbled: false,
@@ -324,7 +337,16 @@ impl Run {
                 self.note(format!("push handler {i} ends"));
                 Finished::Push(route, FirstStep::Unmeasured)
             }
-            Work::Auth { .. } => Finished::AuthVerdict(Reply::ok(Bytes::from_static(b"ok"))),
+            Work::Auth { .. } => {
+                let verdict = if self.rng.chance(90) {
+                    Reply::ok(Bytes::from_static(b"ok"))
+                } else {
+                    self.auth_refused = true;
+                    Reply::error(Status::from_code(Code::UNAUTHORIZED))
+                };
+                self.note(format!("auth checker answers {:?}", verdict.result.is_ok()));
+                Finished::AuthVerdict(verdict)
+            }
         };
         self.r.conn.handler_done(self.r.now, done);
     }
@@ -466,6 +488,10 @@ impl Run {
         while let Some(piece) = self.r.remote.poll_transmit() {
             self.wire.extend_from_slice(&piece);
         }
+        if !self.r.remote.is_open() {
+            // Calls it held back for the handshake never leave: they may go unanswered.
+            self.broken = true;
+        }
         self.note("remote half-closes".into());
         self.remote_closed = true;
         self.eof_pending = true;
@@ -491,10 +517,11 @@ impl Run {
         );
         let bound = 2 * mark + (max_handlers + 1) * (MAX_BODY + FRAME_OVERHEAD);
         let q = self.r.conn.queued_bytes();
+        let to_write = self.r.conn.out.len();
         assert_eq!(
-            q == 0,
+            to_write == 0,
             self.r.conn.transmit().is_empty(),
-            "{q} queued, nothing to write"
+            "{to_write} bytes to write, but nothing handed out"
         );
         assert!(q <= bound, "{q} bytes queued, bound {bound}");
     }
@@ -543,7 +570,11 @@ impl Run {
             (Some(eof), Some(closed)) => closed >= eof + self.linger,
             _ => false,
         };
-        let clean = !self.broken && !self.write_timed_out && !self.ended_badly() && !linger_over;
+        let clean = !self.broken
+            && !self.write_timed_out
+            && !self.auth_refused
+            && !self.ended_badly()
+            && !linger_over;
         self.r.conn.close(self.r.now, None);
         self.turn();
         while !self.r.work.is_empty() {
@@ -575,9 +606,14 @@ impl Run {
         }
         if clean {
             assert_eq!(
-                answered, self.remote_calls,
-                "the remote's calls were not all answered by a handler ({} reads, {} replies)",
-                self.reads, self.replied
+                answered,
+                self.remote_calls,
+                "the remote's calls were not all answered by a handler ({} reads, {} replies, \
+                 closed: {:?})",
+                self.reads,
+                self.replied,
+                self.closed_at
+                    .map(|_| self.r.conn.close_reason().map(|r| r.to_string()))
             );
         }
         for (key, mut rx) in std::mem::take(&mut self.local) {
