@@ -52,6 +52,12 @@ struct Rig {
 }
 
 fn rig(config: PeerConfig, auth: bool) -> Rig {
+    rig_as(config, auth, false)
+}
+
+/// A rig whose connection was accepted (`dialed: false`, with an auth checker when `auth`)
+/// or dialed; the remote is a session of the other role.
+fn rig_as(config: PeerConfig, auth: bool, dialed: bool) -> Rig {
     let now = origin();
     let mut b: BuilderCore<Handler> = BuilderCore::new(config);
     let codecs = b.codecs.clone();
@@ -83,7 +89,7 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         &parts.session_cfg,
         &protocol,
         auth,
-        false,
+        dialed,
         "s",
         "remote",
         now,
@@ -92,7 +98,7 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         id: "s".into(),
         local_addr: "local".into(),
         remote_addr: "remote".into(),
-        dialed: false,
+        dialed,
         codecs: parts.session_cfg.codecs.clone(),
         default_codec: parts.session_cfg.default_body_codec,
         close_linger: Duration::from_secs(1),
@@ -101,7 +107,12 @@ fn rig(config: PeerConfig, auth: bool) -> Rig {
         clock: Arc::new(Virtual(now)),
     });
     let conn = ConnCore::new(now, core, peer, handle, None, true);
-    let remote = Core::new(SessionConfig::dialer(), SessionInfo::default(), now);
+    let remote_cfg = if dialed {
+        SessionConfig::acceptor()
+    } else {
+        SessionConfig::dialer()
+    };
+    let remote = Core::new(remote_cfg, SessionInfo::default(), now);
     Rig {
         now,
         conn,

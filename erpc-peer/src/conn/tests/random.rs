@@ -2,7 +2,8 @@
 //! calls and cancels, handlers finish in any order (some with errors), the socket reads and
 //! writes arbitrary pieces or stalls while the remote floods, time jumps, and now and then
 //! garbage arrives, the remote half-closes or this side closes. The limits (output mark,
-//! handlers, message size) differ from seed to seed. Each seed is one deterministic schedule;
+//! handlers, message size) and the roles (accepted, with or without an auth checker, or
+//! dialed) differ from seed to seed. Each seed is one deterministic schedule;
 //! a failure names its seed and the last steps.
 //!
 //! What must hold at every step: no panic, the handlers running stay within the limit and hold
@@ -51,6 +52,9 @@ impl Rng {
 /// One schedule's state beside the rig.
 struct Run {
     r: Rig,
+    /// This side dialed; the remote authenticates first.
+    dialed: bool,
+    auth: bool,
     /// The output mark and the handlers per connection of this schedule.
     limits: (usize, usize),
     /// How long handlers may go on after the remote's EOF (the shutdown timeout).
@@ -124,11 +128,17 @@ impl Run {
             max_handlers: handlers[rng.below(3) as usize],
             ..config()
         };
-        let mut r = rig(config.clone(), auth);
+        // Or this side dialed (the remote accepted).
+        let dialed = !auth && rng.chance(30);
+        let mut r = rig_as(config.clone(), auth, dialed);
         // The remote serves `/remote`, which this side calls.
         let mut router = erpc_proto::router::Router::new(erpc_proto::router::Mapper::Http);
         router.add_call("/remote").expect("a new route");
-        let mut remote_cfg = SessionConfig::dialer();
+        let mut remote_cfg = if dialed {
+            SessionConfig::acceptor()
+        } else {
+            SessionConfig::dialer()
+        };
         remote_cfg.router = Arc::new(router);
         if auth {
             remote_cfg.auth = erpc_proto::session::Auth::Bearer {
@@ -139,6 +149,8 @@ impl Run {
         }
         r.remote = Core::new(remote_cfg, SessionInfo::default(), r.now);
         Run {
+            dialed,
+            auth,
             limits: (config.max_queued_bytes, config.max_handlers),
             linger: config.shutdown_timeout,
             r,
@@ -635,6 +647,9 @@ impl Run {
 /// exercise was never taken (a schedule generator that drifted would pass vacuously).
 #[derive(Default, Debug)]
 struct Tally {
+    /// Schedules in which this side dialed, and in which the remote had to authenticate.
+    dialed: usize,
+    authenticated: usize,
     /// The highest share of its bound the output queue reached, in thousandths.
     peak_permille: usize,
     /// Steps at which the output mark held the commands back.
@@ -681,6 +696,8 @@ fn run(seed: u64, steps: usize, tally: &mut Tally) {
     }));
     match outcome {
         Ok(()) => {
+            tally.dialed += usize::from(run.dialed);
+            tally.authenticated += usize::from(run.auth);
             tally.write_timeouts += usize::from(run.write_timed_out);
             tally.garbage_closes += usize::from(run.garbled);
             tally.local_closes += usize::from(run.closed_here);
@@ -730,6 +747,8 @@ fn random_schedules_keep_every_bound_and_answer_every_call() {
         return;
     }
     let reached = [
+        ("dialed connections", tally.dialed),
+        ("connections with an auth checker", tally.authenticated),
         ("commands held by the mark", tally.commands_held),
         ("reading paused", tally.reading_paused),
         ("garbage", tally.garbage_closes),
