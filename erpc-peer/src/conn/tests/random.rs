@@ -78,6 +78,8 @@ struct Run {
     remote_closed: bool,
     /// The stream was corrupted or a side closed: the remote's calls may go unanswered.
     broken: bool,
+    /// The remote closed its session (not only its write side).
+    remote_gone: bool,
     /// The auth checker refused the remote.
     auth_refused: bool,
     /// A write timeout dropped what was queued.
@@ -131,6 +133,8 @@ impl Run {
         // Or this side dialed (the remote accepted).
         let dialed = !auth && rng.chance(30);
         let mut r = rig_as(config.clone(), auth, dialed);
+        // A dialed session that redials keeps its commands for the next connection.
+        r.conn.hold_commands_on_goaway(dialed && rng.chance(50));
         // The remote serves `/remote`, which this side calls.
         let mut router = erpc_proto::router::Router::new(erpc_proto::router::Mapper::Http);
         router.add_call("/remote").expect("a new route");
@@ -164,6 +168,7 @@ impl Run {
             remote_replies: 0,
             remote_closed: false,
             broken: false,
+            remote_gone: false,
             auth_refused: false,
             write_timed_out: false,
             eof_pending: false,
@@ -270,6 +275,7 @@ impl Run {
                 self.closed_here = true;
                 self.r.conn.close(self.r.now, linger);
             }
+            98 if self.rng.chance(3) => self.remote_closes(),
             _ => self.collect(),
         }
     }
@@ -509,6 +515,21 @@ impl Run {
         self.eof_pending = true;
     }
 
+    /// The remote closes its session gracefully (its goaway notice, then its end of the
+    /// stream once what it sent was read). A dialed side that would redial holds its
+    /// commands from then on.
+    fn remote_closes(&mut self) {
+        if self.remote_closed {
+            return;
+        }
+        let linger = Duration::from_millis(self.rng.below(2000));
+        self.note(format!("remote closes (linger {linger:?})"));
+        self.broken = true;
+        self.remote_gone = true;
+        self.r.remote.close(self.r.now, Some(linger));
+        self.half_close();
+    }
+
     /// What must hold after every step.
     fn check(&mut self) {
         if self.closed_at.is_none() && self.r.conn.close_reason().is_some() {
@@ -661,6 +682,7 @@ struct Tally {
     write_timeouts: usize,
     local_closes: usize,
     half_closes: usize,
+    remote_closes: usize,
     /// This side's calls that completed with a reply, with 408, with 102.
     calls_ok: usize,
     calls_timed_out: usize,
@@ -702,6 +724,7 @@ fn run(seed: u64, steps: usize, tally: &mut Tally) {
             tally.garbage_closes += usize::from(run.garbled);
             tally.local_closes += usize::from(run.closed_here);
             tally.half_closes += usize::from(run.half_closed);
+            tally.remote_closes += usize::from(run.remote_gone);
             tally.remote_answered += run.remote_answered;
         }
         Err(e) => {
@@ -755,6 +778,7 @@ fn random_schedules_keep_every_bound_and_answer_every_call() {
         ("write timeouts", tally.write_timeouts),
         ("closes by this side", tally.local_closes),
         ("half-closes", tally.half_closes),
+        ("graceful closes by the remote", tally.remote_closes),
         ("calls answered", tally.calls_ok),
         ("calls timed out", tally.calls_timed_out),
         (
