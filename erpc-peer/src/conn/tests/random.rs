@@ -559,15 +559,6 @@ impl Run {
         assert!(q <= bound, "{q} bytes queued, bound {bound}");
     }
 
-    /// The socket takes everything queued (the remote reads it later).
-    fn flush_to_remote(&mut self) {
-        while !self.r.conn.transmit().is_empty() {
-            let out = self.r.conn.transmit().to_vec();
-            self.r.conn.handle_written(self.r.now, out.len());
-            self.r.remote_rbuf.extend_from_slice(&out);
-        }
-    }
-
     /// Whether the connection ended for a reason other than the remote's clean EOF.
     fn ended_badly(&self) -> bool {
         self.r
@@ -584,10 +575,7 @@ impl Run {
             while !self.r.work.is_empty() {
                 self.finish_one();
             }
-            self.flush_to_remote();
-            self.r
-                .remote
-                .handle_input(self.r.now, &mut self.r.remote_rbuf);
+            self.r.drain_output();
             self.remote_events();
             self.check();
             let remote_quiet = self.remote_done == self.remote_calls;
@@ -615,12 +603,9 @@ impl Run {
         }
         self.turn();
         // The socket takes the rest and closes: the remote completes what it still waits for.
-        self.flush_to_remote();
+        self.r.drain_output();
         self.r.conn.finish();
         self.r.conn.deliver();
-        self.r
-            .remote
-            .handle_input(self.r.now, &mut self.r.remote_rbuf);
         self.remote_events();
         let (answered, replies) = (self.remote_answered, self.remote_replies);
         self.r.remote.handle_eof(self.r.now);
