@@ -402,50 +402,65 @@ impl<R> CallFuture<R> {
         }
     }
 
-    /// Drives the call to its raw reply.
+    /// Drives the call to its raw reply. A call waiting for its reply (the state of nearly
+    /// every poll) is polled in place: only the first poll moves the message out.
     fn poll_message(&mut self, cx: &mut Context<'_>) -> Poll<Result<Message, Status>> {
         loop {
-            match std::mem::replace(&mut self.state, CallState::Done) {
-                CallState::Unsent(msg, opts) => {
-                    let inner = &self.session.inner;
-                    let deadline = self.session.deadline(opts.timeout);
-                    let key = inner.queue.next_key();
-                    let (tx, rx) = oneshot::channel();
-                    let cmd = Command::Call {
-                        msg,
-                        deadline,
-                        key,
-                        tx,
-                    };
-                    match inner.queue.try_push(cmd) {
-                        Ok(()) => self.state = CallState::Sent(key, rx),
-                        Err(Refused::Ended) => return Poll::Ready(Err(conn_closed())),
-                        Err(Refused::Full(cmd)) => {
-                            let s = self.session.clone();
-                            let wait = Box::pin(async move { s.enqueue(cmd, deadline).await });
-                            self.state = CallState::Queueing(key, wait, rx);
-                        }
-                    }
-                }
-                CallState::Failed(st) => return Poll::Ready(Err(st)),
-                CallState::Queueing(key, mut wait, rx) => match wait.as_mut().poll(cx) {
-                    Poll::Pending => {
-                        self.state = CallState::Queueing(key, wait, rx);
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(Ok(())) => self.state = CallState::Sent(key, rx),
-                    Poll::Ready(Err(st)) => return Poll::Ready(Err(st)),
-                },
-                CallState::Sent(key, mut rx) => {
-                    let Poll::Ready(reply) = Pin::new(&mut rx).poll(cx) else {
-                        self.state = CallState::Sent(key, rx);
+            match &mut self.state {
+                CallState::Sent(_, rx) => {
+                    let Poll::Ready(reply) = Pin::new(rx).poll(cx) else {
                         return Poll::Pending;
                     };
+                    self.state = CallState::Done;
                     return Poll::Ready(reply.unwrap_or_else(|_| Err(conn_closed())));
                 }
+                CallState::Queueing(_, wait, _) => {
+                    let Poll::Ready(queued) = wait.as_mut().poll(cx) else {
+                        return Poll::Pending;
+                    };
+                    let state = std::mem::replace(&mut self.state, CallState::Done);
+                    match (queued, state) {
+                        (Ok(()), CallState::Queueing(key, _, rx)) => {
+                            self.state = CallState::Sent(key, rx);
+                        }
+                        (Err(st), _) => return Poll::Ready(Err(st)),
+                        (Ok(()), other) => self.state = other,
+                    }
+                }
                 CallState::Done => panic!("CallFuture polled after completion"),
+                CallState::Unsent(..) | CallState::Failed(_) => {
+                    match std::mem::replace(&mut self.state, CallState::Done) {
+                        CallState::Unsent(msg, opts) => self.send(msg, opts),
+                        CallState::Failed(st) => return Poll::Ready(Err(st)),
+                        other => self.state = other,
+                    }
+                }
             }
         }
+    }
+
+    /// Queues the call; the state it leaves says what became of it (sent, waiting for room,
+    /// or failed because the session ended).
+    fn send(&mut self, msg: Message, opts: CallOptions) {
+        let inner = &self.session.inner;
+        let deadline = self.session.deadline(opts.timeout);
+        let key = inner.queue.next_key();
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Call {
+            msg,
+            deadline,
+            key,
+            tx,
+        };
+        self.state = match inner.queue.try_push(cmd) {
+            Ok(()) => CallState::Sent(key, rx),
+            Err(Refused::Ended) => CallState::Failed(conn_closed()),
+            Err(Refused::Full(cmd)) => {
+                let s = self.session.clone();
+                let wait = Box::pin(async move { s.enqueue(cmd, deadline).await });
+                CallState::Queueing(key, wait, rx)
+            }
+        };
     }
 }
 

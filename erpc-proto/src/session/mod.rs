@@ -31,16 +31,17 @@
 mod config;
 mod event;
 mod output;
+mod timers;
 
 pub use output::LARGE_BODY;
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use rustc_hash::FxHashMap;
+use timers::{Timer, Timers};
 
 pub use config::{Auth, HeartbeatPing, SessionConfig};
 pub use event::{CallDone, CallId, CloseReason, Event, IncomingCall, IncomingPush, ReplyToken};
@@ -189,14 +190,6 @@ struct InFlight {
     swap: Swap,
 }
 
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
-enum Timer {
-    /// Deadline of an outgoing call.
-    Call(i32, u64),
-    /// Context age of an incoming call.
-    Handler(u64),
-}
-
 #[derive(Debug)]
 struct PongRecord {
     rate: Duration,
@@ -216,7 +209,7 @@ pub struct Session {
     serial: u64,
     pending: FxHashMap<i32, Pending>,
     in_flight: FxHashMap<u64, InFlight>,
-    timers: BinaryHeap<Reverse<(Instant, Timer)>>,
+    timers: Timers,
     out: output::Output,
     /// Frames queued while authentication is undecided.
     held: BytesMut,
@@ -259,7 +252,7 @@ impl Session {
             serial: 0,
             pending: FxHashMap::default(),
             in_flight: FxHashMap::default(),
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             out: output::Output::default(),
             held: BytesMut::new(),
             deferred: VecDeque::new(),
@@ -445,7 +438,7 @@ impl Session {
         );
         // A deadline past what `Instant` represents is no deadline.
         if let Some(t) = timeout.and_then(|d| now.checked_add(d)) {
-            push_timer(&mut self.timers, Reverse((t, Timer::Call(msg.seq, serial))));
+            self.timers.push((t, Timer::Call(msg.seq, serial)));
         }
         Ok(CallId {
             seq: msg.seq,
@@ -712,9 +705,7 @@ impl Session {
         if self.in_flight.is_empty() && self.in_flight.capacity() > 0 {
             self.in_flight = FxHashMap::default();
         }
-        if self.timers.is_empty() && self.timers.capacity() > 0 {
-            self.timers = BinaryHeap::new();
-        }
+        self.timers.release_idle();
         shrink(&mut self.deferred);
         shrink(&mut self.events);
     }
@@ -728,7 +719,7 @@ impl Session {
         if self.state == State::Closed {
             return None;
         }
-        let mut t = self.timers.peek().map(|Reverse((t, _))| *t);
+        let mut t = self.timers.peek().map(|(t, _)| t);
         let mut consider = |c: Option<Instant>| {
             if let Some(c) = c {
                 t = Some(t.map_or(c, |t| t.min(c)));
@@ -835,7 +826,7 @@ impl Session {
             return;
         }
         self.prune_timers();
-        while let Some(Reverse((t, timer))) = self.timers.peek().copied() {
+        while let Some((t, timer)) = self.timers.peek() {
             if t > now {
                 break;
             }
@@ -913,15 +904,10 @@ impl Session {
         let (pending, in_flight) = (&self.pending, &self.in_flight);
         let owners = pending.len() + in_flight.len();
         if self.timers.len() > 2 * owners + TIMER_SLACK {
-            self.timers
-                .retain(|Reverse((_, t))| timer_live(pending, in_flight, *t));
+            self.timers.retain(|t| timer_live(pending, in_flight, t));
         }
-        while let Some(Reverse((_, t))) = self.timers.peek() {
-            if timer_live(pending, in_flight, *t) {
-                break;
-            }
-            self.timers.pop();
-        }
+        self.timers
+            .drop_dead_head(|t| !timer_live(pending, in_flight, t));
     }
 
     // ------------------------------------------------------------------ internals
@@ -1209,7 +1195,7 @@ impl Session {
         let reply_codec = f.reply_codec;
         self.in_flight.insert(serial, f);
         if let Some(t) = self.cfg.context_age.and_then(|a| now.checked_add(a)) {
-            push_timer(&mut self.timers, Reverse((t, Timer::Handler(serial))));
+            self.timers.push((t, Timer::Handler(serial)));
         }
         push_one(
             &mut self.events,
@@ -1520,13 +1506,6 @@ fn push_one<T>(q: &mut VecDeque<T>, item: T) {
 }
 
 /// [`push_one`] for the timer heap.
-fn push_timer<T: Ord>(heap: &mut BinaryHeap<T>, item: T) {
-    if heap.capacity() == 0 {
-        heap.reserve_exact(1);
-    }
-    heap.push(item);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
