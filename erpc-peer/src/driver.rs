@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -15,10 +16,11 @@ use erpc_proto::session::CloseReason;
 use futures_util::task::AtomicWaker;
 use tracing::Instrument;
 
+use crate::conn::out::MAX_SLICES;
 use crate::conn::placement::FirstStep;
 use crate::conn::queue::Command;
 use crate::conn::{ConnCore, Finished, PeerCore, Work};
-use crate::large_reads::{read_into, Spares, READ_CHUNK};
+use crate::large_reads::{LargeRead, Spares, READ_CHUNK};
 use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::Session;
 
@@ -137,6 +139,8 @@ pub(crate) struct Driver<R: Runtime, S> {
     read_size: usize,
     /// Read buffers of earlier large frames, for the next ones.
     spares: Spares,
+    /// The large frame being read, while it is (`rbuf` is empty then).
+    large: Option<LargeRead>,
     timer: R::Timer,
     timer_at: Option<Instant>,
     done: Arc<Completions>,
@@ -192,6 +196,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             rbuf: BytesMut::new(),
             read_size: FIRST_READ_CHUNK,
             spares: Spares::default(),
+            large: None,
             timer,
             timer_at: None,
             done: Arc::default(),
@@ -357,18 +362,31 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
 
         // Bytes from the peer, when the core wants them.
-        let large = conn
-            .wants_read()
-            .then(|| conn.input_needed(&self.rbuf))
-            .flatten()
-            .filter(|&need| need >= READ_CHUNK);
-        if let Some(need) = large {
-            // The rest of a large frame: straight into the read buffer.
-            let (rbuf, spares) = (&mut self.rbuf, &mut self.spares);
-            if let Poll::Ready(r) = read_into(&mut self.stream, cx, rbuf, need, spares) {
-                conn.handle_read_result(now, r, &mut self.rbuf);
-                self.spares.after_read(&mut self.rbuf);
-                progress = true;
+        if self.large.is_none() && conn.wants_read() {
+            let need = conn.input_needed(&self.rbuf);
+            if let Some(need) = need.filter(|&need| need >= READ_CHUNK) {
+                self.large = Some(LargeRead::start(&mut self.rbuf, need, &mut self.spares));
+            }
+        }
+        if let Some(large) = &mut self.large {
+            // The rest of a large frame: into a buffer of its own, handed to the core whole
+            // (or when the stream ends or fails).
+            if conn.wants_read() {
+                let polled = large.poll_read(&mut self.stream, cx);
+                progress |= polled.is_ready();
+                match polled {
+                    Poll::Ready(Ok(n)) if n > 0 && !large.is_complete() => {
+                        conn.handle_partial_read(now, n);
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Poll::Ready(r) => {
+                        let large = self.large.take().expect("being read");
+                        self.rbuf = large.finish(&mut self.spares);
+                        conn.handle_read_result(now, r, &mut self.rbuf);
+                        self.spares.after_read(&mut self.rbuf);
+                    }
+                    Poll::Pending => {}
+                }
             }
         } else if conn.wants_read() {
             let want = self.read_size;
@@ -423,9 +441,19 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         }
 
-        // Bytes to the peer: everything queued, in as few writes as the socket allows.
-        while !conn.transmit().is_empty() {
-            match Pin::new(&mut self.stream).poll_write(cx, conn.transmit()) {
+        // Bytes to the peer: everything queued, in as few writes as the socket allows (one
+        // vectored write takes a call's header and body and whatever else is queued).
+        loop {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let k = conn.transmit_vectored(&mut slices);
+            if k == 0 {
+                break;
+            }
+            let written = match &slices[..k] {
+                [one] => Pin::new(&mut self.stream).poll_write(cx, one),
+                all => Pin::new(&mut self.stream).poll_write_vectored(cx, all),
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     conn.handle_write_error(now, "write returned 0");
                     progress = true;

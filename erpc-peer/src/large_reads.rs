@@ -1,11 +1,13 @@
-//! Reading large frames: the rest of a frame goes straight into the connection's read buffer
-//! ([`read_into`]), and a frame that needs a large buffer gets the one an earlier large frame
-//! arrived in, once nothing holds that frame's bytes any more ([`Spares`]).
+//! Reading large frames: the rest of a frame goes into a buffer of its own ([`LargeRead`]),
+//! read straight from the socket, and a frame that needs a large buffer gets the one an
+//! earlier large frame arrived in, once nothing holds that frame's bytes any more
+//! ([`Spares`]).
 //!
 //! Without the reuse every megabyte frame is read into fresh memory: the allocator hands out
 //! pages it has just given back to the kernel, and faulting them in again costs more than
 //! the kernel's copy of the bytes (about 90 page faults per 1 MiB call on each side).
 
+use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -13,50 +15,100 @@ use bytes::BytesMut;
 
 use crate::runtime::Stream;
 
-/// Largest single read; reads start small and grow to this when they fill what they asked
-/// for. A frame whose rest is at least this long is read by [`read_into`].
+/// Largest single read of the connection's read buffer; reads start small and grow to this
+/// when they fill what they asked for. A frame whose rest is at least this long is read by a
+/// [`LargeRead`].
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
-/// The most a read of a large frame's rest asks for at once: its part of the read buffer is
-/// zeroed before the read (a read needs initialized bytes), so asking for far more than the
-/// socket holds would zero memory for nothing.
+/// The room a [`LargeRead`] makes ahead of what has arrived grows with it (doubling), at least
+/// this much at a time: a read needs initialized bytes, so the room is zeroed, once, before
+/// the bytes land in it.
 pub(crate) const LARGE_READ_MAX: usize = 256 * 1024;
-/// A large frame's read buffer holds at most this many times what has arrived of it (and at
-/// least [`READ_CHUNK`] more): room for the whole frame at once is a claim of the peer's, so a peer
-/// that claims 16 MiB and sends little holds little here. A spare buffer is exempt: it is
-/// memory this connection holds already.
+/// A large frame's buffer holds at most this many times what has arrived of it (and at least
+/// the zeroed room): room for the whole frame at once is a claim of the peer's, so a peer that
+/// claims 16 MiB and sends little holds little here. A spare buffer is exempt: it is memory
+/// this connection holds already.
 pub(crate) const LARGE_READ_GROWTH: usize = 8;
 
-/// Reads part of the `need` bytes a large frame still lacks straight into `rbuf`, behind the
-/// part that arrived (no copy through a scratch buffer, and room reserved for as much of the
-/// frame as [`LARGE_READ_GROWTH`] allows, at least [`READ_CHUNK`], so the buffer does not grow by
-/// doubling). A spare from `spares` with room for the whole frame is taken instead of growing.
-pub(crate) fn read_into<S: Stream>(
-    stream: &mut S,
-    cx: &mut Context<'_>,
-    rbuf: &mut BytesMut,
-    need: usize,
-    spares: &mut Spares,
-) -> Poll<std::io::Result<usize>> {
-    let have = rbuf.len();
-    if rbuf.capacity() - have < need {
-        if let Some(mut spare) = spares.reuse(have.saturating_add(need)) {
-            spare.extend_from_slice(rbuf);
-            *rbuf = spare;
+/// The rest of a large frame, read into a buffer of its own: straight from the socket, each
+/// byte zeroed once before it lands (no copy through a scratch buffer, no zeroing the same
+/// room again read after read), the session not asked about the frame until it is whole.
+///
+/// The buffer grows only with what arrives ([`LARGE_READ_MAX`], [`LARGE_READ_GROWTH`]); the
+/// frame's size itself was checked against the message size limit by the session
+/// ([`input_needed`](erpc_proto::session::Session::input_needed) does not say how much a
+/// frame over the limit needs, so none is read this way).
+#[derive(Debug)]
+pub(crate) struct LargeRead {
+    /// `buf[..filled]` arrived; the rest of `buf` is zeroed room for the next read.
+    buf: BytesMut,
+    filled: usize,
+    /// The frame's length.
+    total: usize,
+}
+
+impl LargeRead {
+    /// Takes the start of a frame (the whole of `rbuf`: a partial frame) that needs `need`
+    /// more bytes. A spare from `spares` with room for the whole frame is taken when `rbuf`
+    /// has none.
+    pub(crate) fn start(rbuf: &mut BytesMut, need: usize, spares: &mut Spares) -> LargeRead {
+        let have = rbuf.len();
+        let total = have.saturating_add(need);
+        let spare = (rbuf.capacity() < total)
+            .then(|| spares.reuse(total))
+            .flatten();
+        let buf = match spare {
+            Some(mut spare) => {
+                spare.extend_from_slice(rbuf);
+                rbuf.clear();
+                spare
+            }
+            None => std::mem::take(rbuf),
+        };
+        LargeRead {
+            buf,
+            filled: have,
+            total,
         }
     }
-    let room = need.min(have.saturating_mul(LARGE_READ_GROWTH).max(READ_CHUNK));
-    rbuf.reserve(room);
-    let ask = room.min(LARGE_READ_MAX);
-    rbuf.resize(have + ask, 0);
-    let polled = Pin::new(stream).poll_read(cx, &mut rbuf[have..]);
-    let got = match polled {
-        Poll::Ready(Ok(n)) => n.min(ask),
-        _ => 0,
-    };
-    rbuf.truncate(have + got);
-    spares.filling = Some(rbuf.capacity());
-    polled
+
+    /// Reads more of the frame (never past its end). `Ok(n)` are `n` bytes of it.
+    pub(crate) fn poll_read<S: Stream>(
+        &mut self,
+        stream: &mut S,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<usize>> {
+        if self.buf.len() <= self.filled {
+            // Room for the next reads: doubling what arrived, zeroed once.
+            let step = self.filled.max(LARGE_READ_MAX);
+            let room = self.total.min(self.filled.saturating_add(step));
+            let cap = self
+                .total
+                .min(self.filled.saturating_mul(LARGE_READ_GROWTH))
+                .max(room);
+            self.buf.reserve(cap - self.buf.len());
+            self.buf.resize(room, 0);
+        }
+        let polled = Pin::new(stream).poll_read(cx, &mut self.buf[self.filled..]);
+        if let Poll::Ready(Ok(n)) = polled {
+            self.filled += n.min(self.buf.len() - self.filled);
+        }
+        polled
+    }
+
+    /// Whether the whole frame arrived.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.filled >= self.total
+    }
+
+    /// The bytes that arrived (the whole frame when [complete](LargeRead::is_complete)), as
+    /// the connection's read buffer again; its allocation becomes a spare once the frame is
+    /// taken out of it whole ([`Spares::after_read`]).
+    pub(crate) fn finish(mut self, spares: &mut Spares) -> BytesMut {
+        self.buf.truncate(self.filled);
+        spares.filling = Some(self.buf.capacity());
+        self.buf
+    }
 }
 
 /// How many spare buffers a connection keeps.

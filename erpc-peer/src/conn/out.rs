@@ -7,6 +7,7 @@
 //! as much as the kernel's own copy of it.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 use erpc_proto::session::Session as Core;
@@ -15,6 +16,10 @@ use erpc_proto::session::Session as Core;
 /// behind the bytes already queued; a gathering buffer this full takes more only while it
 /// has room for it.
 pub(crate) const GATHER_LIMIT: usize = 64 * 1024;
+
+/// The most pieces one vectored write takes (Linux allows 1024; 64 hold a batch of sealed
+/// chunks and the gathering buffer with room to spare).
+pub(crate) const MAX_SLICES: usize = 64;
 
 /// Bytes queued for a socket: sealed chunks, then the buffer that gathers new output.
 #[derive(Default)]
@@ -64,22 +69,49 @@ impl Outgoing {
         }
     }
 
-    /// `n` bytes of [`first`](Outgoing::first) were written (`n` at most its length).
-    pub(crate) fn advance(&mut self, n: usize) {
-        let n = n.min(self.first().len());
-        if n == 0 {
-            return;
+    /// Fills `dst` with the queued bytes in order, as many pieces as fit; returns how many
+    /// (0 when nothing is queued). One vectored write of them takes everything queued when
+    /// there are no more pieces than `dst` holds.
+    pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let pieces = self
+            .sealed
+            .iter()
+            .map(|b| &b[..])
+            .chain(std::iter::once(&self.gather[..]))
+            .filter(|b| !b.is_empty());
+        let mut k = 0;
+        for (slot, piece) in dst.iter_mut().zip(pieces) {
+            *slot = IoSlice::new(piece);
+            k += 1;
         }
-        match self.sealed.front_mut() {
-            Some(b) => {
-                b.advance(n);
-                if b.is_empty() {
-                    self.sealed.pop_front();
+        k
+    }
+
+    /// `n` bytes from the front of the queue were written (at most [`len`](Outgoing::len));
+    /// they may span several pieces.
+    pub(crate) fn advance(&mut self, n: usize) {
+        let mut n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            match self.sealed.front_mut() {
+                Some(b) => {
+                    let k = n.min(b.len());
+                    b.advance(k);
+                    n -= k;
+                    if b.is_empty() {
+                        self.sealed.pop_front();
+                    }
+                }
+                None => {
+                    self.gather.advance(n);
+                    n = 0;
                 }
             }
-            None => self.gather.advance(n),
         }
-        self.len -= n;
+        // Sealed pieces are never empty, so the front is what goes next.
+        while self.sealed.front().is_some_and(|b| b.is_empty()) {
+            self.sealed.pop_front();
+        }
     }
 
     /// Drops everything queued.
