@@ -179,6 +179,170 @@ impl Spares {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::VecDeque;
+
+    /// A stream whose reads return the queued pieces (a read takes at most one piece, and as
+    /// much of it as fits), then `Pending` (or EOF when `eof`).
+    #[derive(Default)]
+    struct Pieces {
+        queue: VecDeque<Vec<u8>>,
+        eof: bool,
+        reads: usize,
+    }
+
+    impl futures_io::AsyncRead for Pieces {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &mut [u8],
+        ) -> Poll<io::Result<usize>> {
+            self.reads += 1;
+            let Some(front) = self.queue.front_mut() else {
+                return if self.eof {
+                    Poll::Ready(Ok(0))
+                } else {
+                    Poll::Pending
+                };
+            };
+            let n = front.len().min(buf.len());
+            buf[..n].copy_from_slice(&front[..n]);
+            front.drain(..n);
+            if front.is_empty() {
+                self.queue.pop_front();
+            }
+            Poll::Ready(Ok(n))
+        }
+    }
+
+    impl futures_io::AsyncWrite for Pieces {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// Reads until the stream has nothing more; returns the bytes each read brought.
+    fn read_all(large: &mut LargeRead, stream: &mut Pieces) -> Vec<usize> {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        let mut got = Vec::new();
+        while !large.is_complete() {
+            match large.poll_read(stream, &mut cx) {
+                Poll::Ready(Ok(0)) | Poll::Pending => break,
+                Poll::Ready(Ok(n)) => got.push(n),
+                Poll::Ready(Err(e)) => panic!("{e}"),
+            }
+        }
+        got
+    }
+
+    /// The frame `0, 1, 2, ...` (mod 251) of `len` bytes.
+    fn frame(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn a_frame_arriving_in_pieces_is_whole_and_in_order() {
+        let f = frame(3 * LARGE_READ_MAX + 12_345);
+        let mut rbuf = BytesMut::from(&f[..100]);
+        let mut stream = Pieces::default();
+        for piece in f[100..].chunks(50_000) {
+            stream.queue.push_back(piece.to_vec());
+        }
+        let mut spares = Spares::default();
+        let mut large = LargeRead::start(&mut rbuf, f.len() - 100, &mut spares);
+        assert!(rbuf.is_empty(), "the start of the frame went along");
+        let reads = read_all(&mut large, &mut stream);
+        assert!(large.is_complete());
+        assert_eq!(reads.iter().sum::<usize>(), f.len() - 100);
+        let whole = large.finish(&mut spares);
+        assert_eq!(&whole[..], &f[..], "bytes in order, none lost");
+        assert!(stream.queue.is_empty());
+    }
+
+    #[test]
+    fn a_partial_frame_waits_and_goes_on_where_it_stopped() {
+        let f = frame(2 * LARGE_READ_MAX);
+        let mut rbuf = BytesMut::from(&f[..10]);
+        let mut stream = Pieces::default();
+        stream.queue.push_back(f[10..1000].to_vec());
+        let mut spares = Spares::default();
+        let mut large = LargeRead::start(&mut rbuf, f.len() - 10, &mut spares);
+        assert_eq!(read_all(&mut large, &mut stream), [990]);
+        assert!(!large.is_complete(), "the rest has not arrived");
+        // Later, the rest (and never past the frame: the next frame's bytes stay queued).
+        stream.queue.push_back(f[1000..].to_vec());
+        stream.queue.push_back(b"next frame".to_vec());
+        read_all(&mut large, &mut stream);
+        assert!(large.is_complete());
+        assert_eq!(&large.finish(&mut spares)[..], &f[..]);
+        assert_eq!(stream.queue, [b"next frame".to_vec()]);
+    }
+
+    #[test]
+    fn a_claim_of_16_mib_with_10_bytes_sent_holds_little() {
+        let mut rbuf = BytesMut::from(&[1u8; 10][..]);
+        let mut stream = Pieces::default();
+        stream.queue.push_back(vec![2u8; 10]);
+        let mut spares = Spares::default();
+        let mut large = LargeRead::start(&mut rbuf, 16 << 20, &mut spares);
+        assert_eq!(read_all(&mut large, &mut stream), [10]);
+        assert!(
+            large.buf.capacity() <= 2 * LARGE_READ_MAX,
+            "{} bytes for 20 that arrived",
+            large.buf.capacity()
+        );
+        // The peer gives up: what arrived goes back to the connection, which sees the EOF.
+        stream.eof = true;
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        assert!(matches!(
+            large.poll_read(&mut stream, &mut cx),
+            Poll::Ready(Ok(0))
+        ));
+        let rest = large.finish(&mut spares);
+        assert_eq!(rest.len(), 20);
+    }
+
+    #[test]
+    fn a_16_mib_frame_grows_its_buffer_with_what_arrives() {
+        let len = 16 << 20;
+        let f = frame(len);
+        let mut rbuf = BytesMut::from(&f[..64]);
+        let mut stream = Pieces::default();
+        let mut spares = Spares::default();
+        let mut large = LargeRead::start(&mut rbuf, len - 64, &mut spares);
+        for piece in f[64..].chunks(300_000) {
+            stream.queue.push_back(piece.to_vec());
+            read_all(&mut large, &mut stream);
+            // Zeroed room: at most double what arrived (and one step); allocation bounded
+            // by the growth factor.
+            assert!(large.buf.len() <= (2 * large.filled).max(large.filled + LARGE_READ_MAX));
+            assert!(
+                large.buf.capacity()
+                    <= (LARGE_READ_GROWTH * large.filled).max(large.filled + LARGE_READ_MAX) * 2
+            );
+        }
+        assert!(large.is_complete());
+        let whole = large.finish(&mut spares);
+        assert!(whole[..] == f[..], "the 16 MiB arrived whole");
+        // Taken out whole, its buffer is the next large frame's.
+        let mut rbuf = whole;
+        let frame_bytes = rbuf.split_to(len);
+        spares.after_read(&mut rbuf);
+        drop(frame_bytes);
+        let mut next = BytesMut::from(&f[..64]);
+        let large = LargeRead::start(&mut next, len - 64, &mut spares);
+        assert!(large.buf.capacity() >= len, "the spare was reused");
+        assert_eq!(&large.buf[..64], &f[..64]);
+    }
 
     /// A read buffer that filled with one large frame of `len` bytes, taken out whole.
     fn emptied(spares: &mut Spares, len: usize) -> (BytesMut, BytesMut) {

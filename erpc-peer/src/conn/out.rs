@@ -189,6 +189,66 @@ mod tests {
         assert_eq!(o.len(), 0);
     }
 
+    /// Writes everything queued with vectored writes, each taking at most `step` bytes
+    /// (a partial write that may end anywhere in any piece).
+    fn drain_vectored(o: &mut Outgoing, steps: &[usize]) -> (Vec<u8>, usize) {
+        let mut all = Vec::new();
+        let mut writes = 0;
+        while !o.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let k = o.slices(&mut slices);
+            assert!(k > 0, "queued bytes but nothing to write");
+            let offered: usize = slices[..k].iter().map(|s| s.len()).sum();
+            assert_eq!(offered, o.len(), "every queued byte offered at once");
+            let mut left = steps[writes % steps.len()];
+            for s in &slices[..k] {
+                let n = s.len().min(left);
+                all.extend_from_slice(&s[..n]);
+                left -= n;
+            }
+            let n = steps[writes % steps.len()].min(offered);
+            o.advance(n);
+            writes += 1;
+        }
+        (all, writes)
+    }
+
+    #[test]
+    fn vectored_writes_take_everything_and_partial_ones_resume_mid_piece() {
+        let mut c = core();
+        let mut reference = core();
+        let mut o = Outgoing::default();
+        let mut expected = Vec::new();
+        for len in [10, 200_000, 30, 40, 1 << 20, 5, 70_000] {
+            call(&mut c, len);
+            call(&mut reference, len);
+            o.take_from(&mut c);
+        }
+        while let Some(piece) = reference.poll_transmit() {
+            expected.extend_from_slice(&piece);
+        }
+        // Whole writes: one takes everything.
+        let mut whole = o_clone(&mut core(), &[10, 200_000, 30, 40, 1 << 20, 5, 70_000]);
+        let (bytes, writes) = drain_vectored(&mut whole, &[usize::MAX]);
+        assert_eq!(writes, 1);
+        assert_eq!(bytes, expected);
+        // Partial writes ending inside pieces, across several, one byte, exactly a piece.
+        let (bytes, _) = drain_vectored(&mut o, &[1, 7, 65_536, 150_000, 3, 1 << 20]);
+        assert_eq!(bytes, expected);
+        assert_eq!(o.len(), 0);
+        assert!(o.sealed.is_empty());
+    }
+
+    /// A fresh queue of calls with these body sizes, taken from `c`.
+    fn o_clone(c: &mut Core, lens: &[usize]) -> Outgoing {
+        let mut o = Outgoing::default();
+        for &len in lens {
+            call(c, len);
+            o.take_from(c);
+        }
+        o
+    }
+
     #[test]
     fn small_frames_gather_into_one_write() {
         let mut c = core();
