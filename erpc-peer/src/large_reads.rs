@@ -20,21 +20,22 @@ use crate::runtime::Stream;
 /// [`LargeRead`].
 pub(crate) const READ_CHUNK: usize = 64 * 1024;
 
-/// The room a [`LargeRead`] makes ahead of what has arrived grows with it (doubling), at least
-/// this much at a time: a read needs initialized bytes, so the room is zeroed, once, before
-/// the bytes land in it.
-pub(crate) const LARGE_READ_MAX: usize = 256 * 1024;
-/// A large frame's buffer holds at most this many times what has arrived of it (and at least
-/// the zeroed room): room for the whole frame at once is a claim of the peer's, so a peer that
-/// claims 16 MiB and sends little holds little here. A spare buffer is exempt: it is memory
-/// this connection holds already.
+/// The least room a [`LargeRead`] makes ahead of what has arrived: a read needs initialized
+/// bytes, so the room is zeroed, once, before the bytes land in it.
+pub(crate) const LARGE_READ_STEP: usize = 256 * 1024;
+/// A large frame's buffer holds at most this many times what has arrived of it (or
+/// [`LARGE_READ_STEP`] more): room for the whole frame at once is a claim of the peer's, so a
+/// peer that claims 16 MiB and sends little holds (and makes us zero) little here. Within
+/// that, one read takes all the socket holds of the frame: a 1 MiB frame that arrived whole
+/// is read in three reads (its first 64 KiB, then 448 KiB, then the rest), not one per
+/// [`LARGE_READ_STEP`].
 pub(crate) const LARGE_READ_GROWTH: usize = 8;
 
 /// The rest of a large frame, read into a buffer of its own: straight from the socket, each
 /// byte zeroed once before it lands (no copy through a scratch buffer, no zeroing the same
 /// room again read after read), the session not asked about the frame until it is whole.
 ///
-/// The buffer grows only with what arrives ([`LARGE_READ_MAX`], [`LARGE_READ_GROWTH`]); the
+/// The buffer grows only with what arrives ([`LARGE_READ_GROWTH`], [`LARGE_READ_STEP`]); the
 /// frame's size itself was checked against the message size limit by the session
 /// ([`input_needed`](erpc_proto::session::Session::input_needed) does not say how much a
 /// frame over the limit needs, so none is read this way).
@@ -79,14 +80,13 @@ impl LargeRead {
         cx: &mut Context<'_>,
     ) -> Poll<io::Result<usize>> {
         if self.buf.len() <= self.filled {
-            // Room for the next reads: doubling what arrived, zeroed once.
-            let step = self.filled.max(LARGE_READ_MAX);
-            let room = self.total.min(self.filled.saturating_add(step));
-            let cap = self
-                .total
-                .min(self.filled.saturating_mul(LARGE_READ_GROWTH))
-                .max(room);
-            self.buf.reserve(cap - self.buf.len());
+            // Room for the next reads, in proportion to what arrived, zeroed once.
+            let room = self.total.min(
+                self.filled
+                    .saturating_mul(LARGE_READ_GROWTH)
+                    .max(self.filled.saturating_add(LARGE_READ_STEP)),
+            );
+            self.buf.reserve(room - self.buf.len());
             self.buf.resize(room, 0);
         }
         let polled = Pin::new(stream).poll_read(cx, &mut self.buf[self.filled..]);
@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn a_frame_arriving_in_pieces_is_whole_and_in_order() {
-        let f = frame(3 * LARGE_READ_MAX + 12_345);
+        let f = frame(3 * LARGE_READ_STEP + 12_345);
         let mut rbuf = BytesMut::from(&f[..100]);
         let mut stream = Pieces::default();
         for piece in f[100..].chunks(50_000) {
@@ -270,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_partial_frame_waits_and_goes_on_where_it_stopped() {
-        let f = frame(2 * LARGE_READ_MAX);
+        let f = frame(2 * LARGE_READ_STEP);
         let mut rbuf = BytesMut::from(&f[..10]);
         let mut stream = Pieces::default();
         stream.queue.push_back(f[10..1000].to_vec());
@@ -296,7 +296,7 @@ mod tests {
         let mut large = LargeRead::start(&mut rbuf, 16 << 20, &mut spares);
         assert_eq!(read_all(&mut large, &mut stream), [10]);
         assert!(
-            large.buf.capacity() <= 2 * LARGE_READ_MAX,
+            large.buf.capacity() <= 2 * LARGE_READ_STEP,
             "{} bytes for 20 that arrived",
             large.buf.capacity()
         );
@@ -322,13 +322,11 @@ mod tests {
         for piece in f[64..].chunks(300_000) {
             stream.queue.push_back(piece.to_vec());
             read_all(&mut large, &mut stream);
-            // Zeroed room: at most double what arrived (and one step); allocation bounded
-            // by the growth factor.
-            assert!(large.buf.len() <= (2 * large.filled).max(large.filled + LARGE_READ_MAX));
-            assert!(
-                large.buf.capacity()
-                    <= (LARGE_READ_GROWTH * large.filled).max(large.filled + LARGE_READ_MAX) * 2
-            );
+            // Zeroed room and allocation: in proportion to what arrived (the allocation may
+            // round up to twice that).
+            let bound = (LARGE_READ_GROWTH * large.filled).max(large.filled + LARGE_READ_STEP);
+            assert!(large.buf.len() <= bound);
+            assert!(large.buf.capacity() <= 2 * bound);
         }
         assert!(large.is_complete());
         let whole = large.finish(&mut spares);
