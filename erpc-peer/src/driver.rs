@@ -33,6 +33,26 @@ thread_local! {
     /// none.
     static READ_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+/// A read into the spare capacity of `buf` (at most `max` bytes), when `S` is the runtime's
+/// own stream and the runtime offers such reads ([`Runtime::poll_read_spare`]): no zeroing
+/// of the room, no copy from a scratch buffer.
+fn read_spare<R: Runtime, S: Stream>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    max: usize,
+) -> Option<Poll<std::io::Result<usize>>> {
+    let any = stream.as_any_mut();
+    let own = if any.is::<Box<dyn Stream>>() {
+        // The connection's stream, boxed: the stream inside.
+        let boxed = any.downcast_mut::<Box<dyn Stream>>()?;
+        (**boxed).as_any_mut().downcast_mut::<R::Stream>()?
+    } else {
+        any.downcast_mut::<R::Stream>()?
+    };
+    R::poll_read_spare(own, cx, buf, max)
+}
+
 /// Loop turns per poll before yielding to the executor.
 const BUDGET: usize = 64;
 /// Commands taken from the handles per turn.
@@ -372,7 +392,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             // The rest of a large frame: into a buffer of its own, handed to the core whole
             // (or when the stream ends or fails).
             if conn.wants_read() {
-                let polled = large.poll_read(&mut self.stream, cx);
+                let polled = large.poll_read(&mut self.stream, cx, read_spare::<R, S>);
                 progress |= polled.is_ready();
                 match polled {
                     Poll::Ready(Ok(n)) if n > 0 && !large.is_complete() => {
@@ -390,6 +410,8 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         } else if conn.wants_read() {
             let want = self.read_size;
+            self.rbuf.reserve(want);
+            let spare = read_spare::<R, S>(&mut self.stream, cx, &mut self.rbuf, want);
             let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
             let mut read = |buf: &mut [u8]| {
                 let r = Pin::new(&mut *stream).poll_read(cx, &mut buf[..want]);
@@ -398,16 +420,20 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 }
                 r
             };
-            let polled = READ_SCRATCH
-                .with(|cell| {
-                    let mut buf = cell.try_borrow_mut().ok()?;
-                    if buf.len() < want {
-                        buf.resize(want, 0);
-                    }
-                    Some(read(&mut buf))
-                })
-                // This thread's buffer is in use further up the stack: a buffer of its own.
-                .unwrap_or_else(|| read(&mut vec![0u8; want]));
+            // Straight into the read buffer when the runtime can, else through this
+            // thread's scratch buffer.
+            let polled = spare.unwrap_or_else(|| {
+                READ_SCRATCH
+                    .with(|cell| {
+                        let mut buf = cell.try_borrow_mut().ok()?;
+                        if buf.len() < want {
+                            buf.resize(want, 0);
+                        }
+                        Some(read(&mut buf))
+                    })
+                    // This thread's buffer is in use further up the stack: a buffer of its own.
+                    .unwrap_or_else(|| read(&mut vec![0u8; want]))
+            });
             if matches!(polled, Poll::Ready(Ok(n)) if n == want && want < READ_CHUNK) {
                 self.read_size = (want * 4).min(READ_CHUNK);
             }

@@ -73,20 +73,34 @@ impl LargeRead {
         }
     }
 
-    /// Reads more of the frame (never past its end). `Ok(n)` are `n` bytes of it.
+    /// Reads more of the frame (never past its end). `Ok(n)` are `n` bytes of it. `spare`
+    /// reads into the buffer's spare capacity when the stream can (see
+    /// [`Runtime::poll_read_spare`](crate::Runtime::poll_read_spare)); otherwise the room is
+    /// zeroed and read into.
     pub(crate) fn poll_read<S: Stream>(
         &mut self,
         stream: &mut S,
         cx: &mut Context<'_>,
+        spare: impl FnOnce(
+            &mut S,
+            &mut Context<'_>,
+            &mut BytesMut,
+            usize,
+        ) -> Option<Poll<io::Result<usize>>>,
     ) -> Poll<io::Result<usize>> {
         if self.buf.len() <= self.filled {
-            // Room for the next reads, in proportion to what arrived, zeroed once.
+            // Room for the next reads, in proportion to what arrived.
             let room = self.total.min(
                 self.filled
                     .saturating_mul(LARGE_READ_GROWTH)
                     .max(self.filled.saturating_add(LARGE_READ_STEP)),
             );
             self.buf.reserve(room - self.buf.len());
+            if let Some(polled) = spare(stream, cx, &mut self.buf, room - self.filled) {
+                self.filled = self.buf.len();
+                return polled;
+            }
+            // Zeroed once, then read into by as many reads as it takes.
             self.buf.resize(room, 0);
         }
         let polled = Pin::new(stream).poll_read(cx, &mut self.buf[self.filled..]);
@@ -230,12 +244,22 @@ mod tests {
         }
     }
 
+    /// A stream without reads into spare capacity.
+    fn no_spare(
+        _: &mut Pieces,
+        _: &mut Context<'_>,
+        _: &mut BytesMut,
+        _: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        None
+    }
+
     /// Reads until the stream has nothing more; returns the bytes each read brought.
     fn read_all(large: &mut LargeRead, stream: &mut Pieces) -> Vec<usize> {
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         let mut got = Vec::new();
         while !large.is_complete() {
-            match large.poll_read(stream, &mut cx) {
+            match large.poll_read(stream, &mut cx, no_spare) {
                 Poll::Ready(Ok(0)) | Poll::Pending => break,
                 Poll::Ready(Ok(n)) => got.push(n),
                 Poll::Ready(Err(e)) => panic!("{e}"),
@@ -266,6 +290,46 @@ mod tests {
         let whole = large.finish(&mut spares);
         assert_eq!(&whole[..], &f[..], "bytes in order, none lost");
         assert!(stream.queue.is_empty());
+    }
+
+    /// Reads into spare capacity (as tokio's do): the piece's bytes appended, at most `max`.
+    fn into_spare(
+        s: &mut Pieces,
+        _: &mut Context<'_>,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        let Some(front) = s.queue.front_mut() else {
+            return Some(Poll::Pending);
+        };
+        let n = front.len().min(max);
+        buf.extend_from_slice(&front[..n]);
+        front.drain(..n);
+        if front.is_empty() {
+            s.queue.pop_front();
+        }
+        Some(Poll::Ready(Ok(n)))
+    }
+
+    #[test]
+    fn reads_into_spare_capacity_zero_nothing_and_stop_at_the_frame_end() {
+        let f = frame(5 * LARGE_READ_STEP + 3);
+        let mut rbuf = BytesMut::from(&f[..100]);
+        let mut stream = Pieces::default();
+        for piece in f[100..].chunks(100_000) {
+            stream.queue.push_back(piece.to_vec());
+        }
+        stream.queue.push_back(b"next".to_vec());
+        let mut spares = Spares::default();
+        let mut large = LargeRead::start(&mut rbuf, f.len() - 100, &mut spares);
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        while !large.is_complete() {
+            let polled = large.poll_read(&mut stream, &mut cx, into_spare);
+            assert!(matches!(polled, Poll::Ready(Ok(n)) if n > 0));
+            assert_eq!(large.buf.len(), large.filled, "no zeroed room");
+        }
+        assert_eq!(&large.finish(&mut spares)[..], &f[..]);
+        assert_eq!(stream.queue, [b"next".to_vec()]);
     }
 
     #[test]
@@ -304,7 +368,7 @@ mod tests {
         stream.eof = true;
         let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
         assert!(matches!(
-            large.poll_read(&mut stream, &mut cx),
+            large.poll_read(&mut stream, &mut cx, no_spare),
             Poll::Ready(Ok(0))
         ));
         let rest = large.finish(&mut spares);

@@ -7,11 +7,13 @@ use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
+use bytes::{BufMut, BytesMut};
 use futures_io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncRead as TokioRead, AsyncWrite as TokioWrite, ReadBuf};
 use tokio::net::TcpStream;
 #[cfg(unix)]
 use tokio::net::UnixStream;
+use tokio_util::io::poll_read_buf;
 
 /// A TCP or unix stream (or one of the optional networks'), in the futures-io traits.
 #[derive(Debug)]
@@ -37,6 +39,27 @@ pub enum TokioStream {
     /// A QUIC connection's stream (feature `quic`).
     #[cfg(feature = "quic")]
     Quic(Box<crate::quic::QuicStream>),
+}
+
+impl TokioStream {
+    /// Reads at most `max` bytes into the spare capacity of `buf` (tokio's `ReadBuf` takes
+    /// room that was never initialized), appending them; `None` for the streams that read
+    /// only into initialized bytes.
+    pub(crate) fn poll_read_spare(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+        max: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        let mut limited = (&mut *buf).limit(max);
+        match self {
+            TokioStream::Tcp(s) => Some(poll_read_buf(Pin::new(s), cx, &mut limited)),
+            #[cfg(unix)]
+            TokioStream::Unix(s) => Some(poll_read_buf(Pin::new(s), cx, &mut limited)),
+            #[allow(unreachable_patterns)] // without the optional networks
+            _ => None,
+        }
+    }
 }
 
 /// Runs `$body` with `$s` the pinned inner stream of one of the streams in tokio's traits;

@@ -141,6 +141,15 @@ impl Runtime for Tokio {
         TokioTimer(Box::pin(tokio::time::sleep_until(deadline.into())))
     }
 
+    fn poll_read_spare(
+        stream: &mut TokioStream,
+        cx: &mut Context<'_>,
+        buf: &mut bytes::BytesMut,
+        max: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        stream.poll_read_spare(cx, buf, max)
+    }
+
     async fn connect(
         &self,
         endpoint: &Endpoint,
