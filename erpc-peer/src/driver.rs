@@ -410,8 +410,15 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         } else if conn.wants_read() {
             let want = self.read_size;
-            self.rbuf.reserve(want);
-            let spare = read_spare::<R, S>(&mut self.stream, cx, &mut self.rbuf, want);
+            // At a frame boundary, straight into the read buffer when the runtime can; a
+            // read that finds nothing leaves no room behind (an idle connection holds none).
+            let mut spare = None;
+            if self.rbuf.is_empty() {
+                spare = read_spare::<R, S>(&mut self.stream, cx, &mut self.rbuf, want);
+                if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+                    self.rbuf = BytesMut::new();
+                }
+            }
             let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
             let mut read = |buf: &mut [u8]| {
                 let r = Pin::new(&mut *stream).poll_read(cx, &mut buf[..want]);
@@ -420,8 +427,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 }
                 r
             };
-            // Straight into the read buffer when the runtime can, else through this
-            // thread's scratch buffer.
+            // Else through this thread's scratch buffer.
             let polled = spare.unwrap_or_else(|| {
                 READ_SCRATCH
                     .with(|cell| {

@@ -722,8 +722,8 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
     /// A timer firing at `deadline`.
     fn timer(&self, deadline: Instant) -> Self::Timer;
 
-    /// Reads at most `max` bytes from `stream` into the spare capacity of `buf`, appending
-    /// them, without initializing that room first (a futures-io read needs initialized bytes,
+    /// Reads at most `max` bytes from `stream` into the spare capacity of `buf` (reserving
+    /// room for them), appending them, without initializing that room first (a futures-io read needs initialized bytes,
     /// so the peer otherwise zeroes the room of a large frame before reading into it).
     /// `None` when this runtime cannot for this stream: the default, and the peer then reads
     /// through [`AsyncRead`]. An adapter whose sockets offer such reads (tokio's `ReadBuf`)

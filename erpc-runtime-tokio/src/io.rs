@@ -42,8 +42,8 @@ pub enum TokioStream {
 }
 
 impl TokioStream {
-    /// Reads at most `max` bytes into the spare capacity of `buf` (tokio's `ReadBuf` takes
-    /// room that was never initialized), appending them; `None` for the streams that read
+    /// Reads at most `max` bytes into the spare capacity of `buf`, reserved as needed (tokio's
+    /// `ReadBuf` takes room that was never initialized), appending them; `None` for the streams that read
     /// only into initialized bytes.
     pub(crate) fn poll_read_spare(
         &mut self,
@@ -51,6 +51,7 @@ impl TokioStream {
         buf: &mut BytesMut,
         max: usize,
     ) -> Option<Poll<io::Result<usize>>> {
+        buf.reserve(max);
         let mut limited = (&mut *buf).limit(max);
         match self {
             TokioStream::Tcp(s) => Some(poll_read_buf(Pin::new(s), cx, &mut limited)),
