@@ -5,6 +5,7 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
+use std::io::IoSlice;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -15,10 +16,11 @@ use erpc_proto::session::CloseReason;
 use futures_util::task::AtomicWaker;
 use tracing::Instrument;
 
+use crate::conn::out::MAX_SLICES;
 use crate::conn::placement::FirstStep;
 use crate::conn::queue::Command;
 use crate::conn::{ConnCore, Finished, PeerCore, Work};
-use crate::large_reads::{read_into, Spares, READ_CHUNK};
+use crate::large_reads::{LargeRead, Spares, READ_CHUNK};
 use crate::runtime::{Runtime, Stream, Timer};
 use crate::session::Session;
 
@@ -31,6 +33,26 @@ thread_local! {
     /// none.
     static READ_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+/// A read into the spare capacity of `buf` (at most `max` bytes), when `S` is the runtime's
+/// own stream and the runtime offers such reads ([`Runtime::poll_read_spare`]): no zeroing
+/// of the room, no copy from a scratch buffer.
+fn read_spare<R: Runtime, S: Stream>(
+    stream: &mut S,
+    cx: &mut Context<'_>,
+    buf: &mut BytesMut,
+    max: usize,
+) -> Option<Poll<std::io::Result<usize>>> {
+    let any = stream.as_any_mut();
+    let own = if any.is::<Box<dyn Stream>>() {
+        // The connection's stream, boxed: the stream inside.
+        let boxed = any.downcast_mut::<Box<dyn Stream>>()?;
+        (**boxed).as_any_mut().downcast_mut::<R::Stream>()?
+    } else {
+        any.downcast_mut::<R::Stream>()?
+    };
+    R::poll_read_spare(own, cx, buf, max)
+}
+
 /// Loop turns per poll before yielding to the executor.
 const BUDGET: usize = 64;
 /// Commands taken from the handles per turn.
@@ -137,6 +159,8 @@ pub(crate) struct Driver<R: Runtime, S> {
     read_size: usize,
     /// Read buffers of earlier large frames, for the next ones.
     spares: Spares,
+    /// The large frame being read, while it is (`rbuf` is empty then).
+    large: Option<LargeRead>,
     timer: R::Timer,
     timer_at: Option<Instant>,
     done: Arc<Completions>,
@@ -192,6 +216,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             rbuf: BytesMut::new(),
             read_size: FIRST_READ_CHUNK,
             spares: Spares::default(),
+            large: None,
             timer,
             timer_at: None,
             done: Arc::default(),
@@ -357,21 +382,43 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         }
 
         // Bytes from the peer, when the core wants them.
-        let large = conn
-            .wants_read()
-            .then(|| conn.input_needed(&self.rbuf))
-            .flatten()
-            .filter(|&need| need >= READ_CHUNK);
-        if let Some(need) = large {
-            // The rest of a large frame: straight into the read buffer.
-            let (rbuf, spares) = (&mut self.rbuf, &mut self.spares);
-            if let Poll::Ready(r) = read_into(&mut self.stream, cx, rbuf, need, spares) {
-                conn.handle_read_result(now, r, &mut self.rbuf);
-                self.spares.after_read(&mut self.rbuf);
-                progress = true;
+        if self.large.is_none() && conn.wants_read() {
+            let need = conn.input_needed(&self.rbuf);
+            if let Some(need) = need.filter(|&need| need >= READ_CHUNK) {
+                self.large = Some(LargeRead::start(&mut self.rbuf, need, &mut self.spares));
+            }
+        }
+        if let Some(large) = &mut self.large {
+            // The rest of a large frame: into a buffer of its own, handed to the core whole
+            // (or when the stream ends or fails).
+            if conn.wants_read() {
+                let polled = large.poll_read(&mut self.stream, cx, read_spare::<R, S>);
+                progress |= polled.is_ready();
+                match polled {
+                    Poll::Ready(Ok(n)) if n > 0 && !large.is_complete() => {
+                        conn.handle_partial_read(now, n);
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Poll::Ready(r) => {
+                        let large = self.large.take().expect("being read");
+                        self.rbuf = large.finish(&mut self.spares);
+                        conn.handle_read_result(now, r, &mut self.rbuf);
+                        self.spares.after_read(&mut self.rbuf);
+                    }
+                    Poll::Pending => {}
+                }
             }
         } else if conn.wants_read() {
             let want = self.read_size;
+            // At a frame boundary, straight into the read buffer when the runtime can; a
+            // read that finds nothing leaves no room behind (an idle connection holds none).
+            let mut spare = None;
+            if self.rbuf.is_empty() {
+                spare = read_spare::<R, S>(&mut self.stream, cx, &mut self.rbuf, want);
+                if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+                    self.rbuf = BytesMut::new();
+                }
+            }
             let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
             let mut read = |buf: &mut [u8]| {
                 let r = Pin::new(&mut *stream).poll_read(cx, &mut buf[..want]);
@@ -380,16 +427,19 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 }
                 r
             };
-            let polled = READ_SCRATCH
-                .with(|cell| {
-                    let mut buf = cell.try_borrow_mut().ok()?;
-                    if buf.len() < want {
-                        buf.resize(want, 0);
-                    }
-                    Some(read(&mut buf))
-                })
-                // This thread's buffer is in use further up the stack: a buffer of its own.
-                .unwrap_or_else(|| read(&mut vec![0u8; want]));
+            // Else through this thread's scratch buffer.
+            let polled = spare.unwrap_or_else(|| {
+                READ_SCRATCH
+                    .with(|cell| {
+                        let mut buf = cell.try_borrow_mut().ok()?;
+                        if buf.len() < want {
+                            buf.resize(want, 0);
+                        }
+                        Some(read(&mut buf))
+                    })
+                    // This thread's buffer is in use further up the stack: a buffer of its own.
+                    .unwrap_or_else(|| read(&mut vec![0u8; want]))
+            });
             if matches!(polled, Poll::Ready(Ok(n)) if n == want && want < READ_CHUNK) {
                 self.read_size = (want * 4).min(READ_CHUNK);
             }
@@ -423,9 +473,19 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         }
 
-        // Bytes to the peer: everything queued, in as few writes as the socket allows.
-        while !conn.transmit().is_empty() {
-            match Pin::new(&mut self.stream).poll_write(cx, conn.transmit()) {
+        // Bytes to the peer: everything queued, in as few writes as the socket allows (one
+        // vectored write takes a call's header and body and whatever else is queued).
+        loop {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let k = conn.transmit_vectored(&mut slices);
+            if k == 0 {
+                break;
+            }
+            let written = match &slices[..k] {
+                [one] => Pin::new(&mut self.stream).poll_write(cx, one),
+                all => Pin::new(&mut self.stream).poll_write_vectored(cx, all),
+            };
+            match written {
                 Poll::Ready(Ok(0)) => {
                     conn.handle_write_error(now, "write returned 0");
                     progress = true;

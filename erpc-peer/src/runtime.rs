@@ -12,8 +12,18 @@ use std::time::{Duration, Instant};
 use futures_io::{AsyncRead, AsyncWrite};
 
 /// A byte stream the peer can drive.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {}
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static {
+    /// The stream as the type it is (through a `Box<dyn Stream>` too): the peer finds its
+    /// runtime's own streams with it, for [`Runtime::poll_read_spare`]. Every stream has it
+    /// (the one implementation below); not for use outside the peer.
+    #[doc(hidden)]
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Stream for T {
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
 
 /// A resettable timer future.
 pub trait Timer: Future<Output = ()> + Unpin + Send + 'static {
@@ -711,6 +721,22 @@ pub trait Runtime: Clone + Send + Sync + fmt::Debug + 'static {
 
     /// A timer firing at `deadline`.
     fn timer(&self, deadline: Instant) -> Self::Timer;
+
+    /// Reads at most `max` bytes from `stream` into the spare capacity of `buf` (reserving
+    /// room for them), appending them, without initializing that room first (a futures-io read needs initialized bytes,
+    /// so the peer otherwise zeroes the room of a large frame before reading into it).
+    /// `None` when this runtime cannot for this stream: the default, and the peer then reads
+    /// through [`AsyncRead`]. An adapter whose sockets offer such reads (tokio's `ReadBuf`)
+    /// answers for them; it must append exactly the bytes it reports.
+    fn poll_read_spare(
+        stream: &mut Self::Stream,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut bytes::BytesMut,
+        max: usize,
+    ) -> Option<std::task::Poll<io::Result<usize>>> {
+        let _ = (stream, cx, buf, max);
+        None
+    }
 
     /// Connects to `endpoint`, applying `opts` to TCP sockets.
     fn connect(

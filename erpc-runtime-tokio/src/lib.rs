@@ -25,6 +25,7 @@
 //! Everything but the runtime glue lives in [`erpc_peer`] (shared with the async-std/smol
 //! adapter) and the sans-IO [`erpc_proto`] core.
 
+mod io;
 #[cfg(feature = "kcp")]
 pub mod kcp;
 mod net;
@@ -62,7 +63,8 @@ pub use erpc_peer::{
 #[cfg(feature = "tls")]
 pub use erpc_peer::{rustls, tls};
 pub use erpc_peer::{BodyCodec, Network, UnknownName, WireProtocol, WsSubprotocol};
-pub use net::{Tokio, TokioListener, TokioStream, TokioTimer};
+pub use io::TokioStream;
+pub use net::{Tokio, TokioListener, TokioTimer};
 
 /// A peer on tokio.
 pub type Peer = erpc_peer::Peer<Tokio>;

@@ -8,132 +8,16 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use erpc_peer::{Connected, Endpoint, Runtime, SocketOptions, Timer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 #[cfg(unix)]
 use tokio::net::{UnixListener, UnixStream};
-#[cfg(feature = "quic")]
-use tokio_util::compat::FuturesAsyncReadCompatExt;
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+use crate::io::TokioStream;
 
 /// The tokio runtime (the one current where the peer's futures run).
 #[derive(Clone, Copy, Debug, Default)]
 #[allow(clippy::exhaustive_structs)] // the unit runtime handle
 pub struct Tokio;
-
-/// A TCP or unix stream.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum TokioStream {
-    /// TCP.
-    Tcp(TcpStream),
-    /// Unix domain.
-    #[cfg(unix)]
-    Unix(UnixStream),
-    /// Unix domain seqpacket (feature `unixpacket`, Linux and Android).
-    #[cfg(all(
-        feature = "unixpacket",
-        any(target_os = "linux", target_os = "android")
-    ))]
-    Unixpacket(crate::unixpacket::TokioUnixpacketStream),
-    /// KCP over UDP (feature `kcp`).
-    #[cfg(feature = "kcp")]
-    Kcp(crate::kcp::TokioKcpStream),
-    /// WebSocket, one record per message (feature `ws`).
-    #[cfg(feature = "ws")]
-    Ws(Box<crate::ws::TokioWsStream>),
-    /// A QUIC connection's stream (feature `quic`).
-    #[cfg(feature = "quic")]
-    Quic(Box<Compat<crate::quic::QuicStream>>),
-}
-
-impl AsyncRead for TokioStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TokioStream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(unix)]
-            TokioStream::Unix(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(all(
-                feature = "unixpacket",
-                any(target_os = "linux", target_os = "android")
-            ))]
-            TokioStream::Unixpacket(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "kcp")]
-            TokioStream::Kcp(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "ws")]
-            TokioStream::Ws(s) => Pin::new(s).poll_read(cx, buf),
-            #[cfg(feature = "quic")]
-            TokioStream::Quic(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for TokioStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            TokioStream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(unix)]
-            TokioStream::Unix(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(all(
-                feature = "unixpacket",
-                any(target_os = "linux", target_os = "android")
-            ))]
-            TokioStream::Unixpacket(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "kcp")]
-            TokioStream::Kcp(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "ws")]
-            TokioStream::Ws(s) => Pin::new(s).poll_write(cx, buf),
-            #[cfg(feature = "quic")]
-            TokioStream::Quic(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TokioStream::Tcp(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(unix)]
-            TokioStream::Unix(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(all(
-                feature = "unixpacket",
-                any(target_os = "linux", target_os = "android")
-            ))]
-            TokioStream::Unixpacket(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "kcp")]
-            TokioStream::Kcp(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "ws")]
-            TokioStream::Ws(s) => Pin::new(s).poll_flush(cx),
-            #[cfg(feature = "quic")]
-            TokioStream::Quic(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            TokioStream::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(unix)]
-            TokioStream::Unix(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(all(
-                feature = "unixpacket",
-                any(target_os = "linux", target_os = "android")
-            ))]
-            TokioStream::Unixpacket(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "kcp")]
-            TokioStream::Kcp(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "ws")]
-            TokioStream::Ws(s) => Pin::new(s).poll_shutdown(cx),
-            #[cfg(feature = "quic")]
-            TokioStream::Quic(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
 
 /// A listener.
 #[derive(Debug)]
@@ -197,10 +81,10 @@ fn next_unix_conn() -> u64 {
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
-fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Compat<TokioStream>>> {
+fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<TokioStream>> {
     opts.apply(&s)?;
     let (local, remote) = (s.local_addr()?.to_string(), s.peer_addr()?.to_string());
-    Ok(Connected::new(TokioStream::Tcp(s).compat(), local, remote))
+    Ok(Connected::new(TokioStream::Tcp(s), local, remote))
 }
 
 /// Dials a KCP endpoint (the first IPv4 address of a name, as Go) with `config`.
@@ -208,7 +92,7 @@ fn tcp_connected(s: TcpStream, opts: SocketOptions) -> io::Result<Connected<Comp
 async fn kcp_connect(
     endpoint: &Endpoint,
     config: &crate::kcp::KcpConfig,
-) -> io::Result<Connected<Compat<TokioStream>>> {
+) -> io::Result<Connected<TokioStream>> {
     endpoint.require(erpc_peer::Network::Kcp)?;
     let addrs = match endpoint.literal(false) {
         Some(a) => vec![a],
@@ -220,7 +104,7 @@ async fn kcp_connect(
     let remote = erpc_peer::kcp::dial_address(addrs)?;
     let s = crate::kcp::TokioKcpStream::connect(remote, config.clone()).await?;
     let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-    Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
+    Ok(Connected::new(TokioStream::Kcp(s), local, remote))
 }
 
 /// Binds a KCP listener whose sessions use `config`.
@@ -242,7 +126,7 @@ async fn kcp_bind(
 }
 
 impl Runtime for Tokio {
-    type Stream = Compat<TokioStream>;
+    type Stream = TokioStream;
     type Listener = TokioListener;
     type Timer = TokioTimer;
 
@@ -255,6 +139,15 @@ impl Runtime for Tokio {
 
     fn timer(&self, deadline: Instant) -> TokioTimer {
         TokioTimer(Box::pin(tokio::time::sleep_until(deadline.into())))
+    }
+
+    fn poll_read_spare(
+        stream: &mut TokioStream,
+        cx: &mut Context<'_>,
+        buf: &mut bytes::BytesMut,
+        max: usize,
+    ) -> Option<Poll<io::Result<usize>>> {
+        stream.poll_read_spare(cx, buf, max)
     }
 
     async fn connect(
@@ -283,7 +176,7 @@ impl Runtime for Tokio {
                 // session id: number it, or two sessions to one path would share an id.
                 let n = next_unix_conn();
                 Ok(Connected::new(
-                    TokioStream::Unix(s).compat(),
+                    TokioStream::Unix(s),
                     format!("unix:{}#{n}", path.display()),
                     format!("unix:{}", path.display()),
                 ))
@@ -297,7 +190,7 @@ impl Runtime for Tokio {
                 // Unnamed like a unix stream's dialing end: numbered for the session id.
                 let n = next_unix_conn();
                 Ok(Connected::new(
-                    TokioStream::Unixpacket(s).compat(),
+                    TokioStream::Unixpacket(s),
                     format!("unixpacket:{}#{n}", path.display()),
                     format!("unixpacket:{}", path.display()),
                 ))
@@ -317,11 +210,7 @@ impl Runtime for Tokio {
                 opts.apply(&s)?;
                 let s = crate::ws::TokioWsStream::connect(s, ws).await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                Ok(Connected::new(
-                    TokioStream::Ws(Box::new(s)).compat(),
-                    local,
-                    remote,
-                ))
+                Ok(Connected::new(TokioStream::Ws(Box::new(s)), local, remote))
             }
             #[allow(unreachable_patterns)]
             other => Err(io::Error::new(
@@ -369,8 +258,8 @@ impl Runtime for Tokio {
             .ok_or_else(|| io::Error::new(io::ErrorKind::AddrNotAvailable, "no address"))?;
         let s = crate::quic::connect(remote, dial).await?;
         let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-        let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
-        Ok(Connected::new(s.compat(), local, remote).secured())
+        let s = TokioStream::Quic(Box::new(s));
+        Ok(Connected::new(s, local, remote).secured())
     }
 
     #[cfg(feature = "quic")]
@@ -491,7 +380,7 @@ impl Runtime for Tokio {
                 let n = next_unix_conn();
                 // Unix peers have no address of their own; number them for session ids.
                 Ok(Connected::new(
-                    TokioStream::Unix(s).compat(),
+                    TokioStream::Unix(s),
                     path.display().to_string(),
                     format!("unix:{}#{n}", path.display()),
                 ))
@@ -504,7 +393,7 @@ impl Runtime for Tokio {
                 let s = l.accept().await?;
                 let n = next_unix_conn();
                 Ok(Connected::new(
-                    TokioStream::Unixpacket(s).compat(),
+                    TokioStream::Unixpacket(s),
                     l.path().display().to_string(),
                     format!("unixpacket:{}#{n}", l.path().display()),
                 ))
@@ -513,24 +402,21 @@ impl Runtime for Tokio {
             TokioListener::Kcp(l) => {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                Ok(Connected::new(TokioStream::Kcp(s).compat(), local, remote))
+                Ok(Connected::new(TokioStream::Kcp(s), local, remote))
             }
             #[cfg(feature = "ws")]
             TokioListener::Ws(l) => {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
                 let id = s.session_id().map(str::to_owned);
-                Ok(
-                    Connected::new(TokioStream::Ws(Box::new(s)).compat(), local, remote)
-                        .with_session_id(id),
-                )
+                Ok(Connected::new(TokioStream::Ws(Box::new(s)), local, remote).with_session_id(id))
             }
             #[cfg(feature = "quic")]
             TokioListener::Quic(l) => {
                 let s = l.accept().await?;
                 let (local, remote) = (s.local_addr().to_string(), s.peer_addr().to_string());
-                let s = TokioStream::Quic(Box::new(FuturesAsyncReadCompatExt::compat(s)));
-                Ok(Connected::new(s.compat(), local, remote).secured())
+                let s = TokioStream::Quic(Box::new(s));
+                Ok(Connected::new(s, local, remote).secured())
             }
         }
     }

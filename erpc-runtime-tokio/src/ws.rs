@@ -169,7 +169,7 @@ pub async fn serve_upgraded(
     let ws = WsStream::upgraded(io.compat(), local, remote).await;
     let stream = TokioWsStream(ws.compat());
     let conn = erpc_peer::Connected::new(
-        crate::TokioStream::Ws(Box::new(stream)).compat(),
+        crate::TokioStream::Ws(Box::new(stream)),
         local.to_string(),
         remote.to_string(),
     );

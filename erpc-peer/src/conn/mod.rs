@@ -578,6 +578,13 @@ impl ConnCore {
         self.pull_output(now);
     }
 
+    /// `n` more bytes of a large frame arrived, read aside: the session sees the frame when it
+    /// is whole (then through [`handle_read_result`](ConnCore::handle_read_result)).
+    pub(crate) fn handle_partial_read(&mut self, now: Instant, n: usize) {
+        self.delta.bytes_in += n as u64;
+        self.activity(now);
+    }
+
     /// The peer closed its side (read returned 0).
     pub(crate) fn handle_eof(&mut self, now: Instant) {
         self.read_closed = true;
@@ -665,9 +672,19 @@ impl ConnCore {
         self.out.first()
     }
 
-    /// `n` bytes of [`transmit`](ConnCore::transmit) were written.
+    /// Fills `dst` with the bytes to write now, in order; returns how many pieces (0: none).
+    /// One vectored write of them takes the whole output when it fits in `dst`.
+    pub(crate) fn transmit_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
+        self.out.slices(dst)
+    }
+
+    /// `n` bytes from the front of the output were written (from [`transmit`] or
+    /// [`transmit_vectored`]; more than is queued counts as all of it).
+    ///
+    /// [`transmit`]: ConnCore::transmit
+    /// [`transmit_vectored`]: ConnCore::transmit_vectored
     pub(crate) fn handle_written(&mut self, now: Instant, n: usize) {
-        let n = n.min(self.out.first().len());
+        let n = n.min(self.out.len());
         if n == 0 {
             return;
         }

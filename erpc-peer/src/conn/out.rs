@@ -7,6 +7,7 @@
 //! as much as the kernel's own copy of it.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 
 use bytes::{Buf, Bytes, BytesMut};
 use erpc_proto::session::Session as Core;
@@ -15,6 +16,10 @@ use erpc_proto::session::Session as Core;
 /// behind the bytes already queued; a gathering buffer this full takes more only while it
 /// has room for it.
 pub(crate) const GATHER_LIMIT: usize = 64 * 1024;
+
+/// The most pieces one vectored write takes (Linux allows 1024; 64 hold a batch of sealed
+/// chunks and the gathering buffer with room to spare).
+pub(crate) const MAX_SLICES: usize = 64;
 
 /// Bytes queued for a socket: sealed chunks, then the buffer that gathers new output.
 #[derive(Default)]
@@ -64,22 +69,49 @@ impl Outgoing {
         }
     }
 
-    /// `n` bytes of [`first`](Outgoing::first) were written (`n` at most its length).
-    pub(crate) fn advance(&mut self, n: usize) {
-        let n = n.min(self.first().len());
-        if n == 0 {
-            return;
+    /// Fills `dst` with the queued bytes in order, as many pieces as fit; returns how many
+    /// (0 when nothing is queued). One vectored write of them takes everything queued when
+    /// there are no more pieces than `dst` holds.
+    pub(crate) fn slices<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
+        let pieces = self
+            .sealed
+            .iter()
+            .map(|b| &b[..])
+            .chain(std::iter::once(&self.gather[..]))
+            .filter(|b| !b.is_empty());
+        let mut k = 0;
+        for (slot, piece) in dst.iter_mut().zip(pieces) {
+            *slot = IoSlice::new(piece);
+            k += 1;
         }
-        match self.sealed.front_mut() {
-            Some(b) => {
-                b.advance(n);
-                if b.is_empty() {
-                    self.sealed.pop_front();
+        k
+    }
+
+    /// `n` bytes from the front of the queue were written (at most [`len`](Outgoing::len));
+    /// they may span several pieces.
+    pub(crate) fn advance(&mut self, n: usize) {
+        let mut n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            match self.sealed.front_mut() {
+                Some(b) => {
+                    let k = n.min(b.len());
+                    b.advance(k);
+                    n -= k;
+                    if b.is_empty() {
+                        self.sealed.pop_front();
+                    }
+                }
+                None => {
+                    self.gather.advance(n);
+                    n = 0;
                 }
             }
-            None => self.gather.advance(n),
         }
-        self.len -= n;
+        // Sealed pieces are never empty, so the front is what goes next.
+        while self.sealed.front().is_some_and(|b| b.is_empty()) {
+            self.sealed.pop_front();
+        }
     }
 
     /// Drops everything queued.
@@ -155,6 +187,66 @@ mod tests {
         assert_eq!(o.len(), expected.len());
         assert_eq!(drain(&mut o, 4096), expected);
         assert_eq!(o.len(), 0);
+    }
+
+    /// Writes everything queued with vectored writes, each taking at most `step` bytes
+    /// (a partial write that may end anywhere in any piece).
+    fn drain_vectored(o: &mut Outgoing, steps: &[usize]) -> (Vec<u8>, usize) {
+        let mut all = Vec::new();
+        let mut writes = 0;
+        while !o.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_SLICES];
+            let k = o.slices(&mut slices);
+            assert!(k > 0, "queued bytes but nothing to write");
+            let offered: usize = slices[..k].iter().map(|s| s.len()).sum();
+            assert_eq!(offered, o.len(), "every queued byte offered at once");
+            let mut left = steps[writes % steps.len()];
+            for s in &slices[..k] {
+                let n = s.len().min(left);
+                all.extend_from_slice(&s[..n]);
+                left -= n;
+            }
+            let n = steps[writes % steps.len()].min(offered);
+            o.advance(n);
+            writes += 1;
+        }
+        (all, writes)
+    }
+
+    #[test]
+    fn vectored_writes_take_everything_and_partial_ones_resume_mid_piece() {
+        let mut c = core();
+        let mut reference = core();
+        let mut o = Outgoing::default();
+        let mut expected = Vec::new();
+        for len in [10, 200_000, 30, 40, 1 << 20, 5, 70_000] {
+            call(&mut c, len);
+            call(&mut reference, len);
+            o.take_from(&mut c);
+        }
+        while let Some(piece) = reference.poll_transmit() {
+            expected.extend_from_slice(&piece);
+        }
+        // Whole writes: one takes everything.
+        let mut whole = o_clone(&mut core(), &[10, 200_000, 30, 40, 1 << 20, 5, 70_000]);
+        let (bytes, writes) = drain_vectored(&mut whole, &[usize::MAX]);
+        assert_eq!(writes, 1);
+        assert_eq!(bytes, expected);
+        // Partial writes ending inside pieces, across several, one byte, exactly a piece.
+        let (bytes, _) = drain_vectored(&mut o, &[1, 7, 65_536, 150_000, 3, 1 << 20]);
+        assert_eq!(bytes, expected);
+        assert_eq!(o.len(), 0);
+        assert!(o.sealed.is_empty());
+    }
+
+    /// A fresh queue of calls with these body sizes, taken from `c`.
+    fn o_clone(c: &mut Core, lens: &[usize]) -> Outgoing {
+        let mut o = Outgoing::default();
+        for &len in lens {
+            call(c, len);
+            o.take_from(c);
+        }
+        o
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! that connection only; other sessions of the same peer carry on.
 
 use crate::common;
-use common::{echo_ok, local, within};
+use common::{echo_ok, local, within, within_for};
 use erpc_runtime_tokio::{builder, CallCtx, Code, PeerConfig, Raw, Status};
 
 #[tokio::test]
@@ -91,6 +91,51 @@ async fn sender_refuses_a_frame_above_its_own_limit() {
     .await
     .unwrap();
     assert_eq!(n, 100);
+    within("client close", client.close()).await;
+    within("server close", server.close()).await;
+}
+
+/// A 16 MiB body goes there and back whole (read into a buffer of its own, written in one
+/// vectored write with its header); one above the receiver's limit, though within the
+/// sender's, closes the session instead of being read.
+#[tokio::test]
+async fn a_16_mib_body_arrives_whole_and_one_above_the_limit_is_refused() {
+    let server = builder(PeerConfig {
+        max_message_size: 20 << 20,
+        ..local()
+    })
+    .call("/echo", |_ctx: CallCtx, b: Raw| async move {
+        Ok::<_, Status>(b)
+    })
+    .build()
+    .unwrap();
+    let addr = server.listen().await.unwrap();
+    let client = builder(PeerConfig {
+        max_message_size: 64 << 20,
+        ..PeerConfig::default()
+    })
+    .build()
+    .unwrap();
+    let sess = within("dial", client.dial(&addr)).await.unwrap();
+    let body: Vec<u8> = (0..16 << 20).map(|i| (i % 251) as u8).collect();
+    for _ in 0..2 {
+        let back: Raw = within_for(
+            std::time::Duration::from_secs(60),
+            "16 MiB echo",
+            sess.call("/echo", &Raw::from(body.clone())),
+        )
+        .await
+        .unwrap();
+        assert!(back[..] == body[..], "the body came back whole");
+    }
+    let err = within_for(
+        std::time::Duration::from_secs(60),
+        "24 MiB call",
+        sess.call::<_, Raw>("/echo", &Raw::from(vec![1u8; 24 << 20])),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), Code::CONN_CLOSED, "{err}");
     within("client close", client.close()).await;
     within("server close", server.close()).await;
 }
