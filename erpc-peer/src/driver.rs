@@ -160,7 +160,7 @@ pub(crate) struct Driver<R: Runtime, S> {
     /// Read buffers of earlier large frames, for the next ones.
     spares: Spares,
     /// The large frame being read, while it is (`rbuf` is empty then).
-    large: Option<LargeRead>,
+    large: Option<Box<LargeRead>>,
     timer: R::Timer,
     timer_at: Option<Instant>,
     done: Arc<Completions>,
@@ -385,7 +385,11 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         if self.large.is_none() && conn.wants_read() {
             let need = conn.input_needed(&self.rbuf);
             if let Some(need) = need.filter(|&need| need >= READ_CHUNK) {
-                self.large = Some(LargeRead::start(&mut self.rbuf, need, &mut self.spares));
+                self.large = Some(Box::new(LargeRead::start(
+                    &mut self.rbuf,
+                    need,
+                    &mut self.spares,
+                )));
             }
         }
         if let Some(large) = &mut self.large {
@@ -410,15 +414,12 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             }
         } else if conn.wants_read() {
             let want = self.read_size;
-            // At a frame boundary, straight into the read buffer when the runtime can; a
-            // read that finds nothing leaves no room behind (an idle connection holds none).
-            let mut spare = None;
-            if self.rbuf.is_empty() {
-                spare = read_spare::<R, S>(&mut self.stream, cx, &mut self.rbuf, want);
-                if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
-                    self.rbuf = BytesMut::new();
-                }
-            }
+            // Through this thread's scratch buffer, and then into a read buffer of just what
+            // arrived: a read straight into the read buffer's spare room would need room for
+            // a whole read in every connection that reads, and every message taken from it
+            // would keep all of that room alive for as long as the message lives (a pushed
+            // body of a few bytes holding a 256 KiB read). Large frames are read in place
+            // (above), into a buffer of the frame's size.
             let (stream, rbuf) = (&mut self.stream, &mut self.rbuf);
             let mut read = |buf: &mut [u8]| {
                 let r = Pin::new(&mut *stream).poll_read(cx, &mut buf[..want]);
@@ -427,19 +428,16 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
                 }
                 r
             };
-            // Else through this thread's scratch buffer.
-            let polled = spare.unwrap_or_else(|| {
-                READ_SCRATCH
-                    .with(|cell| {
-                        let mut buf = cell.try_borrow_mut().ok()?;
-                        if buf.len() < want {
-                            buf.resize(want, 0);
-                        }
-                        Some(read(&mut buf))
-                    })
-                    // This thread's buffer is in use further up the stack: a buffer of its own.
-                    .unwrap_or_else(|| read(&mut vec![0u8; want]))
-            });
+            let polled = READ_SCRATCH
+                .with(|cell| {
+                    let mut buf = cell.try_borrow_mut().ok()?;
+                    if buf.len() < want {
+                        buf.resize(want, 0);
+                    }
+                    Some(read(&mut buf))
+                })
+                // This thread's buffer is in use further up the stack: a buffer of its own.
+                .unwrap_or_else(|| read(&mut vec![0u8; want]));
             if matches!(polled, Poll::Ready(Ok(n)) if n == want && want < READ_CHUNK) {
                 self.read_size = (want * 4).min(READ_CHUNK);
             }
