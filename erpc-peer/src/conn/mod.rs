@@ -215,7 +215,7 @@ pub(crate) struct ConnCore {
     /// Whether the driver should give its buffers back now.
     release_due: bool,
     auth_deadline: Option<Instant>,
-    reason: Option<CloseReason>,
+    reason: Option<Box<CloseReason>>,
     opened: bool,
     closed_locally: bool,
     ready: Option<oneshot::Sender<Result<(), Status>>>,
@@ -379,7 +379,7 @@ impl ConnCore {
     /// Why the session closed, once it has; the driver ends when this is set and
     /// [`is_flushed`](ConnCore::is_flushed).
     pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
-        self.reason.as_ref()
+        self.reason.as_deref()
     }
 
     /// Whether nothing is in flight: no handler running, no call waiting for its reply or for
@@ -902,7 +902,7 @@ impl ConnCore {
                 }
                 // Incoming work not started will never be answered.
                 self.waiting.clear();
-                self.reason = Some(reason);
+                self.reason = Some(Box::new(reason));
             }
             _ => {}
         }

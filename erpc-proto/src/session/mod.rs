@@ -219,7 +219,7 @@ pub struct Session {
     /// `started + session_age`, `None` when unlimited (or past what `Instant` represents).
     age_deadline: Option<Instant>,
     /// Set by [`Session::handle_eof`] while handlers still run: why the session will close.
-    read_closed: Option<CloseReason>,
+    read_closed: Option<Box<CloseReason>>,
     last_activity: Instant,
     pong: Option<PongRecord>,
     partial_input: bool,
@@ -808,7 +808,7 @@ impl Session {
         if let Some(deadline) = now.checked_add(self.cfg.close_linger) {
             self.close_deadline = Some(self.close_deadline.map_or(deadline, |c| c.min(deadline)));
         }
-        self.read_closed = Some(reason);
+        self.read_closed = Some(Box::new(reason));
     }
 
     /// Fires every timer due at `now`: call deadlines (the call completes with 408), handler
@@ -856,7 +856,7 @@ impl Session {
             self.prune_timers();
         }
         if self.close_deadline.is_some_and(|d| now >= d) {
-            let reason = self.read_closed.take().unwrap_or(CloseReason::Local);
+            let reason = self.read_closed.take().map_or(CloseReason::Local, |r| *r);
             self.finish(reason);
             return;
         }
@@ -1430,7 +1430,7 @@ impl Session {
             return;
         }
         if let Some(reason) = self.read_closed.take() {
-            self.finish(reason);
+            self.finish(*reason);
         } else if self.state == State::Closing {
             self.finish(CloseReason::Local);
         }
