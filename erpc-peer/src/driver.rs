@@ -34,8 +34,9 @@ thread_local! {
     static READ_SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 /// A read into the spare capacity of `buf` (at most `max` bytes), when `S` is the runtime's
-/// own stream and the runtime offers such reads ([`Runtime::poll_read_spare`]): no zeroing
-/// of the room, no copy from a scratch buffer.
+/// own stream and the runtime offers such reads ([`Runtime::poll_read_spare`]): the room of
+/// a large frame is then not zeroed before it is read into. Small reads do not use it (see
+/// the read path in [`Driver::turn`]).
 fn read_spare<R: Runtime, S: Stream>(
     stream: &mut S,
     cx: &mut Context<'_>,

@@ -43,8 +43,8 @@ pub enum TokioStream {
 
 impl TokioStream {
     /// Reads at most `max` bytes into the spare capacity of `buf`, reserved as needed (tokio's
-    /// `ReadBuf` takes room that was never initialized), appending them; `None` for the streams that read
-    /// only into initialized bytes.
+    /// `ReadBuf` takes room that was never initialized), appending them; `None` for the
+    /// streams that read only into initialized bytes.
     pub(crate) fn poll_read_spare(
         &mut self,
         cx: &mut Context<'_>,
