@@ -162,7 +162,11 @@ pub(crate) struct Driver<R: Runtime, S> {
     spares: Spares,
     /// The large frame being read, while it is (`rbuf` is empty then).
     large: Option<Box<LargeRead>>,
-    timer: R::Timer,
+    /// The runtime timer for the core's next deadline, made when one is first needed and
+    /// dropped when a quiet connection gives back its buffers with nothing armed (an idle
+    /// connection then holds no timer: 112 bytes and a timer-wheel entry on tokio).
+    timer: Option<R::Timer>,
+    /// The deadline `timer` is armed for, if it is.
     timer_at: Option<Instant>,
     done: Arc<Completions>,
     /// Handler results taken from `done`, not yet handed to the core.
@@ -198,6 +202,9 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         self.done.release_idle();
         self.handle.inner.queue.release_idle();
         self.conn.release_idle_buffers();
+        if self.timer_at.is_none() {
+            self.timer = None;
+        }
     }
 
     pub(crate) fn new(
@@ -207,7 +214,6 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         peer: Arc<PeerCore>,
         handle: Session,
     ) -> Self {
-        let timer = rt.timer(rt.now() + std::time::Duration::from_secs(3600));
         Driver {
             rt,
             stream,
@@ -218,7 +224,7 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
             read_size: FIRST_READ_CHUNK,
             spares: Spares::default(),
             large: None,
-            timer,
+            timer: None,
             timer_at: None,
             done: Arc::default(),
             finished: VecDeque::new(),
@@ -455,13 +461,16 @@ impl<R: Runtime, S: Stream> Driver<R, S> {
         // A timer armed too early just fires once for nothing; the core is asked again then.
         if let Some(t) = conn.poll_timeout() {
             if self.timer_at.is_none_or(|armed| t < armed) {
-                self.timer.reset(t);
+                match &mut self.timer {
+                    Some(timer) => timer.reset(t),
+                    None => self.timer = Some(self.rt.timer(t)),
+                }
                 self.timer_at = Some(t);
             }
         }
         let mut release = false;
-        if let Some(armed) = self.timer_at {
-            if Pin::new(&mut self.timer).poll(cx).is_ready() {
+        if let (Some(armed), Some(timer)) = (self.timer_at, &mut self.timer) {
+            if Pin::new(timer).poll(cx).is_ready() {
                 self.timer_at = None;
                 let now = self.rt.now().max(armed);
                 if conn.poll_timeout().is_some_and(|t| t <= now) {

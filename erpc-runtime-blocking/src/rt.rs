@@ -345,8 +345,21 @@ pub struct ThreadTimer {
     state: Arc<Mutex<TimerState>>,
 }
 
+/// Timers alive in this process (unit tests: an idle connection holds none).
+#[cfg(test)]
+static LIVE_TIMERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+#[cfg(test)]
+impl Drop for ThreadTimer {
+    fn drop(&mut self) {
+        LIVE_TIMERS.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl ThreadTimer {
     pub(crate) fn new(deadline: Instant) -> Self {
+        #[cfg(test)]
+        LIVE_TIMERS.fetch_add(1, Ordering::SeqCst);
         ThreadTimer {
             state: Arc::new(Mutex::new(TimerState {
                 deadline,
@@ -497,4 +510,75 @@ impl TimerThread {
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    use erpc_peer::{Code, PeerConfig, Status};
+
+    use crate::CallCtx;
+
+    use super::LIVE_TIMERS;
+
+    /// Polls `cond` every 10 ms for up to 5 s.
+    fn eventually(mut cond: impl FnMut() -> bool) -> bool {
+        (0..500).any(|_| {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            false
+        })
+    }
+
+    /// Connections that went quiet give their runtime timer back (an idle session costs no
+    /// timer), and make a new one for the next deadline: a call after the quiet spell still
+    /// times out on time.
+    #[test]
+    fn quiet_connections_hold_no_timer_and_arm_a_new_one_when_needed() {
+        let local = PeerConfig {
+            local_ip: "127.0.0.1".into(),
+            ..PeerConfig::default()
+        };
+        let server = crate::builder(local)
+            .call("/echo", |_ctx: CallCtx, v: i64| Ok::<_, Status>(v))
+            .call("/slow", |_ctx: CallCtx, v: i64| {
+                std::thread::sleep(Duration::from_secs(2));
+                Ok::<_, Status>(v)
+            })
+            .build()
+            .unwrap();
+        let addr = server.listen().unwrap();
+        let client = crate::builder(PeerConfig::default()).build().unwrap();
+        let sessions: Vec<_> = (0..8).map(|_| client.dial(&addr).unwrap()).collect();
+        for (i, s) in sessions.iter().enumerate() {
+            assert_eq!(s.call::<_, i64>("/echo", &(i as i64)).unwrap(), i as i64);
+        }
+        // 16 connections (both ends of 8 sessions) each armed a timer for their calls.
+        assert!(
+            eventually(|| LIVE_TIMERS.load(Ordering::SeqCst) == 0),
+            "idle connections still hold {} timers",
+            LIVE_TIMERS.load(Ordering::SeqCst)
+        );
+        assert!(sessions.iter().all(|s| !s.is_closed()));
+        assert_eq!(server.count_sessions(), 8);
+
+        let started = std::time::Instant::now();
+        let late = sessions[0]
+            .call_with("/slow")
+            .timeout(Duration::from_millis(200))
+            .send::<_, i64>(&1);
+        assert_eq!(late.unwrap_err().code(), Code::HANDLE_TIMEOUT);
+        assert!(
+            started.elapsed() < Duration::from_millis(1800),
+            "the call's deadline was not kept: {:?}",
+            started.elapsed()
+        );
+        assert_eq!(sessions[1].call::<_, i64>("/echo", &7).unwrap(), 7);
+        client.close();
+        server.close();
+    }
 }
