@@ -62,8 +62,9 @@ const COMMAND_BATCH: usize = 256;
 /// bring hundreds of calls, and writing only after all of them ran keeps the first replies
 /// waiting for the last handler (the caller's side idles meanwhile). Writing every 32 replies
 /// pipelines the two sides; it matches [`WAKE_BUDGET`](crate::conn::WAKE_BUDGET), the batch
-/// the calling side releases (bench-peers on one connection, tokio both sides: 212k -> 285k
-/// calls/s with 100 callers, 262k -> 266k with 1,000; 16 and 48 measured worse).
+/// the calling side releases with many calls in flight (bench-peers on one connection, tokio
+/// both sides: 212k -> 285k calls/s with 100 callers, 262k -> 266k with 1,000; 16 and 48
+/// measured worse).
 const REPLY_BATCH: usize = 32;
 
 /// Results of the handlers a driver spawned, on their way back to it: the handler tasks push,
