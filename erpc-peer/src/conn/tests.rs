@@ -621,3 +621,58 @@ fn calls_held_for_the_handshake_count_against_the_mark() {
 }
 
 mod random;
+
+/// Makes `n` calls the remote answers (404, it has no such route), hands all the answers
+/// to the core in one read, and returns how many callers each turn completed.
+fn callers_completed_per_turn(n: usize) -> Vec<usize> {
+    let mut r = rig(
+        PeerConfig {
+            max_handlers: 16,
+            ..PeerConfig::default()
+        },
+        false,
+    );
+    let mut rxs: Vec<_> = (0..n)
+        .map(|i| r.local_call(Bytes::new(), None, i as u64 + 1))
+        .collect();
+    r.collect_work();
+    r.drain_output();
+    let mut read = 0;
+    while let Some(piece) = r.remote.poll_transmit() {
+        r.rbuf.extend_from_slice(&piece);
+        read += piece.len();
+    }
+    r.conn.handle_read(r.now, read, &mut r.rbuf);
+    let mut turns = Vec::new();
+    let mut done = 0;
+    while done < n {
+        assert!(turns.len() < n, "turns completed no caller: {turns:?}");
+        r.collect_work();
+        r.conn.deliver();
+        let before = done;
+        rxs.retain_mut(|rx| match rx.try_recv() {
+            Ok(Some(res)) => {
+                assert_eq!(res.unwrap_err().code(), Code::NOT_FOUND);
+                done += 1;
+                false
+            }
+            _ => true,
+        });
+        turns.push(done - before);
+    }
+    turns
+}
+
+#[test]
+fn a_turn_completes_at_most_its_budget_of_callers() {
+    // Few calls in flight: 16 callers a turn, so that they queue their next calls sooner.
+    assert_eq!(callers_completed_per_turn(40), vec![16, 16, 8]);
+    // Many in flight: 32 a turn until no more than 256 are left (the budget is chosen as
+    // the turn begins), then 16.
+    let mut expected = vec![WAKE_BUDGET; 2];
+    expected.extend(std::iter::repeat_n(
+        WAKE_BUDGET_FEW,
+        FEW_IN_FLIGHT / WAKE_BUDGET_FEW,
+    ));
+    assert_eq!(callers_completed_per_turn(FEW_IN_FLIGHT + 64), expected);
+}
